@@ -1,0 +1,3 @@
+-- Extensions every domain may rely on. pgvector's `vector` type lives in public,
+-- where pgvector's client codec looks it up.
+create extension if not exists vector with schema public;

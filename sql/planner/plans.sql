@@ -1,0 +1,75 @@
+-- name: insert_generation :val
+-- A whole generation in one statement, so it is written completely or not at all:
+-- one plan per date, then each task joined to its day's new plan. Task arrays are
+-- parallel: task_dates[i] is the day of the task with subject_ids[i], names[i], ...
+with generation as (
+    select gen_random_uuid() as generation_id
+),
+new_plans as (
+    insert into planner.plans (user_id, date, generation_id)
+    select :user_id, day, generation.generation_id
+    from unnest(:dates::date[]) as day, generation
+    returning id, date
+),
+new_tasks as (
+    insert into planner.ai_tasks (plan_id, subject_id, ai_task_name, difficulty, priority)
+    select new_plans.id, task.subject_id, task.name, task.difficulty, task.priority
+    from unnest(:task_dates::date[], :subject_ids::bigint[], :names::text[],
+                :difficulties::smallint[], :priorities::smallint[])
+         as task (date, subject_id, name, difficulty, priority)
+    join new_plans on new_plans.date = task.date
+)
+select generation_id from generation;
+
+-- name: latest_calendar :one
+-- The user's latest generation (the one holding their newest plan) as a calendar,
+-- in one round trip: its days in date order, each day's tasks by priority with the
+-- subject's name. Days and tasks come back as arrays of rows.
+select latest.generation_id,
+       array(
+           select row(p.id, p.date, array(
+                      select row(t.id, t.subject_id, s.name, t.ai_task_name, t.difficulty, t.priority)
+                      from planner.ai_tasks t
+                      join planner.subjects s on s.id = t.subject_id
+                      where t.plan_id = p.id
+                      order by t.priority desc, t.id))
+           from planner.plans p
+           where p.user_id = :user_id and p.generation_id = latest.generation_id
+           order by p.date
+       ) as days
+from (
+    select generation_id
+    from planner.plans
+    where user_id = :user_id
+    order by id desc
+    limit 1
+) as latest;
+
+-- name: list_generations :many
+-- Every generation of a user that still has plans, newest first, with its span and
+-- size and whether the user has given feedback on it.
+select p.generation_id,
+       min(p.created_at) as created_at,
+       min(p.date) as first_date,
+       max(p.date) as last_date,
+       count(distinct p.id) as plan_count,
+       count(t.id) as task_count,
+       exists (
+           select 1 from planner.feedback f
+           where f.user_id = :user_id and f.generation_id = p.generation_id
+       ) as has_feedback
+from planner.plans p
+left join planner.ai_tasks t on t.plan_id = p.id
+where p.user_id = :user_id
+group by p.generation_id
+order by max(p.id) desc;
+
+-- name: delete_plan :execrows
+-- The plan's tasks go with it (cascade); feedback on its generation stays.
+delete from planner.plans
+where id = :id;
+
+-- name: delete_generation :execrows
+-- Every plan of one generation of a user, and by cascade their tasks.
+delete from planner.plans
+where user_id = :user_id and generation_id = :generation_id;

@@ -1,0 +1,25 @@
+"""tether: a raw-SQL repository layer for PostgreSQL (asyncpg, yoyo, attrs; no ORM)."""
+
+from tether.database import Database
+from tether.errors import (
+    Conflict,
+    ConnectionLost,
+    InvalidValue,
+    MissingReference,
+    NotFound,
+    Retryable,
+    TetherError,
+    Timeout,
+)
+
+__all__ = [
+    "Conflict",
+    "ConnectionLost",
+    "Database",
+    "InvalidValue",
+    "MissingReference",
+    "NotFound",
+    "Retryable",
+    "TetherError",
+    "Timeout",
+]

@@ -1,0 +1,138 @@
+"""The entry point: `Database` owns an asyncpg pool and hands out transactions.
+
+async with Database() as db:            # $DATABASE_URL, or the embedded server
+    users = UserRepository(db)           # runs each call on a pooled connection
+    async with db.transaction() as conn:
+        await UserRepository(conn).create(...)   # joins the caller's transaction
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Literal, Self
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from pgvector.asyncpg import register_vector
+
+from tether import embedded, queries
+
+CATALOG = queries.load("catalog")
+
+Isolation = Literal["read_committed", "repeatable_read", "serializable"]
+
+
+def configured_url() -> str | None:
+    return os.environ.get("DATABASE_URL") or None
+
+
+def pgbouncer_from_env() -> bool:
+    return os.environ.get("TETHER_PGBOUNCER", "").lower() in ("1", "true", "yes", "on")
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """Codecs every tether connection has: json/jsonb as Python values, pgvector's vector."""
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+    # Before the first migration the vector extension may not exist yet.
+    if await conn.fetchval(CATALOG.vector_installed.sql):
+        await register_vector(conn, schema="public")
+
+
+def connect_kwargs(pgbouncer: bool) -> dict[str, Any]:
+    """asyncpg settings; PgBouncer's transaction pooling cannot keep named prepared statements."""
+    return {"statement_cache_size": 0} if pgbouncer else {}
+
+
+class Database:
+    """A pool of connections to one PostgreSQL database.
+
+    `url` defaults to `$DATABASE_URL`; with neither, the embedded server is started.
+    `pgbouncer` (default `$TETHER_PGBOUNCER`) turns asyncpg's statement cache off,
+    as PgBouncer's transaction pooling requires.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        pgbouncer: bool | None = None,
+        min_size: int = 1,
+        max_size: int = 10,
+        **pool_options: Any,
+    ) -> None:
+        self._url = url or configured_url()
+        self.pgbouncer = pgbouncer_from_env() if pgbouncer is None else pgbouncer
+        self._pool_options = {"min_size": min_size, "max_size": max_size, **pool_options}
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            self._url = embedded.start()
+        return self._url
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("Database is not connected: use `async with Database() as db`")
+        return self._pool
+
+    async def connect(self) -> Self:
+        if self._pool is None:
+            self._pool = await asyncpg.create_pool(
+                self.url,
+                init=init_connection,
+                **connect_kwargs(self.pgbouncer),
+                **self._pool_options,
+            )
+        return self
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    async def __aenter__(self) -> Self:
+        return await self.connect()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection for several statements outside a transaction."""
+        async with self.pool.acquire() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def transaction(
+        self, *, isolation: Isolation = "read_committed", readonly: bool = False
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection inside a transaction: commits on exit, rolls back on error.
+
+        Repositories built on the yielded connection join the transaction.
+        """
+        async with (
+            self.pool.acquire() as conn,
+            conn.transaction(isolation=isolation, readonly=readonly),
+        ):
+            yield conn
+
+    def __repr__(self) -> str:
+        where = redact(self._url) if self._url else "embedded (not started)"
+        return f"<Database {where} pgbouncer={self.pgbouncer} connected={self._pool is not None}>"
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, fit for logs and output."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,193 @@
+"""`tether demo`: the planner story of seed 001, played against a real database.
+
+John plans three days of Calculus, Physics and Computer Science, gives feedback,
+and gets a regenerated first day. Then a plan, a subject and finally John are
+deleted; after each deletion the database's own counters show what cascaded,
+and Mary's data, in the same tables, is shown untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+
+import asyncpg
+from attrs import frozen
+
+from tether import admin, migrations, queries
+from tether.changes import Changes, track
+from tether.database import Database, redact
+from tether.planner import (
+    Calendar,
+    DayPlan,
+    FeedbackRepository,
+    NewTask,
+    PlanRepository,
+    SubjectRepository,
+    UserRepository,
+)
+from tether.repository import Repository
+
+DEMO_DATABASE = "tether_demo"
+Q = queries.load("demo")
+
+Out = Callable[[str], None]
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain text table, columns as wide as their widest cell."""
+    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def calendar_table(calendar: Calendar) -> str:
+    rows = [
+        (day.date.strftime("%a %Y-%m-%d"), t.subject_name, t.ai_task_name, t.difficulty, t.priority)
+        for day in calendar.days
+        for t in day.tasks
+    ]
+    return table(("day", "subject", "task", "difficulty", "priority"), rows)
+
+
+def changes_table(changes: Changes) -> str:
+    tables = sorted(set(changes.deleted) | set(changes.updated))
+    rows = [(t, changes.deleted.get(t, 0), changes.updated.get(t, 0)) for t in tables]
+    return table(("table", "rows deleted", "rows updated"), rows)
+
+
+@frozen
+class RowCount:
+    table_name: str
+    row_count: int
+
+
+class Story(Repository):
+    """The demo's own look-ups (sql/demo/story.sql)."""
+
+    ROWS_OF_USER = Q.rows_of_user.returning(RowCount)
+
+    async def plan_of_day(self, generation_id: uuid.UUID, date: dt.date) -> int:
+        plan_id: int = await self._val(Q.plan_of_day, generation_id=generation_id, date=date)
+        return plan_id
+
+    async def rows_of_user(self, user_id: int) -> str:
+        rows = await self._many(self.ROWS_OF_USER, user_id=user_id)
+        return ", ".join(f"{r.table_name} {r.row_count}" for r in rows)
+
+
+async def run(server_url: str, out: Out = print) -> None:
+    await admin.drop_database(server_url, DEMO_DATABASE)
+    url = await admin.create_database(server_url, DEMO_DATABASE)
+    out(f"database {redact(url)} (created fresh)")
+    await asyncio.to_thread(migrations.migrate, url, out)
+    async with Database(url) as db:
+        await play(db, out)
+
+
+async def play(db: Database, out: Out) -> None:
+    users, subjects = UserRepository(db), SubjectRepository(db)
+    plans, feedback = PlanRepository(db), FeedbackRepository(db)
+
+    john = await users.create("john@example.com", "John")
+    calculus = await subjects.create(john.id, "Calculus")
+    physics = await subjects.create(john.id, "Physics")
+    cs = await subjects.create(john.id, "Computer Science")
+    mary = await users.create("mary@example.com", "Mary")
+    chemistry = await subjects.create(mary.id, "Chemistry")
+    day1 = dt.date(2026, 1, 13)
+    day2, day3 = day1 + dt.timedelta(days=1), day1 + dt.timedelta(days=2)
+
+    out("\n== John's first generation: three days, six tasks ==")
+    first = await plans.create_generation(
+        john.id,
+        [
+            DayPlan(
+                day1,
+                [
+                    NewTask(calculus.id, "Calculus Chapter 3", 3, 8),
+                    NewTask(physics.id, "Physics Lab Report", 4, 9),
+                    NewTask(cs.id, "CS Project Review", 2, 5),
+                ],
+            ),
+            DayPlan(
+                day2,
+                [
+                    NewTask(calculus.id, "Calculus Problem Set", 3, 7),
+                    NewTask(physics.id, "Physics Lecture Notes", 2, 6),
+                ],
+            ),
+            DayPlan(day3, [NewTask(cs.id, "CS Midterm Prep", 5, 10)]),
+        ],
+    )
+    await plans.create_generation(
+        mary.id, [DayPlan(day1, [NewTask(chemistry.id, "Titration Lab", 3, 7)])]
+    )
+    calendar = await plans.latest_calendar(john.id)
+    assert calendar is not None
+    out(f"generation {first}\n{calendar_table(calendar)}")
+
+    out("\n== John's feedback, then a regenerated, lighter first day ==")
+    await feedback.submit(john.id, first, "Monday is too heavy; less Physics, please.")
+    second = await plans.create_generation(
+        john.id,
+        [
+            DayPlan(
+                day1,
+                [
+                    NewTask(calculus.id, "Calculus Chapter 3", 3, 6),
+                    NewTask(physics.id, "Physics Prep", 2, 4),
+                ],
+            )
+        ],
+    )
+    calendar = await plans.latest_calendar(john.id)
+    assert calendar is not None
+    out(f"generation {second}\n{calendar_table(calendar)}")
+    generations = await plans.list_generations(john.id)
+    out("\nJohn's generations, newest first (old ones stay for history):")
+    out(
+        table(
+            ("generation", "days", "plans", "tasks", "feedback"),
+            [
+                (
+                    g.generation_id,
+                    f"{g.first_date} .. {g.last_date}",
+                    g.plan_count,
+                    g.task_count,
+                    "yes" if g.has_feedback else "no",
+                )
+                for g in generations
+            ],
+        )
+    )
+
+    story = Story(db)
+    first_day3 = await story.plan_of_day(first, day3)
+    steps: list[tuple[str, Callable[[asyncpg.Connection], Awaitable[object]]]] = [
+        (
+            "a plan (first generation, 15 January): its task goes, the feedback stays",
+            lambda conn: PlanRepository(conn).delete_plan(first_day3),
+        ),
+        (
+            "the subject Computer Science: its tasks go, in every generation",
+            lambda conn: SubjectRepository(conn).delete(cs.id),
+        ),
+        (
+            "John: everything of his goes, nothing of Mary's",
+            lambda conn: UserRepository(conn).delete(john.id),
+        ),
+    ]
+    async with db.connection() as conn:
+        for what, delete in steps:
+            async with track(conn) as changes:
+                await delete(conn)
+            out(f"\n== delete {what} ==")
+            out("what the database cascaded (pg_stat_xact_user_tables):")
+            out(changes_table(changes))
+            out("John's rows left: " + await story.rows_of_user(john.id))
+    out("Mary's rows left: " + await story.rows_of_user(mary.id))

@@ -1,0 +1,80 @@
+"""Migrations through yoyo's Python API, under yoyo's lock, with progress.
+
+The same files `yoyo apply` reads from the repository root (yoyo.ini lists the
+folders): `migrations/common` first, then one folder per domain. What to apply
+or roll back is computed inside `backend.lock()`, so two processes migrating
+at once leave one correct schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from yoyo import get_backend, read_migrations
+
+from tether.resources import migrations_dir
+
+LOCK_TIMEOUT_SECONDS = 120
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def sources(root: Path | None = None) -> list[Path]:
+    """The migration folders: `common` first, then the domains in name order."""
+    root = root or migrations_dir()
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(folders, key=lambda p: p.name != "common")
+
+
+def yoyo_url(url: str) -> str:
+    """yoyo's URL for the same database: its psycopg 3 backend."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("postgres", "postgresql"):
+        raise ValueError("expected a postgresql:// URL")
+    return f"postgresql+psycopg://{rest}"
+
+
+@contextmanager
+def _locked(url: str) -> Iterator[tuple[Any, Any]]:
+    """yoyo's backend and the migrations, under yoyo's lock; the connection closes after."""
+    backend = get_backend(yoyo_url(url))
+    try:
+        with backend.lock(LOCK_TIMEOUT_SECONDS):
+            yield backend, read_migrations(*(str(p) for p in sources()))
+    finally:
+        backend.connection.close()
+
+
+def migrate(url: str, progress: Progress = _quiet) -> list[str]:
+    """Apply every pending migration; return their ids."""
+    with _locked(url) as (backend, migrations):
+        pending = list(backend.to_apply(migrations))
+        for migration in pending:
+            progress(f"applying {migration.id}")
+            backend.apply_one(migration)
+    return [m.id for m in pending]
+
+
+def rollback(url: str, count: int | None = 1, progress: Progress = _quiet) -> list[str]:
+    """Roll back the last `count` applied migrations (all of them when None)."""
+    with _locked(url) as (backend, migrations):
+        applied = list(backend.to_rollback(migrations))
+        chosen = applied if count is None else applied[:count]
+        for migration in chosen:
+            progress(f"rolling back {migration.id}")
+            backend.rollback_one(migration)
+    return [m.id for m in chosen]
+
+
+def status(url: str) -> list[tuple[str, bool]]:
+    """Each migration id in the order yoyo reads them, with whether it is applied."""
+    with _locked(url) as (backend, migrations):
+        pending = {m.id for m in backend.to_apply(migrations)}
+        return [(m.id, m.id not in pending) for m in migrations]

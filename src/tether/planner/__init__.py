@@ -1,0 +1,39 @@
+"""planner (seed 001): an AI study planner's subjects, day plans in generations, tasks, feedback."""
+
+from tether.errors import describe_rules
+from tether.planner.records import (
+    Calendar,
+    CalendarDay,
+    CalendarTask,
+    DayPlan,
+    Feedback,
+    Generation,
+    NewTask,
+    Subject,
+    User,
+)
+from tether.planner.repositories import (
+    FeedbackRepository,
+    PlanRepository,
+    SubjectRepository,
+    UserRepository,
+)
+from tether.planner.rules import RULES
+
+describe_rules("planner", RULES)
+
+__all__ = [
+    "Calendar",
+    "CalendarDay",
+    "CalendarTask",
+    "DayPlan",
+    "Feedback",
+    "FeedbackRepository",
+    "Generation",
+    "NewTask",
+    "PlanRepository",
+    "Subject",
+    "SubjectRepository",
+    "User",
+    "UserRepository",
+]

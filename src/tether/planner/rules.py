@@ -1,0 +1,23 @@
+"""The planner's rules in plain words, by constraint name, for error messages."""
+
+RULES = {
+    "users_email_key": "an account with this e-mail address already exists (case-insensitive)",
+    "users_email_check": "the e-mail address must look like name@domain, at most 320 characters",
+    "users_name_check": "a name has at most 255 characters",
+    "subjects_student_id_fkey": "the subject's student must exist",
+    "subjects_student_id_name_key": "this student already has a subject with this name",
+    "subjects_name_check": "a subject's name must not be blank and has at most 255 characters",
+    "subjects_owner_fixed": "the student of a subject cannot change",
+    "plans_user_id_fkey": "the plan's user must exist",
+    "plans_user_id_generation_id_date_key": "a generation has at most one plan per day",
+    "plans_owner_fixed": "the user of a plan cannot change",
+    "ai_tasks_plan_id_fkey": "the task's plan must exist",
+    "ai_tasks_subject_id_fkey": "the task's subject must exist",
+    "ai_tasks_ai_task_name_check": "a task's name must not be blank and has at most 255 characters",
+    "ai_tasks_difficulty_check": "a task's difficulty is between 1 and 5",
+    "ai_tasks_priority_check": "a task's priority is between 1 and 10",
+    "ai_tasks_subject_owner_check": "a task's subject must belong to the user of its plan",
+    "feedback_user_id_fkey": "the feedback's user must exist",
+    "feedback_content_check": "feedback must not be blank",
+    "uc_user_generation_feedback": "this user has already given feedback on this generation",
+}

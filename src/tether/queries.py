@@ -1,0 +1,302 @@
+"""Named SQL queries: `sql/<domain>/*.sql` parsed once into immutable Query objects.
+
+A file holds queries in the spirit of sqlc::
+
+    -- name: get_user :one
+    -- The user with this id.
+    select id, email from planner.users where id = :id;
+
+`:name` placeholders become `$1..$n` at load time. The rewrite lexes PostgreSQL:
+it leaves alone quoted strings ('..', E'..', "..", $tag$..$tag$), comments,
+`::` casts and array slices (`a[1:2]`, `a[lo:hi]`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Generic, LiteralString, NoReturn, TypeVar, cast
+
+import attrs
+
+from tether.resources import sql_dir
+
+COMMANDS = ("one", "many", "val", "exec", "execrows")
+
+_HEADER = re.compile(r"^--\s*name:\s*(?P<name>\w+)\s*(?::(?P<command>\w+))?\s*$")
+_IDENT_START = re.compile(r"[A-Za-z_]")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+
+R = TypeVar("R")
+
+
+class QueryError(Exception):
+    """A .sql file that cannot be loaded; the message names file and line."""
+
+
+@attrs.frozen
+class Query:
+    """One named statement, ready to run: `sql` uses `$n`, `params[n-1]` is its name."""
+
+    domain: str
+    name: str
+    command: str
+    sql: LiteralString
+    params: tuple[str, ...]
+    doc: str
+    path: Path
+    line: int
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}"
+
+    def args(self, values: dict[str, Any]) -> tuple[Any, ...]:
+        """The positional arguments for `$1..$n`, from values named as the query names them."""
+        if len(values) != len(self.params):
+            self._complain(values)
+        try:
+            return tuple([values[p] for p in self.params])
+        except KeyError:
+            self._complain(values)
+
+    def _complain(self, values: dict[str, Any]) -> NoReturn:
+        missing = sorted(set(self.params) - set(values))
+        extra = sorted(set(values) - set(self.params))
+        raise TypeError(
+            f"query {self.domain}.{self.name} ({self.location}) takes "
+            f"{', '.join(':' + p for p in self.params) or 'no parameters'}; "
+            f"missing {missing or 'none'}, unexpected {extra or 'none'}"
+        )
+
+    def returning(self, record: type[R]) -> Mapped[R]:
+        """Declare the record this query's rows build (positionally); `tether check` reads it."""
+        return Mapped(self, record)
+
+
+@attrs.frozen
+class Mapped(Generic[R]):
+    """A query bound to the attrs record each of its rows becomes."""
+
+    query: Query
+    record: type[R]
+
+    def __attrs_post_init__(self) -> None:
+        key = (self.query.domain, self.query.name)
+        bound = _RECORDS.setdefault(key, self.record)
+        if bound is not self.record:
+            raise QueryError(
+                f"query {self.query.domain}.{self.query.name} is mapped to both "
+                f"{bound.__qualname__} and {self.record.__qualname__}"
+            )
+
+
+# (domain, query name) -> record class, filled as repository modules are imported.
+_RECORDS: dict[tuple[str, str], type[Any]] = {}
+
+
+def record_of(query: Query) -> type[Any] | None:
+    """The record a repository declared for `query`, if any."""
+    return _RECORDS.get((query.domain, query.name))
+
+
+class QuerySet:
+    """The queries of one domain, by name: `Q.get_user`."""
+
+    def __init__(self, domain: str, queries: dict[str, Query]) -> None:
+        self._domain = domain
+        self._queries = queries
+
+    def __getattr__(self, name: str) -> Query:
+        try:
+            return self._queries[name]
+        except KeyError:
+            raise AttributeError(
+                f"no query named {name!r} in sql/{self._domain}/ "
+                f"(known: {', '.join(sorted(self._queries))})"
+            ) from None
+
+    def __iter__(self) -> Iterator[Query]:
+        return iter(self._queries.values())
+
+    def __len__(self) -> int:
+        return len(self._queries)
+
+
+def load(domain: str, root: Path | None = None) -> QuerySet:
+    """Every query of `sql/<domain>/*.sql`; a name used twice in a domain is an error."""
+    folder = (root or sql_dir()) / domain
+    if not folder.is_dir():
+        raise QueryError(f"no query folder {folder}")
+    queries: dict[str, Query] = {}
+    for path in sorted(folder.glob("*.sql")):
+        for query in parse_file(path, domain):
+            if query.name in queries:
+                raise QueryError(
+                    f"{query.location}: query {query.name!r} already defined at "
+                    f"{queries[query.name].location}"
+                )
+            queries[query.name] = query
+    return QuerySet(domain, queries)
+
+
+def parse_file(path: Path, domain: str) -> list[Query]:
+    return parse(path.read_text(encoding="utf-8"), path, domain)
+
+
+def parse(text: str, path: Path, domain: str) -> list[Query]:
+    """Split a file at its `-- name:` headers and compile each block."""
+    blocks: list[tuple[int, re.Match[str], list[str]]] = []
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
+        header = _HEADER.match(line.strip())
+        if header:
+            blocks.append((number, header, []))
+        elif blocks:
+            blocks[-1][2].append(line)
+        elif line.strip() and not line.lstrip().startswith("--"):
+            raise QueryError(f"{path}:{number}: SQL before the first '-- name:' header")
+    return [_compile(path, domain, number, header, body) for number, header, body in blocks]
+
+
+def _compile(path: Path, domain: str, line: int, header: re.Match[str], body: list[str]) -> Query:
+    name, command = header["name"], header["command"]
+    where = f"{path}:{line}"
+    if command not in COMMANDS:
+        raise QueryError(
+            f"{where}: query {name!r} needs a command, one of "
+            + ", ".join(":" + c for c in COMMANDS)
+        )
+    doc_lines: list[str] = []
+    for text in body:
+        stripped = text.strip()
+        if not stripped.startswith("--"):
+            break
+        doc_lines.append(stripped[2:].strip())
+    source = "\n".join(body[len(doc_lines) :]).strip().rstrip(";").rstrip()
+    if not source:
+        raise QueryError(f"{where}: query {name!r} has no SQL")
+    try:
+        sql, params = rewrite(source)
+    except QueryError as error:
+        raise QueryError(f"{where}: query {name!r}: {error}") from None
+    return Query(
+        domain=domain,
+        name=name,
+        command=command,
+        sql=sql,
+        params=params,
+        doc=" ".join(doc_lines),
+        path=path,
+        line=line,
+    )
+
+
+def rewrite(source: str) -> tuple[LiteralString, tuple[str, ...]]:
+    """Replace `:name` with `$n` (one number per distinct name), lexing as PostgreSQL does."""
+    out: list[str] = []
+    params: dict[str, int] = {}
+    for kind, token in _tokens(source):
+        if kind == "param":
+            number = params.setdefault(token, len(params) + 1)
+            out.append(f"${number}")
+        else:
+            out.append(token)
+    # The text comes from the project's own .sql files, never from a runtime value.
+    return cast(LiteralString, "".join(out)), tuple(params)
+
+
+def _tokens(sql: str) -> Iterator[tuple[str, str]]:
+    """Yield ("sql", text) and ("param", name) pieces of `sql`."""
+    i, n = 0, len(sql)
+    start = 0  # start of the pending plain-SQL run
+    while i < n:
+        c = sql[i]
+        if c == "'" or (c in "eE" and sql.startswith("'", i + 1) and not _ident_before(sql, i)):
+            i = _end_of_string(sql, i + 1 if c == "'" else i + 2, backslashes=c != "'")
+        elif c == '"':
+            i = _end_of_quoted(sql, i + 1, '"')
+        elif c == "-" and sql.startswith("--", i):
+            newline = sql.find("\n", i)
+            i = n if newline < 0 else newline
+        elif c == "/" and sql.startswith("/*", i):
+            i = _end_of_block_comment(sql, i)
+        elif c == "$":
+            tag = _DOLLAR_TAG.match(sql, i)
+            if tag and not _ident_before(sql, i):
+                close = sql.find(tag.group(), tag.end())
+                if close < 0:
+                    raise QueryError(f"unterminated {tag.group()} body")
+                i = close + len(tag.group())
+            elif i + 1 < n and sql[i + 1].isdigit() and not _ident_before(sql, i):
+                raise QueryError("positional $n parameters are not allowed; name them :like_this")
+            else:
+                i += 1
+        elif c == ":":
+            if sql.startswith("::", i):
+                i += 2
+            elif i + 1 < n and _IDENT_START.match(sql[i + 1]) and not _ident_before(sql, i):
+                name = _IDENT.match(sql, i + 1)
+                assert name is not None
+                if start < i:
+                    yield "sql", sql[start:i]
+                yield "param", name.group()
+                i = start = name.end()
+            else:
+                i += 1
+        else:
+            i += 1
+    if start < n:
+        yield "sql", sql[start:]
+
+
+def _ident_before(sql: str, i: int) -> bool:
+    """Whether sql[i] follows an operand: then `:x` is a slice bound (`a[lo:hi]`, `a[f(x):y]`),
+    `$x` part of a name (`a$1`) and `e'` the end of a word, not the start of a literal."""
+    return i > 0 and (sql[i - 1].isalnum() or sql[i - 1] in "_$)]")
+
+
+def _end_of_string(sql: str, i: int, *, backslashes: bool) -> int:
+    n = len(sql)
+    while i < n:
+        c = sql[i]
+        if backslashes and c == "\\":
+            i += 2
+        elif c == "'":
+            if sql.startswith("''", i):
+                i += 2
+            else:
+                return i + 1
+        else:
+            i += 1
+    raise QueryError("unterminated string literal")
+
+
+def _end_of_quoted(sql: str, i: int, quote: str) -> int:
+    n = len(sql)
+    while i < n:
+        if sql[i] == quote:
+            if sql.startswith(quote * 2, i):
+                i += 2
+                continue
+            return i + 1
+        i += 1
+    raise QueryError("unterminated quoted identifier")
+
+
+def _end_of_block_comment(sql: str, i: int) -> int:
+    depth, i, n = 0, i, len(sql)
+    while i < n:
+        if sql.startswith("/*", i):
+            depth += 1
+            i += 2
+        elif sql.startswith("*/", i):
+            depth -= 1
+            i += 2
+            if depth == 0:
+                return i
+        else:
+            i += 1
+    raise QueryError("unterminated /* comment")

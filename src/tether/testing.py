@@ -1,0 +1,136 @@
+"""pytest plugin: a freshly migrated database per test, and exact cascade assertions.
+
+Installed with tether (entry point `pytest11`), active in any project that has
+`tether[testing]`. Fixtures:
+
+- `tether_db`: a connected `Database` on a database of its own, migrated, dropped
+  after the test. It is a file copy of a template migrated once and kept on the
+  server under a name derived from the migrations' content, so a run pays for
+  migrating only when a migration changed.
+- `tether_url`: the same database's URL, for code that connects by itself.
+- `tether_server_url`: the server (`$DATABASE_URL`, else the embedded one).
+
+With `$DATABASE_URL`, the role needs CREATEDB: each test gets its own database
+next to the one the URL names.
+
+`expect_changes` asserts exactly which rows a statement deleted and updated
+(SET NULL, triggers) in every table, as PostgreSQL counted them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import pytest
+
+from tether import admin, embedded, migrations, queries
+from tether.changes import Changes, track
+from tether.database import Database, configured_url, pgbouncer_from_env
+from tether.repository import Repository
+from tether.resources import migrations_dir
+
+_counter = itertools.count(1)
+Q = queries.load("catalog")
+
+
+class _Catalog(Repository):
+    async def database_exists(self, name: str) -> bool:
+        return bool(await self._val(Q.database_exists, name=name))
+
+    async def other_templates(self, name: str) -> list[str]:
+        names: list[str] = await self._val(Q.other_templates, name=name)
+        return names
+
+
+def migrations_fingerprint() -> str:
+    """A short hash of every migration file's name and content."""
+    digest = hashlib.sha256()
+    root = migrations_dir()
+    for path in sorted(root.rglob("*.sql")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+async def ensure_template(server_url: str) -> str:
+    """The name of a migrated template database for the current migrations.
+
+    Built under a private name and renamed into place, so concurrent test runs
+    never see a half-migrated template; a loser of that race drops its copy.
+    """
+    name = f"tether_tpl_{migrations_fingerprint()}"
+    conn = await asyncpg.connect(server_url)
+    try:
+        catalog = _Catalog(conn)
+        if await catalog.database_exists(name):
+            return name
+        stale = await catalog.other_templates(name)
+    finally:
+        await conn.close()
+    for old in stale:
+        await admin.drop_database(server_url, old)
+    building = f"tether_build_{os.getpid()}"
+    await admin.drop_database(server_url, building)
+    url = await admin.create_database(server_url, building)
+    await asyncio.to_thread(migrations.migrate, url)
+    try:
+        await admin.rename_database(server_url, building, name)
+    except asyncpg.DuplicateDatabaseError:
+        await admin.drop_database(server_url, building)
+    return name
+
+
+@pytest.fixture(scope="session")
+def tether_server_url() -> str:
+    return configured_url() or embedded.start()
+
+
+@pytest.fixture(scope="session")
+def tether_template(tether_server_url: str) -> str:
+    return asyncio.run(ensure_template(tether_server_url))
+
+
+@pytest.fixture
+def tether_url(tether_server_url: str, tether_template: str) -> Iterator[str]:
+    name = f"tether_t{os.getpid()}_{next(_counter)}"
+    url = asyncio.run(admin.create_database(tether_server_url, name, template=tether_template))
+    yield url
+    asyncio.run(admin.drop_database(tether_server_url, name))
+
+
+try:
+    import pytest_asyncio
+except ImportError:  # tether without its [testing] extra: no async fixtures to offer
+    pass
+else:
+
+    @pytest_asyncio.fixture
+    async def tether_db(tether_url: str) -> AsyncIterator[Database]:
+        async with Database(tether_url, pgbouncer=pgbouncer_from_env()) as db:
+            yield db
+
+
+@asynccontextmanager
+async def expect_changes(
+    conn: asyncpg.Connection,
+    *,
+    deleted: dict[str, int] | None = None,
+    updated: dict[str, int] | None = None,
+    inserted: dict[str, int] | None = None,
+) -> AsyncIterator[Changes]:
+    """Assert that the block deleted/updated/inserted exactly these rows per table.
+
+    Tables not named must be untouched in that way; a kind left as None is not checked.
+    """
+    async with track(conn) as changes:
+        yield changes
+    for kind, expected in (("deleted", deleted), ("updated", updated), ("inserted", inserted)):
+        if expected is not None:
+            actual = getattr(changes, kind)
+            assert actual == expected, f"rows {kind}: expected {expected}, database says {actual}"
