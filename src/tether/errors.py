@@ -87,17 +87,18 @@ _ARGUMENT = re.compile(r"query argument \$(\d+)")
 
 def translate(error: BaseException, query: Query) -> TetherError:
     """The tether error for a driver error raised while running `query`."""
+    argument = _ARGUMENT.search(str(error))
+    if argument or isinstance(error, UnicodeEncodeError | OverflowError):
+        # asyncpg could not encode an argument (it raises DataError, SQLSTATE 22000,
+        # before sending anything); its message shows the value, so name the parameter.
+        number = int(argument[1]) if argument else 0
+        if 0 < number <= len(query.params):
+            what = f"argument :{query.params[number - 1]} is not valid for its column type"
+        else:
+            what = "an argument is not valid for its column type"
+        return InvalidValue(f"{query.domain}.{query.name}: {what}", sqlstate="22000")
     if isinstance(error, asyncpg.PostgresError):
         return _from_server(error, query)
-    if isinstance(error, asyncpg.exceptions.DataError | UnicodeEncodeError | OverflowError):
-        # Raised by asyncpg while encoding an argument; its message shows the value.
-        where = f"{query.domain}.{query.name}"
-        match = _ARGUMENT.search(str(error))
-        if match and int(match[1]) <= len(query.params):
-            what = f"argument :{query.params[int(match[1]) - 1]} has a value its type cannot hold"
-        else:
-            what = "an argument has a value its column type cannot hold"
-        return InvalidValue(f"{where}: {what}")
     if isinstance(error, asyncpg.ConnectionDoesNotExistError | OSError):
         return ConnectionLost(
             f"{query.domain}.{query.name}: the connection to the database was lost "

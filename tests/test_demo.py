@@ -1,0 +1,29 @@
+"""`tether demo` plays the seed-001 story: the calendar, then what each deletion cascaded."""
+
+import os
+
+from tether import admin
+from tether.demo import run
+
+
+async def test_the_demo_tells_the_story_with_the_databases_counts(tether_server_url):
+    lines: list[str] = []
+    database = f"tether_demo_{os.getpid()}"
+    try:
+        await run(tether_server_url, out=lines.append, database=database)
+    finally:
+        await admin.drop_database(tether_server_url, database)
+    text = "\n".join(lines)
+    assert "applying planner_0001_schema" in text
+    assert "Tue 2026-01-13  Physics           Physics Lab Report     4           9" in text
+    assert "Thu 2026-01-15  Computer Science  CS Midterm Prep        5           10" in text
+    deletions = text.split("== delete ")[1:]
+    assert len(deletions) == 3
+    plan, subject, user = deletions
+    assert "planner.ai_tasks  1" in plan and "planner.plans     1" in plan
+    assert "feedback 1" in plan  # the feedback stays
+    assert "planner.subjects  1" in subject
+    for table, rows in (("ai_tasks", 6), ("feedback", 1), ("plans", 3), ("subjects", 2)):
+        assert f"planner.{table}" in user and f"{rows} " in user
+    assert "John's rows left: users 0, subjects 0, plans 0, ai_tasks 0, feedback 0" in user
+    assert lines[-1] == "Mary's rows left: users 1, subjects 1, plans 1, ai_tasks 1, feedback 0"

@@ -1,0 +1,109 @@
+"""Migrations: tether's API and CLI, and plain `yoyo apply` from the repository root,
+all build the same schema; everything rolls back and applies again."""
+
+import configparser
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tether import admin, migrations
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+async def empty_url(tether_server_url):
+    name = f"tether_m{os.getpid()}"
+    await admin.drop_database(tether_server_url, name)
+    url = await admin.create_database(tether_server_url, name)
+    yield url
+    await admin.drop_database(tether_server_url, name)
+
+
+async def schema_facts(url: str) -> dict[str, object]:
+    conn = await asyncpg.connect(url)
+    try:
+        return dict(
+            await conn.fetchrow(
+                """
+                select (select count(*) from pg_tables where schemaname = 'planner') as tables,
+                       (select count(*) from pg_constraint
+                         where connamespace = to_regnamespace('planner') and contype = 'f')
+                           as foreign_keys,
+                       (select count(*) from pg_extension where extname = 'vector') as vector,
+                       (select count(*) from pg_namespace where nspname = 'planner') as schema
+                """
+            )
+        )
+    finally:
+        await conn.close()
+
+
+BUILT = {"tables": 5, "foreign_keys": 5, "vector": 1, "schema": 1}
+EMPTY = {"tables": 0, "foreign_keys": 0, "vector": 0, "schema": 0}
+ALL = ["common_0001_extensions", "planner_0001_schema"]
+
+
+def test_every_migration_has_a_rollback():
+    for folder in migrations.sources():
+        for path in folder.glob("*.sql"):
+            if not path.name.endswith(".rollback.sql"):
+                assert path.with_suffix(".rollback.sql").exists(), path
+
+
+def test_yoyo_ini_lists_the_same_folders_tether_applies():
+    config = configparser.ConfigParser()
+    config.read(ROOT / "yoyo.ini")
+    listed = config["DEFAULT"]["sources"].split()
+    assert [ROOT / s for s in listed] == migrations.sources()
+    assert "database" not in config["DEFAULT"]
+
+
+async def test_apply_roll_back_and_apply_again(empty_url):
+    said: list[str] = []
+    assert migrations.migrate(empty_url, progress=said.append) == ALL
+    assert said == [f"applying {m}" for m in ALL]
+    assert await schema_facts(empty_url) == BUILT
+    assert migrations.migrate(empty_url) == []
+    assert migrations.status(empty_url) == [(m, True) for m in ALL]
+
+    assert migrations.rollback(empty_url) == ["planner_0001_schema"]
+    assert migrations.status(empty_url) == [(ALL[0], True), (ALL[1], False)]
+    assert await schema_facts(empty_url) == {**EMPTY, "vector": 1}
+    assert migrations.rollback(empty_url, count=None) == ["common_0001_extensions"]
+    assert await schema_facts(empty_url) == EMPTY
+
+    assert migrations.migrate(empty_url) == ALL
+    assert await schema_facts(empty_url) == BUILT
+
+
+def run(*command: str, cwd: Path = ROOT) -> str:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+async def test_plain_yoyo_apply_from_the_repository_root(empty_url):
+    yoyo_url = migrations.yoyo_url(empty_url)
+    run(str(BIN / "yoyo"), "apply", "--batch", "--database", yoyo_url)
+    assert await schema_facts(empty_url) == BUILT
+    assert migrations.status(empty_url) == [(m, True) for m in ALL]
+    run(str(BIN / "yoyo"), "rollback", "--all", "--batch", "--database", yoyo_url)
+    assert await schema_facts(empty_url) == EMPTY
+
+
+async def test_tether_cli_migrates_reports_status_and_rolls_back(empty_url):
+    tether = str(BIN / "tether")
+    out = run(tether, "--database", empty_url, "migrate")
+    assert "applying planner_0001_schema" in out and "2 migration(s) applied" in out
+    assert "already up to date" in run(tether, "--database", empty_url, "migrate")
+    assert "[x] planner_0001_schema" in run(tether, "--database", empty_url, "status")
+    out = run(tether, "--database", empty_url, "rollback", "--all")
+    assert "rolling back common_0001_extensions" in out
+    assert "[ ] planner_0001_schema" in run(tether, "--database", empty_url, "status")
+    assert await schema_facts(empty_url) == EMPTY
