@@ -49,15 +49,15 @@ class _Counters(Repository):
         return {row.table_name: row for row in await self._many(self.COUNTERS)}
 
 
-def _diff(before: dict[str, TableCounters], after: dict[str, TableCounters]) -> Changes:
-    changes = Changes({}, {}, {})
+def _count_into(
+    changes: Changes, before: dict[str, TableCounters], after: dict[str, TableCounters]
+) -> None:
     for table, now in after.items():
         then = before.get(table, TableCounters(table, 0, 0, 0))
         for kind in ("inserted", "updated", "deleted"):
             delta = getattr(now, kind) - getattr(then, kind)
             if delta:
                 getattr(changes, kind)[table] = delta
-    return changes
 
 
 @asynccontextmanager
@@ -72,9 +72,4 @@ async def track(conn: asyncpg.Connection) -> AsyncIterator[Changes]:
     async with conn.transaction():  # a savepoint when the caller already has a transaction
         before = await counters.snapshot()
         yield changes
-        found = _diff(before, await counters.snapshot())
-    changes.inserted, changes.updated, changes.deleted = (
-        found.inserted,
-        found.updated,
-        found.deleted,
-    )
+        _count_into(changes, before, await counters.snapshot())
