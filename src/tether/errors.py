@@ -161,4 +161,7 @@ def _from_server(error: asyncpg.PostgresError, query: Query) -> TetherError:
         return Timeout(said("could not get a lock in time (lock_timeout)"), **info)
     if state == "57014":
         return Timeout(said("the statement was cancelled (statement_timeout or a cancel)"), **info)
+    if state.startswith("42"):
+        # A query that does not fit the schema: the server's words name SQL objects, not data.
+        return TetherError(said(f"the statement does not fit the schema: {error}"), **info)
     return TetherError(said(f"the database refused the statement (SQLSTATE {state})"), **info)
