@@ -11,12 +11,14 @@ BIN = Path(sys.executable).parent
 
 pytestmark = pytest.mark.slow
 
+PYTHON_FOLDERS = [name for name in ("src", "tests", "benchmarks") if (ROOT / name).is_dir()]
+
 
 @pytest.mark.parametrize(
     "command",
     [
-        ["ruff", "check", "src", "tests", "benchmarks"],
-        ["ruff", "format", "--check", "src", "tests", "benchmarks"],
+        ["ruff", "check", *PYTHON_FOLDERS],
+        ["ruff", "format", "--check", *PYTHON_FOLDERS],
         ["mypy"],
     ],
     ids=["ruff", "ruff-format", "mypy"],
