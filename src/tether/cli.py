@@ -1,4 +1,4 @@
-"""`tether`: migrate, roll back, show status, play the demo.
+"""`tether`: migrate, roll back, show status, play the demo, check queries, draw the schema.
 
 Every command reaches the database named by `--database`, else `$DATABASE_URL`,
 else the embedded server (started on demand, data under `.tether/`).
@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from tether import embedded, migrations
 from tether.database import configured_url, redact
@@ -55,6 +56,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from tether.check import command
+
+    return asyncio.run(command(_url(args), out=_say, note=_note))
+
+
+def cmd_erd(args: argparse.Namespace) -> int:
+    from tether.erd import command
+
+    return command(_url(args), args.domain, args.write_readme, out=_say, note=_note)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="tether", description=__doc__)
     top.add_argument(
@@ -76,6 +93,24 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "demo", help="play the planner story (seed 001) in a fresh database `tether_demo`"
     ).set_defaults(run=cmd_demo)
+    commands.add_parser(
+        "check",
+        help="check every query in sql/ and the schema against a scratch database, "
+        "one line per finding",
+    ).set_defaults(run=cmd_check)
+    erd = commands.add_parser(
+        "erd", help="Mermaid ER diagrams of the domain schemas, from a scratch database"
+    )
+    erd.add_argument("domain", nargs="?", help="one schema (default: every domain schema)")
+    erd.add_argument(
+        "--write-readme",
+        nargs="?",
+        type=Path,
+        const=Path("README.md"),
+        metavar="PATH",
+        help="rewrite the diagrams between <!-- erd:<schema> --> markers (default README.md)",
+    )
+    erd.set_defaults(run=cmd_erd)
     return top
 
 

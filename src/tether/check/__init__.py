@@ -1,0 +1,157 @@
+"""`tether check`: every named query and the schema, against a freshly migrated database.
+
+For each query of every folder under `sql/`: the server prepares it (a refusal
+is reported at the file line it points to, with PostgreSQL's hint), its
+parameters are counted, its command is held to its columns (`:exec` and
+`:execrows` none, `:val` one, `:one`/`:many` the record a repository declared
+with `Q.name.returning(Record)`), and its columns are held to that record's
+fields: same names in the same order, types that fit (tether.check.pytypes),
+and no column that can be NULL in a field that cannot hold None, where the
+Describe shows the column comes straight from a table. Then the catalog:
+indexed foreign keys, no redundant index, plain words for every rule, a
+rollback for every migration. Each finding is one line, `path:line: message`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import os
+import pkgutil
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from attrs import frozen
+
+import tether
+from tether import admin, migrations
+from tether.check.catalog import Catalog
+from tether.check.findings import Finding
+from tether.check.pytypes import PgType
+from tether.check.schema import MigrationSource, rollback_findings, schema_findings
+from tether.check.statements import describe, judge
+from tether.database import Database
+from tether.queries import Query, QueryError, load
+from tether.resources import migrations_dir, sql_dir
+
+__all__ = ["Finding", "Report", "command", "run", "scratch_database"]
+
+# Modules that bind catalog and demo queries to records; each domain's
+# `tether.<domain>.repositories` binds its own.
+BINDING_MODULES = ("tether.changes", "tether.demo", "tether.testing", "tether.check.catalog")
+
+_LOCATED = re.compile(r"^(?P<path>.+?):(?P<line>\d+): (?P<message>.*)$", re.DOTALL)
+
+
+@frozen
+class Report:
+    findings: list[Finding]
+    query_count: int
+    schemas: list[str]
+
+
+def binding_modules() -> list[str]:
+    domains = sorted(
+        module.name
+        for module in pkgutil.iter_modules(tether.__path__)
+        if module.ispkg and importlib.util.find_spec(f"tether.{module.name}.repositories")
+    )
+    return [f"tether.{domain}.repositories" for domain in domains] + list(BINDING_MODULES)
+
+
+def import_bindings() -> list[Finding]:
+    """Import every module that declares query records; one that fails is a finding."""
+    findings = []
+    for name in binding_modules():
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name == "pytest":
+                # tether.testing is a pytest plugin: without pytest none of its queries run.
+                continue
+            findings.append(_import_failure(name, error))
+        except Exception as error:  # any import-time error of the module is the finding
+            findings.append(_import_failure(name, error))
+    return findings
+
+
+def _import_failure(name: str, error: Exception) -> Finding:
+    spec = importlib.util.find_spec(name)
+    path = Path(spec.origin) if spec and spec.origin else Path(name.replace(".", "/") + ".py")
+    return Finding.at(path, 1, f"cannot import {name}: {type(error).__name__}: {error}")
+
+
+def load_queries(root: Path) -> tuple[list[Query], list[Finding]]:
+    """Every query of every folder under `root`; a file the loader refuses is a finding."""
+    loaded: list[Query] = []
+    findings: list[Finding] = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name[0] not in "._"):
+        try:
+            loaded.extend(load(folder.name, root))
+        except QueryError as error:
+            located = _LOCATED.match(str(error))
+            if located:
+                path, line = Path(located["path"]), int(located["line"])
+                findings.append(Finding.at(path, line, located["message"]))
+            else:
+                findings.append(Finding.at(folder, 1, str(error)))
+    return loaded, findings
+
+
+async def run(
+    url: str, *, sql_root: Path | None = None, migrations_root: Path | None = None
+) -> Report:
+    """Check the queries under `sql_root` (default: tether's sql/) and the schema of the
+    migrated database at `url` (made by the migrations under `migrations_root`)."""
+    findings = import_bindings()
+    loaded, refused_files = load_queries(sql_root or sql_dir())
+    described, refused = await asyncio.to_thread(describe, url, loaded)
+    findings += refused_files + refused
+    columns = [column for query in described for column in query.columns]
+    root = migrations_root or migrations_dir()
+    async with Database(url, min_size=1, max_size=1) as db:
+        catalog = Catalog(db)
+        described_types = await catalog.types(column.type_oid for column in columns)
+        types = {oid: PgType.of(described) for oid, described in described_types.items()}
+        origins = await catalog.column_origins(
+            (column.table_oid, column.attnum) for column in columns if column.table_oid
+        )
+        for query in described:
+            findings.extend(judge(query, types, origins))
+        schemas = await catalog.domain_schemas()
+        findings += await schema_findings(catalog, schemas, MigrationSource(root))
+    findings += rollback_findings(root)
+    return Report(sorted(findings), len(loaded), schemas)
+
+
+@asynccontextmanager
+async def scratch_database(server_url: str) -> AsyncIterator[str]:
+    """A database of this process's own on the server, migrated; dropped afterwards."""
+    name = f"tether_scratch_{os.getpid()}"
+    await admin.drop_database(server_url, name)
+    url = await admin.create_database(server_url, name)
+    try:
+        await asyncio.to_thread(migrations.migrate, url)
+        yield url
+    finally:
+        await admin.drop_database(server_url, name)
+
+
+Out = Callable[[str], None]
+
+
+async def command(server_url: str, out: Out, note: Out) -> int:
+    """`tether check`: findings on `out`, a summary on `note`; 1 if anything was found."""
+    async with scratch_database(server_url) as url:
+        report = await run(url)
+    for finding in report.findings:
+        out(str(finding))
+    checked = f"{report.query_count} queries and schema(s) {', '.join(report.schemas) or '(none)'}"
+    if report.findings:
+        note(f"tether check: {len(report.findings)} finding(s) in {checked}")
+        return 1
+    note(f"tether check: {checked}: no findings")
+    return 0

@@ -1,0 +1,133 @@
+"""What `tether check` and `tether erd` read from pg_catalog (sql/catalog/check.sql, erd.sql)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from attrs import frozen
+
+from tether import queries
+from tether.repository import Repository
+
+Q = queries.load("catalog")
+
+
+@frozen
+class TypeDescription:
+    type_oid: int
+    type_name: str
+    kind: str
+    element_name: str | None
+    element_kind: str | None
+
+
+@frozen
+class ColumnOrigin:
+    table_oid: int
+    attnum: int
+    column_name: str
+    not_null: bool
+
+
+@frozen
+class UnindexedForeignKey:
+    schema_name: str
+    table_name: str
+    constraint_name: str
+    columns: list[str]
+
+
+@frozen
+class RedundantIndex:
+    schema_name: str
+    table_name: str
+    index_name: str
+    covered_by: str
+
+
+@frozen
+class RuleSubject:
+    schema_name: str
+    table_name: str
+    rule_name: str
+    needs_words: bool
+
+
+@frozen
+class TriggerFunction:
+    schema_name: str
+    table_name: str
+    trigger_name: str
+    function_source: str
+
+
+@frozen
+class ErdColumn:
+    table_name: str
+    column_name: str
+    type_name: str
+    not_null: bool
+    primary_key: bool
+    foreign_key: bool
+    unique_key: bool
+
+
+@frozen
+class ErdForeignKey:
+    table_name: str
+    parent_name: str
+    constraint_name: str
+    columns: list[str]
+    on_delete: str
+    on_delete_columns: list[str]
+    required: bool
+    one_to_one: bool
+
+
+class Catalog(Repository):
+    TYPES = Q.type_descriptions.returning(TypeDescription)
+    ORIGINS = Q.column_origins.returning(ColumnOrigin)
+    UNINDEXED = Q.unindexed_foreign_keys.returning(UnindexedForeignKey)
+    REDUNDANT = Q.redundant_indexes.returning(RedundantIndex)
+    RULES = Q.rule_subjects.returning(RuleSubject)
+    TRIGGERS = Q.trigger_functions.returning(TriggerFunction)
+    ERD_COLUMNS = Q.erd_columns.returning(ErdColumn)
+    ERD_FOREIGN_KEYS = Q.erd_foreign_keys.returning(ErdForeignKey)
+
+    async def domain_schemas(self) -> list[str]:
+        schemas: list[str] = await self._val(Q.domain_schemas)
+        return schemas
+
+    async def types(self, type_oids: Iterable[int]) -> dict[int, TypeDescription]:
+        rows = await self._many(self.TYPES, type_oids=sorted(set(type_oids)))
+        return {row.type_oid: row for row in rows}
+
+    async def column_origins(
+        self, columns: Iterable[tuple[int, int]]
+    ) -> dict[tuple[int, int], ColumnOrigin]:
+        """Table columns by (table oid, attribute number), for the pairs a Describe gave."""
+        pairs = sorted(set(columns))
+        rows = await self._many(
+            self.ORIGINS,
+            table_oids=[table for table, _ in pairs],
+            attnums=[attnum for _, attnum in pairs],
+        )
+        return {(row.table_oid, row.attnum): row for row in rows}
+
+    async def unindexed_foreign_keys(self, schemas: list[str]) -> list[UnindexedForeignKey]:
+        return await self._many(self.UNINDEXED, schemas=schemas)
+
+    async def redundant_indexes(self, schemas: list[str]) -> list[RedundantIndex]:
+        return await self._many(self.REDUNDANT, schemas=schemas)
+
+    async def rule_subjects(self, schemas: list[str]) -> list[RuleSubject]:
+        return await self._many(self.RULES, schemas=schemas)
+
+    async def trigger_functions(self, schemas: list[str]) -> list[TriggerFunction]:
+        return await self._many(self.TRIGGERS, schemas=schemas)
+
+    async def erd_columns(self, schema: str) -> list[ErdColumn]:
+        return await self._many(self.ERD_COLUMNS, schema=schema)
+
+    async def erd_foreign_keys(self, schema: str) -> list[ErdForeignKey]:
+        return await self._many(self.ERD_FOREIGN_KEYS, schema=schema)

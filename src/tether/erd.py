@@ -1,0 +1,155 @@
+"""`tether erd`: a Mermaid ER diagram per domain schema, read from pg_catalog.
+
+Tables with their columns (type as PostgreSQL names it, PK/FK/UK markers,
+"nullable" where NULL is allowed) and one line per foreign key, from the
+referenced table to the referencing one, labelled with the key's columns and
+its ON DELETE rule. The line's ends say what the catalog says: `||` when every
+key column is NOT NULL (else `|o`), `o|` when the key's columns are unique in
+the child (one-to-one, else `o{`).
+
+The README carries each domain's diagram between `<!-- erd:<schema> -->` and
+`<!-- /erd:<schema> -->`; `tether erd --write-readme` refreshes them and a test
+fails when they differ from a freshly migrated database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Sequence
+from itertools import groupby
+from pathlib import Path
+
+from tether.check import scratch_database
+from tether.check.catalog import Catalog, ErdColumn, ErdForeignKey
+from tether.database import Database
+from tether.repository import Executor
+
+# PostgreSQL's multi-word type names, shortened: a Mermaid attribute type is one word.
+_SHORT_TYPES = {
+    "timestamp with time zone": "timestamptz",
+    "timestamp without time zone": "timestamp",
+    "time with time zone": "timetz",
+    "time without time zone": "time",
+    "character varying": "varchar",
+    "double precision": "float8",
+    "bit varying": "varbit",
+    "character": "char",
+}
+_BLOCK = re.compile(r"<!-- erd:(?P<schema>\w+) -->\n.*?<!-- /erd:(?P=schema) -->", re.DOTALL)
+
+
+def mermaid_type(type_name: str) -> str:
+    for long, short in _SHORT_TYPES.items():
+        type_name = type_name.replace(long, short)
+    type_name = re.sub(r"\b\w+\.", "", type_name)  # an enum's schema: the diagram names it
+    return re.sub(r"[^\w()\[\]-]", "_", type_name)
+
+
+def _attribute(column: ErdColumn) -> str:
+    markers = [
+        marker
+        for marker, present in (
+            ("PK", column.primary_key),
+            ("FK", column.foreign_key),
+            ("UK", column.unique_key),
+        )
+        if present
+    ]
+    parts = [mermaid_type(column.type_name), column.column_name]
+    if markers:
+        parts.append(", ".join(markers))
+    if not column.not_null:
+        parts.append('"nullable"')
+    return " ".join(parts)
+
+
+def _relationship(key: ErdForeignKey) -> str:
+    parent_end = "||" if key.required else "|o"
+    child_end = "o|" if key.one_to_one else "o{"
+    rule = f"on delete {key.on_delete}"
+    if key.on_delete_columns:
+        rule += f" ({', '.join(key.on_delete_columns)})"
+    label = f"{', '.join(key.columns)}: {rule}"
+    return f'    {key.parent_name} {parent_end}--{child_end} {key.table_name} : "{label}"'
+
+
+def render(columns: Sequence[ErdColumn], keys: Sequence[ErdForeignKey]) -> str:
+    """The Mermaid source for a schema's columns (in table order) and foreign keys."""
+    lines = ["erDiagram"]
+    for table, table_columns in groupby(columns, key=lambda column: column.table_name):
+        lines.append(f"    {table} {{")
+        lines.extend(f"        {_attribute(column)}" for column in table_columns)
+        lines.append("    }")
+    lines.extend(_relationship(key) for key in keys)
+    return "\n".join(lines)
+
+
+async def diagrams(db: Database | Executor, schemas: Sequence[str] | None = None) -> dict[str, str]:
+    """The diagram of each of `schemas` (default: every domain schema), by schema."""
+    catalog = Catalog(db)
+    known = await catalog.domain_schemas()
+    chosen = known if schemas is None else list(schemas)
+    if unknown := [schema for schema in chosen if schema not in known]:
+        raise ValueError(
+            f"no domain schema {', '.join(unknown)} (there are: {', '.join(known) or 'none'})"
+        )
+    return {
+        schema: render(await catalog.erd_columns(schema), await catalog.erd_foreign_keys(schema))
+        for schema in chosen
+    }
+
+
+def readme_block(schema: str, diagram: str) -> str:
+    return f"<!-- erd:{schema} -->\n```mermaid\n{diagram}\n```\n<!-- /erd:{schema} -->"
+
+
+def readme_blocks(text: str) -> dict[str, str]:
+    """The diagram blocks a README holds, markers included, by schema."""
+    return {match["schema"]: match.group() for match in _BLOCK.finditer(text)}
+
+
+def refresh_readme(text: str, found: dict[str, str]) -> tuple[str, list[str]]:
+    """`text` with the blocks of `found` rewritten, and the schemas it has no markers for."""
+
+    def rewrite(match: re.Match[str]) -> str:
+        schema = match["schema"]
+        return readme_block(schema, found[schema]) if schema in found else match.group()
+
+    present = readme_blocks(text)
+    return _BLOCK.sub(rewrite, text), [schema for schema in found if schema not in present]
+
+
+Out = Callable[[str], None]
+
+
+async def _diagrams_of_migrations(server_url: str, domain: str | None) -> dict[str, str]:
+    async with scratch_database(server_url) as url, Database(url, min_size=1, max_size=1) as db:
+        return await diagrams(db, None if domain is None else [domain])
+
+
+def command(server_url: str, domain: str | None, readme: Path | None, out: Out, note: Out) -> int:
+    """`tether erd`: print the diagrams, or rewrite them in `readme`; 1 when a schema
+    has no markers there, 2 for an unknown domain."""
+    try:
+        found = asyncio.run(_diagrams_of_migrations(server_url, domain))
+    except ValueError as error:
+        note(f"tether erd: {error}")
+        return 2
+    if readme is None:
+        if domain is not None:
+            out(found[domain])
+        else:
+            out("\n\n".join(readme_block(schema, diagram) for schema, diagram in found.items()))
+        return 0
+    text = readme.read_text(encoding="utf-8")
+    refreshed, missing = refresh_readme(text, found)
+    if refreshed != text:
+        readme.write_text(refreshed, encoding="utf-8")
+    note(f"{readme}: diagrams of {', '.join(s for s in found if s not in missing)} up to date")
+    for schema in missing:
+        note(
+            f"{readme}: no place for the diagram of {schema}: put <!-- erd:{schema} --> and "
+            f"<!-- /erd:{schema} --> where it belongs, then run this again"
+        )
+    return 1 if missing else 0
