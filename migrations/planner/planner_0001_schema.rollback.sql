@@ -1,3 +1,4 @@
+-- squawk-ignore-file ban-drop-table, ban-drop-function, ban-drop-schema, require-lock-timeout, require-statement-timeout -- a rollback removes the whole domain it made, on purpose
 drop table planner.feedback;
 drop table planner.ai_tasks;
 drop table planner.plans;

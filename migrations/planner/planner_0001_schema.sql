@@ -1,4 +1,5 @@
 -- depends: common_0001_extensions
+-- squawk-ignore-file require-lock-timeout, require-statement-timeout -- every table here is new: no session can hold a lock on it yet
 -- The AI study planner (seed 001): users, subjects, day plans grouped in
 -- generations, AI tasks, and feedback that drives regeneration.
 
@@ -46,8 +47,10 @@ create table planner.ai_tasks (
     ai_task_name text not null
                  constraint ai_tasks_ai_task_name_check
                  check (btrim(ai_task_name) <> '' and length(ai_task_name) <= 255),
+    -- squawk-ignore prefer-bigint-over-smallint -- checked to 1..5 below
     difficulty   smallint not null
                  constraint ai_tasks_difficulty_check check (difficulty between 1 and 5),
+    -- squawk-ignore prefer-bigint-over-smallint -- checked to 1..10 below
     priority     smallint not null
                  constraint ai_tasks_priority_check check (priority between 1 and 10),
     created_at   timestamptz not null default now()
