@@ -1,0 +1,114 @@
+"""`tether erd`: Mermaid diagrams read from pg_catalog, and the README's kept current."""
+
+from pathlib import Path
+
+import pytest
+
+from tether import erd
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+
+async def test_the_readme_diagrams_match_a_migrated_database(tether_db):
+    found = await erd.diagrams(tether_db)
+    blocks = erd.readme_blocks(README.read_text())
+    assert "planner" in found
+    for schema, diagram in found.items():
+        assert blocks.get(schema) == erd.readme_block(schema, diagram), (
+            f"README.md's diagram of {schema} is stale or missing: run "
+            f"`tether erd --write-readme` (markers <!-- erd:{schema} --> ... "
+            f"<!-- /erd:{schema} --> must be in place)"
+        )
+    assert set(blocks) <= set(found), "README.md has diagrams of schemas that do not exist"
+
+
+SCHEMA = """
+create schema erdcases;
+create type erdcases.mood as enum ('calm', 'busy');
+create table erdcases.sessions (
+    id uuid primary key default gen_random_uuid(),
+    title varchar(80),
+    mood erdcases.mood not null default 'calm'
+);
+create table erdcases.files (
+    id bigint generated always as identity primary key,
+    session_id uuid not null references erdcases.sessions on delete cascade,
+    unique (id, session_id)
+);
+create table erdcases.tasks (
+    session_id uuid primary key references erdcases.sessions on delete cascade,
+    started_at timestamp with time zone not null default now()
+);
+create table erdcases.errors (
+    id bigint generated always as identity primary key,
+    session_id uuid not null references erdcases.sessions on delete cascade,
+    file_id bigint,
+    code text unique,
+    tags text[] not null default '{}',
+    foreign key (file_id, session_id) references erdcases.files (id, session_id)
+        on delete set null (file_id)
+);
+"""
+
+DIAGRAM = """\
+erDiagram
+    errors {
+        bigint id PK
+        uuid session_id FK
+        bigint file_id FK "nullable"
+        text code UK "nullable"
+        text[] tags
+    }
+    files {
+        bigint id PK
+        uuid session_id FK
+    }
+    sessions {
+        uuid id PK
+        varchar(80) title "nullable"
+        mood mood
+    }
+    tasks {
+        uuid session_id PK, FK
+        timestamptz started_at
+    }
+    files |o--o{ errors : "file_id, session_id: on delete set null (file_id)"
+    sessions ||--o{ errors : "session_id: on delete cascade"
+    sessions ||--o{ files : "session_id: on delete cascade"
+    sessions ||--o| tasks : "session_id: on delete cascade\""""
+
+
+async def test_the_diagram_says_what_the_catalog_says(tether_db):
+    async with tether_db.connection() as conn:
+        await conn.execute(SCHEMA)
+    found = await erd.diagrams(tether_db, ["erdcases"])
+    assert found == {"erdcases": DIAGRAM}
+
+
+async def test_an_unknown_schema_is_refused(tether_db):
+    with pytest.raises(ValueError, match="no domain schema nowhere"):
+        await erd.diagrams(tether_db, ["nowhere"])
+
+
+def test_refreshing_rewrites_only_the_diagram_blocks():
+    text = (
+        "intro\n<!-- erd:a -->\nold a\n<!-- /erd:a -->\nmiddle\n"
+        "<!-- erd:gone -->\nkept\n<!-- /erd:gone -->\nend\n"
+    )
+    refreshed, missing = erd.refresh_readme(text, {"a": "erDiagram\n    x {\n    }", "b": "-"})
+    assert refreshed == (
+        "intro\n<!-- erd:a -->\n```mermaid\nerDiagram\n    x {\n    }\n```\n<!-- /erd:a -->\n"
+        "middle\n<!-- erd:gone -->\nkept\n<!-- /erd:gone -->\nend\n"
+    )
+    assert missing == ["b"]
+
+
+def test_write_readme_refreshes_a_stale_copy(tether_server_url, tmp_path):
+    current = erd.readme_blocks(README.read_text())["planner"]
+    stale = tmp_path / "README.md"
+    stale.write_text("# x\n\n<!-- erd:planner -->\nold\n<!-- /erd:planner -->\n")
+    notes: list[str] = []
+    code = erd.command(tether_server_url, "planner", stale, out=notes.append, note=notes.append)
+    assert code == 0, notes
+    assert stale.read_text() == f"# x\n\n{current}\n"
