@@ -1,7 +1,8 @@
 """pytest plugin: a freshly migrated database per test, and exact cascade assertions.
 
-Installed with tether (entry point `pytest11`), active in any project that has
-`tether[testing]`. Fixtures:
+Installed with tether (entry point `pytest11`), so it is active in any project
+that has tether installed; `pip install 'tether[testing]'` adds pytest and
+pytest-asyncio, which `tether_db` needs. Fixtures:
 
 - `tether_db`: a connected `Database` on a database of its own, migrated, dropped
   after the test. It is a file copy of a template migrated once and kept on the
@@ -11,7 +12,9 @@ Installed with tether (entry point `pytest11`), active in any project that has
 - `tether_server_url`: the server (`$DATABASE_URL`, else the embedded one).
 
 With `$DATABASE_URL`, the role needs CREATEDB: each test gets its own database
-next to the one the URL names.
+next to the one the URL names. A template built from other migrations (another
+branch's run on the same server) is dropped as stale; a run whose template was
+dropped that way builds its own again.
 
 `expect_changes` asserts exactly which rows a statement deleted and updated
 (SET NULL, triggers) in every table, as PostgreSQL counted them.
@@ -21,17 +24,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.util
 import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from typing import NoReturn
 
 import asyncpg
 import pytest
 
 from tether import admin, embedded, migrations, queries
 from tether.changes import Changes, track
-from tether.database import Database, configured_url, pgbouncer_from_env
+from tether.database import Database, configured_url, pgbouncer_from_env, redact
 from tether.repository import Repository
 from tether.resources import migrations_dir
 
@@ -91,24 +96,49 @@ def tether_server_url() -> str:
     return configured_url() or embedded.start()
 
 
+def _template(server_url: str) -> str:
+    try:
+        return asyncio.run(ensure_template(server_url))
+    except asyncpg.InsufficientPrivilegeError:
+        pytest.fail(
+            f"tether.testing creates a database per test: the role of {redact(server_url)} "
+            "needs CREATEDB",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session")
 def tether_template(tether_server_url: str) -> str:
-    return asyncio.run(ensure_template(tether_server_url))
+    return _template(tether_server_url)
 
 
 @pytest.fixture
 def tether_url(tether_server_url: str, tether_template: str) -> Iterator[str]:
     name = f"tether_t{os.getpid()}_{next(_counter)}"
-    url = asyncio.run(admin.create_database(tether_server_url, name, template=tether_template))
+    try:
+        url = asyncio.run(admin.create_database(tether_server_url, name, template=tether_template))
+    except asyncpg.InvalidCatalogNameError:
+        # Another run on this server, with other migrations, dropped the template as stale.
+        template = _template(tether_server_url)
+        url = asyncio.run(admin.create_database(tether_server_url, name, template=template))
     yield url
     asyncio.run(admin.drop_database(tether_server_url, name))
 
 
-try:
-    import pytest_asyncio
-except ImportError:  # tether without its [testing] extra: no async fixtures to offer
-    pass
+if importlib.util.find_spec("pytest_asyncio") is None:
+    # tether without its [testing] extra: say so where tether_db is asked for.
+
+    @pytest.fixture(name="tether_db")
+    def _tether_db_needs_pytest_asyncio() -> NoReturn:
+        pytest.fail(
+            "tether_db is an async fixture and needs pytest-asyncio: "
+            "pip install 'tether[testing]' (or pytest-asyncio), and run the tests that use "
+            "it as async tests (asyncio_mode = auto, or @pytest.mark.asyncio)",
+            pytrace=False,
+        )
+
 else:
+    import pytest_asyncio
 
     @pytest_asyncio.fixture
     async def tether_db(tether_url: str) -> AsyncIterator[Database]:

@@ -1,0 +1,89 @@
+"""tether.testing as a service's test suite uses it: loaded with `-p tether.testing`
+(plugin autoload off), in a pytest run of its own on the suite's server."""
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+SERVICE_TESTS = """
+from tether.planner import SubjectRepository, UserRepository
+from tether.testing import expect_changes
+
+
+async def test_deleting_a_user_cascades_to_their_subjects(tether_db):
+    john = await UserRepository(tether_db).create("john@example.com", "John")
+    await SubjectRepository(tether_db).create(john.id, "Calculus")
+    await SubjectRepository(tether_db).create(john.id, "Physics")
+    async with tether_db.transaction() as conn:
+        async with expect_changes(conn, deleted={"planner.users": 1, "planner.subjects": 2}):
+            assert await UserRepository(conn).delete(john.id)
+
+
+async def test_each_test_starts_from_an_empty_schema(tether_db):
+    assert await UserRepository(tether_db).find_by_email("john@example.com") is None
+
+
+async def test_a_wrong_expectation_fails_with_the_database_count(tether_db):
+    mary = await UserRepository(tether_db).create("mary@example.com")
+    async with tether_db.transaction() as conn:
+        async with expect_changes(conn, deleted={"planner.users": 2}):
+            await UserRepository(conn).delete(mary.id)
+"""
+
+
+@pytest.fixture
+def service(pytester, monkeypatch, tether_server_url):
+    """A service's project: its own folder, tether's plugin loaded by name only."""
+    monkeypatch.setenv("DATABASE_URL", tether_server_url)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    return pytester
+
+
+def run(service, *plugins):
+    args = [arg for plugin in plugins for arg in ("-p", plugin)]
+    return service.runpytest_subprocess(*args, "-p", "tether.testing")
+
+
+def test_a_service_tests_against_a_migrated_database_of_its_own(service):
+    service.makepyfile(test_service=SERVICE_TESTS)
+    result = run(service, "pytest_asyncio.plugin")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*rows deleted: expected {'planner.users': 2}, database says {'planner.users': 1}*",
+        ]
+    )
+
+
+def test_a_template_dropped_by_another_run_is_built_again(service):
+    service.makeconftest(
+        """
+import pytest
+
+@pytest.fixture(scope="session")
+def tether_template():
+    return "tether_tpl_dropped_by_another_run"
+"""
+    )
+    service.makepyfile(
+        test_service="""
+from tether.planner import UserRepository
+
+async def test_users_start_empty(tether_db):
+    assert await UserRepository(tether_db).find_by_email("x@example.com") is None
+"""
+    )
+    run(service, "pytest_asyncio.plugin").assert_outcomes(passed=1)
+
+
+def test_without_pytest_asyncio_tether_db_says_what_is_missing(service):
+    service.makepyfile(
+        hide_pytest_asyncio="import sys\n\nsys.modules['pytest_asyncio'] = None\n",
+        test_service="def test_needs_a_database(tether_db):\n    pass\n",
+    )
+    result = run(service, "hide_pytest_asyncio")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*tether_db is an async fixture and needs pytest-asyncio*"])
