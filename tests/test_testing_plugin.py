@@ -1,23 +1,28 @@
-"""tether.testing as a service's test suite uses it: loaded with `-p tether.testing`
-(plugin autoload off), in a pytest run of its own on the suite's server."""
+"""tether.testing as a service's test suite uses it (the README's example among them):
+loaded with `-p tether.testing` (plugin autoload off), in a pytest run of its own on the
+suite's server."""
+
+import re
+from pathlib import Path
 
 import pytest
 
 pytest_plugins = ["pytester"]
 
-SERVICE_TESTS = """
-from tether.planner import SubjectRepository, UserRepository
-from tether.testing import expect_changes
+ROOT = Path(__file__).resolve().parent.parent
 
 
-async def test_deleting_a_user_cascades_to_their_subjects(tether_db):
-    john = await UserRepository(tether_db).create("john@example.com", "John")
-    await SubjectRepository(tether_db).create(john.id, "Calculus")
-    await SubjectRepository(tether_db).create(john.id, "Physics")
-    async with tether_db.transaction() as conn:
-        async with expect_changes(conn, deleted={"planner.users": 1, "planner.subjects": 2}):
-            assert await UserRepository(conn).delete(john.id)
+def readme_example() -> str:
+    text = (ROOT / "README.md").read_text()
+    block = re.search(
+        r"<!-- example:testing -->\s*```python\n(.*?)```\s*<!-- /example:testing -->", text, re.S
+    )
+    assert block, "no example:testing in README.md"
+    return block.group(1)
 
+
+# The README's example, and two more tests a service would write.
+MORE_SERVICE_TESTS = """
 
 async def test_each_test_starts_from_an_empty_schema(tether_db):
     assert await UserRepository(tether_db).find_by_email("john@example.com") is None
@@ -48,7 +53,7 @@ def run(service, *plugins):
 
 
 def test_a_service_tests_against_a_migrated_database_of_its_own(service):
-    service.makepyfile(test_service=SERVICE_TESTS)
+    service.makepyfile(test_service=readme_example() + MORE_SERVICE_TESTS)
     result = run(service, "pytest_asyncio.plugin")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
