@@ -102,21 +102,33 @@ async def test_a_column_out_of_step_with_its_record_fails_at_the_query(
     assert str(finding).startswith(f"{users}:{finding.line}: query get_user: ")
 
 
-async def test_an_unknown_column_is_reported_at_its_line_with_the_hint(tether_url, sql_copy):
-    users = sql_copy / "planner" / "users.sql"
-    edit(users, "where lower(email) = lower(:email)", "where lower(emial) = lower(:email)")
+@pytest.mark.parametrize(
+    ("file", "old", "new", "said"),
+    [
+        (
+            "users.sql",
+            "where lower(email) = lower(:email)",
+            "where lower(emial) = lower(:email)",
+            'query find_user_by_email: column "emial" does not exist (hint: Perhaps you meant '
+            'to reference the column "users.email".)',
+        ),
+        (
+            "plans.sql",
+            "order by max(p.id) desc",
+            "order max(p.id) desc",
+            'query list_generations: syntax error at or near "max"',
+        ),
+    ],
+    ids=["unknown-column", "syntax-error"],
+)
+async def test_sql_the_server_refuses_is_reported_at_its_line(
+    tether_url, sql_copy, file, old, new, said
+):
+    path = sql_copy / "planner" / file
+    edit(path, old, new)
     [finding] = (await check.run(tether_url, sql_root=sql_copy)).findings
-    assert (Path(finding.path), finding.line) == (users, line_of(users, "lower(emial)"))
-    assert 'column "emial" does not exist' in finding.message
-    assert 'hint: Perhaps you meant to reference the column "users.email"' in finding.message
-
-
-async def test_a_syntax_error_is_reported_at_its_line(tether_url, sql_copy):
-    plans = sql_copy / "planner" / "plans.sql"
-    edit(plans, "order by max(p.id) desc", "order max(p.id) desc")
-    [finding] = (await check.run(tether_url, sql_root=sql_copy)).findings
-    assert (Path(finding.path), finding.line) == (plans, line_of(plans, "order max(p.id)"))
-    assert "query list_generations: syntax error" in finding.message
+    assert (Path(finding.path), finding.line) == (path, line_of(path, new))
+    assert finding.message == said
 
 
 async def test_a_column_of_another_type_is_reported(tether_url, sql_copy):
@@ -127,14 +139,20 @@ async def test_a_column_of_another_type_is_reported(tether_url, sql_copy):
     assert "column created_at is date, but User.created_at is datetime" in finding.message
 
 
-async def test_a_nullable_table_column_in_a_field_without_none_is_reported(tether_url, sql_copy):
+def subject_names_from_users(sql_copy: Path, name: str) -> Path:
+    """list_subjects, with each subject's name taken from its student as `name`."""
     subjects = sql_copy / "planner" / "subjects.sql"
     edit(
         subjects,
         "select id, student_id, name, created_at\nfrom planner.subjects\n",
-        "select s.id, s.student_id, u.name, s.created_at\nfrom planner.subjects s\n"
+        f"select s.id, s.student_id, {name} as name, s.created_at\nfrom planner.subjects s\n"
         "join planner.users u on u.id = s.student_id\n",
     )
+    return subjects
+
+
+async def test_a_nullable_table_column_in_a_field_without_none_is_reported(tether_url, sql_copy):
+    subjects = subject_names_from_users(sql_copy, "u.name")
     [finding] = (await check.run(tether_url, sql_root=sql_copy)).findings
     assert finding.line == line_of(subjects, "-- name: list_subjects")
     assert "column name comes from planner.users.name, which can be NULL" in finding.message
@@ -142,13 +160,7 @@ async def test_a_nullable_table_column_in_a_field_without_none_is_reported(tethe
 
 
 async def test_an_expression_is_not_judged_for_null(tether_url, sql_copy):
-    subjects = sql_copy / "planner" / "subjects.sql"
-    edit(
-        subjects,
-        "select id, student_id, name, created_at\nfrom planner.subjects\n",
-        "select s.id, s.student_id, coalesce(u.name, '') as name, s.created_at\n"
-        "from planner.subjects s join planner.users u on u.id = s.student_id\n",
-    )
+    subject_names_from_users(sql_copy, "coalesce(u.name, '')")
     assert (await check.run(tether_url, sql_root=sql_copy)).findings == []
 
 

@@ -36,37 +36,6 @@ join pg_attribute a on a.attrelid = wanted.table_oid and a.attnum = wanted.attnu
 join pg_class c on c.oid = a.attrelid
 where c.relkind in ('r', 'p');
 
--- name: unindexed_foreign_keys :many
--- Foreign keys with no valid, non-partial btree index whose leading columns are
--- exactly the key's columns (in any order): deleting a parent would scan the child.
-select n.nspname::text as schema_name,
-       cl.relname::text as table_name,
-       c.conname::text as constraint_name,
-       array(
-           select a.attname::text
-           from unnest(c.conkey) with ordinality as k (attnum, position)
-           join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum
-           order by k.position
-       ) as columns
-from pg_constraint c
-join pg_class cl on cl.oid = c.conrelid
-join pg_namespace n on n.oid = cl.relnamespace
-where c.contype = 'f'
-  and n.nspname = any(:schemas::text[])
-  and not exists (
-      select 1
-      from pg_index i
-      join pg_class ix on ix.oid = i.indexrelid
-      join pg_am am on am.oid = ix.relam
-      where i.indrelid = c.conrelid
-        and i.indisvalid
-        and i.indpred is null
-        and am.amname = 'btree'
-        and (i.indkey::int2[])[0:cardinality(c.conkey) - 1] @> c.conkey
-        and (i.indkey::int2[])[0:cardinality(c.conkey) - 1] <@ c.conkey
-  )
-order by 1, 2, 3;
-
 -- name: redundant_indexes :many
 -- Indexes another index of the same table makes useless: the same keys (the later
 -- one is reported), or, for a non-unique btree index without INCLUDE columns, keys

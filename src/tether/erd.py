@@ -21,7 +21,7 @@ from itertools import groupby
 from pathlib import Path
 
 from tether.check import scratch_database
-from tether.check.catalog import Catalog, ErdColumn, ErdForeignKey
+from tether.check.catalog import Catalog, ErdColumn, ForeignKey
 from tether.database import Database
 from tether.repository import Executor
 
@@ -64,7 +64,7 @@ def _attribute(column: ErdColumn) -> str:
     return " ".join(parts)
 
 
-def _relationship(key: ErdForeignKey) -> str:
+def _relationship(key: ForeignKey) -> str:
     parent_end = "||" if key.required else "|o"
     child_end = "o|" if key.one_to_one else "o{"
     rule = f"on delete {key.on_delete}"
@@ -74,7 +74,7 @@ def _relationship(key: ErdForeignKey) -> str:
     return f'    {key.parent_name} {parent_end}--{child_end} {key.table_name} : "{label}"'
 
 
-def render(columns: Sequence[ErdColumn], keys: Sequence[ErdForeignKey]) -> str:
+def render(columns: Sequence[ErdColumn], keys: Sequence[ForeignKey]) -> str:
     """The Mermaid source for a schema's columns (in table order) and foreign keys."""
     lines = ["erDiagram"]
     for table, table_columns in groupby(columns, key=lambda column: column.table_name):
@@ -95,7 +95,7 @@ async def diagrams(db: Database | Executor, schemas: Sequence[str] | None = None
             f"no domain schema {', '.join(unknown)} (there are: {', '.join(known) or 'none'})"
         )
     return {
-        schema: render(await catalog.erd_columns(schema), await catalog.erd_foreign_keys(schema))
+        schema: render(await catalog.erd_columns(schema), await catalog.foreign_keys([schema]))
         for schema in chosen
     }
 

@@ -1,4 +1,4 @@
-"""What `tether check` and `tether erd` read from pg_catalog (sql/catalog/check.sql, erd.sql)."""
+"""What `tether check` and `tether erd` read from pg_catalog (sql/catalog/check.sql, schema.sql)."""
 
 from __future__ import annotations
 
@@ -27,14 +27,6 @@ class ColumnOrigin:
     attnum: int
     column_name: str
     not_null: bool
-
-
-@frozen
-class UnindexedForeignKey:
-    schema_name: str
-    table_name: str
-    constraint_name: str
-    columns: list[str]
 
 
 @frozen
@@ -73,7 +65,8 @@ class ErdColumn:
 
 
 @frozen
-class ErdForeignKey:
+class ForeignKey:
+    schema_name: str
     table_name: str
     parent_name: str
     constraint_name: str
@@ -82,17 +75,17 @@ class ErdForeignKey:
     on_delete_columns: list[str]
     required: bool
     one_to_one: bool
+    indexed: bool
 
 
 class Catalog(Repository):
     TYPES = Q.type_descriptions.returning(TypeDescription)
     ORIGINS = Q.column_origins.returning(ColumnOrigin)
-    UNINDEXED = Q.unindexed_foreign_keys.returning(UnindexedForeignKey)
     REDUNDANT = Q.redundant_indexes.returning(RedundantIndex)
     RULES = Q.rule_subjects.returning(RuleSubject)
     TRIGGERS = Q.trigger_functions.returning(TriggerFunction)
     ERD_COLUMNS = Q.erd_columns.returning(ErdColumn)
-    ERD_FOREIGN_KEYS = Q.erd_foreign_keys.returning(ErdForeignKey)
+    FOREIGN_KEYS = Q.foreign_keys.returning(ForeignKey)
 
     async def domain_schemas(self) -> list[str]:
         schemas: list[str] = await self._val(Q.domain_schemas)
@@ -114,9 +107,6 @@ class Catalog(Repository):
         )
         return {(row.table_oid, row.attnum): row for row in rows}
 
-    async def unindexed_foreign_keys(self, schemas: list[str]) -> list[UnindexedForeignKey]:
-        return await self._many(self.UNINDEXED, schemas=schemas)
-
     async def redundant_indexes(self, schemas: list[str]) -> list[RedundantIndex]:
         return await self._many(self.REDUNDANT, schemas=schemas)
 
@@ -129,5 +119,5 @@ class Catalog(Repository):
     async def erd_columns(self, schema: str) -> list[ErdColumn]:
         return await self._many(self.ERD_COLUMNS, schema=schema)
 
-    async def erd_foreign_keys(self, schema: str) -> list[ErdForeignKey]:
-        return await self._many(self.ERD_FOREIGN_KEYS, schema=schema)
+    async def foreign_keys(self, schemas: list[str]) -> list[ForeignKey]:
+        return await self._many(self.FOREIGN_KEYS, schemas=schemas)

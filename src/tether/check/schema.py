@@ -65,7 +65,9 @@ async def schema_findings(
         path, line = source.locate(schema, *names, f"{schema}.{table}")
         findings.append(Finding.at(path, line, f"{schema}.{table}: {message}"))
 
-    for key in await catalog.unindexed_foreign_keys(schemas):
+    for key in await catalog.foreign_keys(schemas):
+        if key.indexed:
+            continue
         columns = ", ".join(key.columns)
         add(
             key.schema_name,

@@ -25,12 +25,15 @@ join pg_attribute a on a.attrelid = t.oid and a.attnum > 0 and not a.attisdroppe
 where n.nspname = :schema and t.relkind in ('r', 'p')
 order by t.relname, a.attnum;
 
--- name: erd_foreign_keys :many
--- The foreign keys of one schema's tables: the referenced table (schema_table when
+-- name: foreign_keys :many
+-- The foreign keys of the schemas' tables: the referenced table (schema_table when
 -- it lives in another schema), the key's columns, its ON DELETE rule and the
 -- columns a SET NULL/SET DEFAULT limits itself to, whether every key column is NOT
--- NULL, and whether the key's columns are unique in the child (one-to-one).
-select t.relname::text as table_name,
+-- NULL, whether the key's columns are unique in the child (one-to-one), and whether
+-- a valid, non-partial btree index leads with exactly the key's columns (in any
+-- order), without which deleting a referenced row scans the child.
+select n.nspname::text as schema_name,
+       t.relname::text as table_name,
        case when pn.nspname = n.nspname then p.relname::text
             else pn.nspname::text || '_' || p.relname::text end as parent_name,
        c.conname::text as constraint_name,
@@ -62,11 +65,23 @@ select t.relname::text as table_name,
            where i.indrelid = c.conrelid and i.indisunique and i.indpred is null
              and i.indnkeyatts = cardinality(c.conkey)
              and (i.indkey::int2[])[0:i.indnkeyatts - 1] @> c.conkey
-       ) as one_to_one
+       ) as one_to_one,
+       exists (
+           select 1
+           from pg_index i
+           join pg_class ix on ix.oid = i.indexrelid
+           join pg_am am on am.oid = ix.relam
+           where i.indrelid = c.conrelid
+             and i.indisvalid
+             and i.indpred is null
+             and am.amname = 'btree'
+             and (i.indkey::int2[])[0:cardinality(c.conkey) - 1] @> c.conkey
+             and (i.indkey::int2[])[0:cardinality(c.conkey) - 1] <@ c.conkey
+       ) as indexed
 from pg_constraint c
 join pg_class t on t.oid = c.conrelid
 join pg_namespace n on n.oid = t.relnamespace
 join pg_class p on p.oid = c.confrelid
 join pg_namespace pn on pn.oid = p.relnamespace
-where c.contype = 'f' and n.nspname = :schema
-order by t.relname, c.conname;
+where c.contype = 'f' and n.nspname = any(:schemas::text[])
+order by n.nspname, t.relname, c.conname;
