@@ -14,7 +14,8 @@ it leaves alone quoted strings ('..', E'..', "..", $tag$..$tag$), comments,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Generic, LiteralString, NoReturn, TypeVar, cast
 
@@ -48,6 +49,13 @@ class Query:
     doc: str
     path: Path
     line: int
+    # Takes `params`' values, in order, out of a dict: built once, run on every call.
+    _pick: Callable[[dict[str, Any]], tuple[Any, ...]] = attrs.field(
+        init=False, repr=False, eq=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_pick", _picker(self.params))
 
     @property
     def location(self) -> str:
@@ -55,12 +63,12 @@ class Query:
 
     def args(self, values: dict[str, Any]) -> tuple[Any, ...]:
         """The positional arguments for `$1..$n`, from values named as the query names them."""
-        if len(values) != len(self.params):
-            self._complain(values)
-        try:
-            return tuple([values[p] for p in self.params])
-        except KeyError:
-            self._complain(values)
+        if len(values) == len(self.params):
+            try:
+                return self._pick(values)
+            except KeyError:
+                pass
+        self._complain(values)
 
     def _complain(self, values: dict[str, Any]) -> NoReturn:
         missing = sorted(set(self.params) - set(values))
@@ -74,6 +82,19 @@ class Query:
     def returning(self, record: type[R]) -> Mapped[R]:
         """Declare the record this query's rows build (positionally); `tether check` reads it."""
         return Mapped(self, record)
+
+
+def _picker(params: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A function from a dict to the tuple of its values for `params`; KeyError if one is missing.
+
+    itemgetter does it in C, but returns a bare value (not a 1-tuple) for one key.
+    """
+    if len(params) > 1:
+        return itemgetter(*params)
+    if params:
+        [name] = params
+        return lambda values: (values[name],)
+    return lambda values: ()
 
 
 @attrs.frozen
