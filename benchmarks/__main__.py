@@ -1,0 +1,80 @@
+"""python -m benchmarks [--quick] [--rounds N] [--output PATH] [--profile]
+
+Compares tether with bare asyncpg and the SQLAlchemy 2 async ORM on the same
+tables, prints a Markdown table and writes results.json. See the README's
+"Benchmarks" section for what is measured and how to read it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+from attrs import evolve
+
+from .report import markdown
+from .run import MODES, profile_tether, run
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument(
+        "--quick",
+        action="store_const",
+        dest="mode",
+        const="quick",
+        help="fewer rounds and operations: about two minutes on 2 cores",
+    )
+    modes.add_argument(
+        "--smoke",
+        action="store_const",
+        dest="mode",
+        const="smoke",
+        help="every scenario once on tiny data (the test suite's; no real numbers)",
+    )
+    parser.add_argument("--rounds", type=int, help="override the mode's number of rounds")
+    parser.add_argument(
+        "--database",
+        default="tether_bench",
+        help="database to (re)create on the server (default tether_bench)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=RESULTS,
+        help=f"where to write the results (default {RESULTS.name} beside this file)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead of measuring: cProfile tether's operations, print the top",
+    )
+    args = parser.parse_args()
+
+    mode = MODES[args.mode or "full"]
+    if args.rounds:
+        mode = evolve(mode, rounds=args.rounds)
+
+    started = time.monotonic()
+
+    def progress(message: str) -> None:
+        print(f"[{time.monotonic() - started:4.0f} s] {message}", file=sys.stderr, flush=True)
+
+    if args.profile:
+        print(asyncio.run(profile_tether(mode, database=args.database, operations=1000, top=40)))
+        return
+    results = asyncio.run(run(mode, database=args.database, progress=progress))
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(markdown(results))
+    print(f"\nwritten to {args.output}")
+
+
+if __name__ == "__main__":
+    main()

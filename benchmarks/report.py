@@ -1,0 +1,49 @@
+"""The results as a Markdown table: printed after a run, and pasted into the README."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .harness import CONTENDERS, RATIOS
+
+
+def _ratio(spread: dict[str, float]) -> str:
+    return f"{spread['median']:.2f} ({spread['min']:.2f}-{spread['max']:.2f})"
+
+
+def _us(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    labels = [c.label for c in CONTENDERS]
+    keys = [c.key for c in CONTENDERS]
+    ratio_heads = {
+        "tether_vs_floor": "L/F",
+        "orm_vs_tether": "O1/L",
+        "orm_tuned_vs_tether": "O2/L",
+    }
+    head = [
+        "scenario",
+        *(f"{label} µs" for label in labels),
+        *(ratio_heads[name] for name in RATIOS),
+        "round trips " + "/".join(labels),
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, scenario in results["scenarios"].items():
+        cells = [
+            f"{name}: {scenario['what']}",
+            *(_us(scenario["median_us"][key]) for key in keys),
+            *(_ratio(scenario[ratio]) for ratio in RATIOS),
+            "/".join(str(scenario["round_trips"][key]) for key in keys),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    v = results["versions"]
+    lines.append("")
+    lines.append(
+        f"{results['mode']} run, {results['date']}, {results['rounds']} rounds, "
+        f"{results['machine']['cpus']} CPUs; PostgreSQL {v['postgresql']}, "
+        f"pgvector {v['pgvector']}, asyncpg {v['asyncpg']}, SQLAlchemy {v['sqlalchemy']}, "
+        f"Python {v['python']}. Ratios: median of the per-round ratios (lowest-highest round)."
+    )
+    return "\n".join(lines)

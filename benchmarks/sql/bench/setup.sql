@@ -1,0 +1,33 @@
+-- Untimed setup of the benchmark database: what the fixtures need to read back
+-- after COPY, the cleanup between timed runs, and the versions the report records.
+
+-- name: versions :one
+select current_setting('server_version') as postgresql,
+       (select extversion from pg_extension where extname = 'vector') as pgvector;
+
+-- name: user_ids :many
+-- Users by e-mail address (lower-case), through the unique index on lower(email).
+select lower(email), id
+from planner.users
+where lower(email) = any(:emails::text[]);
+
+-- name: subject_ids :many
+select student_id, name, id
+from planner.subjects
+where student_id = any(:user_ids::bigint[]);
+
+-- name: plan_ids :many
+select user_id, generation_id, date, id
+from planner.plans
+where user_id = any(:user_ids::bigint[]);
+
+-- name: forget_plans :execrows
+-- Undo a timed bulk insert: the user's plans and, by cascade, their tasks.
+delete from planner.plans
+where user_id = :user_id;
+
+-- name: vacuum_analyze :exec
+vacuum analyze;
+
+-- name: user_exists :val
+select exists (select 1 from planner.users where id = :id);
