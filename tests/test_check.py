@@ -365,3 +365,18 @@ def test_findings_inside_the_working_directory_are_relative(monkeypatch, tmp_pat
     outside = check.Finding.at(Path(os.sep) / "elsewhere" / "x.sql", 3, "m")
     assert str(inside) == f"{Path('sql') / 'x.sql'}:3: m"
     assert str(outside) == f"{Path(os.sep) / 'elsewhere' / 'x.sql'}:3: m"
+
+
+async def test_a_repository_module_that_cannot_be_imported_is_a_finding(
+    tether_url, tmp_path, monkeypatch
+):
+    broken = tmp_path / "broken_repositories.py"
+    broken.write_text("raise AttributeError(\"no query named 'get_usr' in sql/planner/\")\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(check, "BINDING_MODULES", (*check.BINDING_MODULES, "broken_repositories"))
+    [finding] = (await check.run(tether_url)).findings
+    assert (Path(finding.path), finding.line) == (broken, 1)
+    assert finding.message == (
+        "cannot import broken_repositories: AttributeError: no query named 'get_usr' in "
+        "sql/planner/"
+    )

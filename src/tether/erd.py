@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from itertools import groupby
 from pathlib import Path
 
-from tether.check import scratch_database
+from tether.check import Out, scratch_database
 from tether.check.catalog import Catalog, ErdColumn, ForeignKey
 from tether.database import Database
 from tether.repository import Executor
@@ -118,9 +118,6 @@ def refresh_readme(text: str, found: dict[str, str]) -> tuple[str, list[str]]:
 
     present = readme_blocks(text)
     return _BLOCK.sub(rewrite, text), [schema for schema in found if schema not in present]
-
-
-Out = Callable[[str], None]
 
 
 async def _diagrams_of_migrations(server_url: str, domain: str | None) -> dict[str, str]:

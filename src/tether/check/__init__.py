@@ -37,7 +37,7 @@ from tether.database import Database
 from tether.queries import Query, QueryError, load
 from tether.resources import migrations_dir, sql_dir
 
-__all__ = ["Finding", "Report", "command", "run", "scratch_database"]
+__all__ = ["Finding", "Out", "Report", "command", "run", "scratch_database"]
 
 # Modules that bind catalog and demo queries to records; each domain's
 # `tether.<domain>.repositories` binds its own.
@@ -68,12 +68,9 @@ def import_bindings() -> list[Finding]:
     for name in binding_modules():
         try:
             importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name == "pytest":
-                # tether.testing is a pytest plugin: without pytest none of its queries run.
-                continue
-            findings.append(_import_failure(name, error))
-        except Exception as error:  # any import-time error of the module is the finding
+        except Exception as error:  # whatever stops the import is the finding
+            if isinstance(error, ModuleNotFoundError) and error.name == "pytest":
+                continue  # tether.testing is a pytest plugin: without pytest its queries never run
             findings.append(_import_failure(name, error))
     return findings
 

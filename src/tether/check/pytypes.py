@@ -62,7 +62,6 @@ PYTHON_TYPES: Mapping[str, tuple[type, ...]] = {
 
 _SEQUENCES = (list, tuple, Sequence)
 _UNIONS = (Union, types.UnionType)
-_ROW_NAMES = ("record",)
 _COMPOSITE = "c"
 _ENUM = "e"
 
@@ -82,7 +81,7 @@ class PgType:
 
     @property
     def is_row(self) -> bool:
-        return self.name in _ROW_NAMES or self.kind == _COMPOSITE
+        return self.name == "record" or self.kind == _COMPOSITE
 
     def __str__(self) -> str:
         return f"{self.element}[]" if self.element is not None else self.name
