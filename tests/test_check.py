@@ -23,7 +23,7 @@ from pgvector import Vector
 from tether import check, queries
 from tether.check import statements
 from tether.check.pytypes import PgType, fits
-from tether.check.schema import rollback_findings
+from tether.check.schema import MigrationSource, rollback_findings
 from tether.planner import rules as planner_rules
 from tether.planner.records import CalendarTask
 from tether.resources import migrations_dir, sql_dir
@@ -380,3 +380,19 @@ async def test_a_repository_module_that_cannot_be_imported_is_a_finding(
         "cannot import broken_repositories: AttributeError: no query named 'get_usr' in "
         "sql/planner/"
     )
+
+
+def test_a_schema_finding_points_into_the_schemas_own_migrations(tmp_path):
+    for schema in ("chat", "planner"):
+        (tmp_path / schema).mkdir()
+        (tmp_path / schema / f"{schema}_0001.sql").write_text(
+            f"-- users_email_key in a comment does not count\ncreate table {schema}.users ();\n"
+            f"create unique index users_email_key on {schema}.users (lower(email));\n"
+        )
+    source = MigrationSource(tmp_path)
+    assert source.locate("planner", "users_email_key") == (tmp_path / "planner/planner_0001.sql", 3)
+    assert source.locate("planner", "users_pkey", "planner.users") == (
+        tmp_path / "planner/planner_0001.sql",
+        2,
+    )
+    assert source.locate("tutor", "nothing") == (tmp_path, 1)

@@ -42,18 +42,19 @@ class MigrationSource:
         ]
 
     def locate(self, schema: str, *names: str) -> tuple[Path, int]:
-        """The first SQL (not comment) line naming any of `names`, tried in order;
-        else the schema's first migration."""
-        for name in names:
-            pattern = re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
-            for path, lines in self._files:
-                for number, line in enumerate(lines, start=1):
-                    if pattern.search(line.split("--", 1)[0]):
-                        return path, number
-        for path, _ in self._files:
-            if path.parent.name == schema:
-                return path, 1
-        return self.root, 1
+        """The first SQL (not comment) line naming any of `names`, tried in order, in
+        the schema's own folder before the others (domains reuse names such as
+        `users_email_key`); else the schema's first migration."""
+        own = [file for file in self._files if file[0].parent.name == schema]
+        others = [file for file in self._files if file[0].parent.name != schema]
+        patterns = [re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)") for name in names]
+        for files in (own, others):
+            for pattern in patterns:
+                for path, lines in files:
+                    for number, line in enumerate(lines, start=1):
+                        if pattern.search(line.split("--", 1)[0]):
+                            return path, number
+        return (own[0][0], 1) if own else (self.root, 1)
 
 
 async def schema_findings(
