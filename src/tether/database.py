@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any, Literal, Self
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,6 +20,7 @@ import asyncpg
 from pgvector.asyncpg import register_vector
 
 from tether import embedded, queries
+from tether.errors import DRIVER_ERRORS, ConnectionLost, TetherError, translate
 
 CATALOG = queries.load("catalog")
 
@@ -107,8 +109,24 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection for several statements outside a transaction."""
-        async with self.pool.acquire() as conn:
+        try:
+            conn = await self.pool.acquire()
+        except DRIVER_ERRORS as error:
+            raise translate(error, "connect") from None
+        try:
             yield conn
+        except TetherError as error:
+            # asyncpg hands a pooled connection that died back to the pool at once, and
+            # later calls on it fail as if misused ("released back to the pool").
+            if isinstance(error, ConnectionLost) or not _lost(conn):
+                raise
+            where = str(error).partition(":")[0]  # translate's messages start "where: "
+            raise ConnectionLost(f"{where}: the connection to the database was lost") from None
+        finally:
+            # asyncpg resets the connection here and drops it if that fails; the
+            # caller's work is over by then, so such a failure is not theirs to see.
+            with suppress(*DRIVER_ERRORS):
+                await self.pool.release(conn)
 
     @asynccontextmanager
     async def transaction(
@@ -116,23 +134,61 @@ class Database:
     ) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection inside a transaction: commits on exit, rolls back on error.
 
-        Repositories built on the yielded connection join the transaction.
+        Repositories built on the yielded connection join the transaction. BEGIN and
+        COMMIT fail as tether errors too (a serialization failure or a deferred
+        constraint can end a transaction at COMMIT); a ConnectionLost raised by the
+        COMMIT itself means the outcome is unknown.
         """
-        async with (
-            self.pool.acquire() as conn,
-            conn.transaction(isolation=isolation, readonly=readonly),
-        ):
-            yield conn
+        async with self.connection() as conn:
+            tx = conn.transaction(isolation=isolation, readonly=readonly)
+            try:
+                await tx.start()
+            except DRIVER_ERRORS as error:
+                raise translate(error, "begin") from None
+            try:
+                yield conn
+            except BaseException:
+                # The caller's error is the one to report. A rollback can only fail
+                # on a dead connection, whose transaction the server already ended.
+                with suppress(*DRIVER_ERRORS):
+                    await tx.rollback()
+                raise
+            try:
+                await tx.commit()
+            except DRIVER_ERRORS as error:
+                failure = translate(error, "commit")
+                if isinstance(failure, ConnectionLost):
+                    failure = ConnectionLost(
+                        "commit: the connection to the database was lost during COMMIT "
+                        "(the transaction may or may not have committed)",
+                        sqlstate=failure.sqlstate,
+                    )
+                raise failure from None
 
     def __repr__(self) -> str:
         where = redact(self._url) if self._url else "embedded (not started)"
         return f"<Database {where} pgbouncer={self.pgbouncer} connected={self._pool is not None}>"
 
 
+# libpq and asyncpg also take `?password=` (and `sslpassword=`) in the query string.
+_QUERY_PASSWORD = re.compile(r"((?:^|&)[^=&]*password=)[^&]*", re.IGNORECASE)
+
+
+def _lost(conn: asyncpg.Connection) -> bool:
+    try:
+        closed: bool = conn.is_closed()
+    except asyncpg.InterfaceError:  # already handed back to the pool: it closed
+        return True
+    return closed
+
+
 def redact(url: str) -> str:
     """The URL with any password replaced, fit for logs and output."""
     parts = urlsplit(url)
-    if not parts.password:
+    netloc = parts.netloc
+    if parts.password:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = _QUERY_PASSWORD.sub(r"\1***", parts.query)
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    return urlunsplit(parts._replace(netloc=netloc, query=query))

@@ -60,7 +60,12 @@ class Retryable(TetherError):
 
 
 class ConnectionLost(Retryable):
-    """The connection to the server broke; the open transaction did not commit."""
+    """The connection to the server broke, or could not be made.
+
+    A transaction in progress did not commit: run it again. A statement run on its
+    own (a repository over the pool) or a COMMIT may have taken effect just before
+    the break; `Database.transaction` says so when it was the COMMIT.
+    """
 
 
 class Timeout(TetherError):
@@ -85,28 +90,40 @@ def rule_text(schema: str | None, constraint: str | None) -> str | None:
 _ARGUMENT = re.compile(r"query argument \$(\d+)")
 
 
-def translate(error: BaseException, query: Query) -> TetherError:
-    """The tether error for a driver error raised while running `query`."""
+def translate(error: BaseException, query: Query | str) -> TetherError:
+    """The tether error for a driver error raised while running `query`.
+
+    Where no query ran (connecting, BEGIN, COMMIT), `query` is a word saying what did.
+    """
+    where = query if isinstance(query, str) else f"{query.domain}.{query.name}"
+    params = () if isinstance(query, str) else query.params
     argument = _ARGUMENT.search(str(error))
     if argument or isinstance(error, UnicodeEncodeError | OverflowError):
         # asyncpg could not encode an argument (it raises DataError, SQLSTATE 22000,
         # before sending anything); its message shows the value, so name the parameter.
         number = int(argument[1]) if argument else 0
-        if 0 < number <= len(query.params):
-            what = f"argument :{query.params[number - 1]} is not valid for its column type"
+        if 0 < number <= len(params):
+            what = f"argument :{params[number - 1]} is not valid for its column type"
         else:
             what = "an argument is not valid for its column type"
-        return InvalidValue(f"{query.domain}.{query.name}: {what}", sqlstate="22000")
+        return InvalidValue(f"{where}: {what}", sqlstate="22000")
     if isinstance(error, asyncpg.PostgresError):
         return _from_server(error, query)
-    if isinstance(error, asyncpg.ConnectionDoesNotExistError | OSError):
-        return ConnectionLost(
-            f"{query.domain}.{query.name}: the connection to the database was lost "
-            "(the transaction did not commit)"
-        )
+    if isinstance(error, TimeoutError):
+        # asyncpg's command_timeout or connect timeout; TimeoutError is an OSError, but
+        # the connection is intact (asyncpg cancelled the statement), so it is no loss.
+        return Timeout(f"{where}: no answer from the database in time (client-side timeout)")
+    if isinstance(error, asyncpg.exceptions.OutdatedSchemaCacheError):
+        # A type changed under a cached statement; the text names the type, not values.
+        return TetherError(f"{where}: {error}")
+    if isinstance(
+        error, asyncpg.ConnectionDoesNotExistError | asyncpg.InternalClientError | OSError
+    ):
+        # InternalClientError: asyncpg's protocol, cut off mid-operation by a broken connection.
+        return ConnectionLost(f"{where}: the connection to the database was lost")
     if isinstance(error, asyncpg.InterfaceError):
         # Misuse of a connection (closed, busy, released): asyncpg's text names no values.
-        return TetherError(f"{query.domain}.{query.name}: {error}")
+        return TetherError(f"{where}: {error}")
     raise TypeError(f"not a database error: {type(error).__name__}") from error
 
 
@@ -114,17 +131,22 @@ def translate(error: BaseException, query: Query) -> TetherError:
 DRIVER_ERRORS = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     OSError,
     UnicodeEncodeError,
     OverflowError,
 )
 
 
-def _from_server(error: asyncpg.PostgresError, query: Query) -> TetherError:
+def _from_server(error: asyncpg.PostgresError, query: Query | str) -> TetherError:
     state: str = error.sqlstate or ""
-    schema = getattr(error, "schema_name", None) or query.domain
+    domain = None if isinstance(query, str) else query.domain
+    schema = getattr(error, "schema_name", None) or domain
     table_name = getattr(error, "table_name", None)
-    table = f"{schema}.{table_name}" if table_name else f"{query.domain} ({query.name})"
+    if table_name:
+        table = f"{schema}.{table_name}"
+    else:
+        table = query if isinstance(query, str) else f"{query.domain} ({query.name})"
     constraint = getattr(error, "constraint_name", None)
     column = getattr(error, "column_name", None)
     rule = rule_text(schema, constraint)
@@ -153,10 +175,7 @@ def _from_server(error: asyncpg.PostgresError, query: Query) -> TetherError:
         what = "deadlock" if state == "40P01" else "serialization failure"
         return Retryable(said(f"{what}; run the transaction again"), **info)
     if state.startswith("08") or state in ("57P01", "57P02", "57P03"):
-        return ConnectionLost(
-            said("the connection to the database was lost (the transaction did not commit)"),
-            **info,
-        )
+        return ConnectionLost(said("the connection to the database was lost"), **info)
     if state == "55P03":
         return Timeout(said("could not get a lock in time (lock_timeout)"), **info)
     if state == "57014":

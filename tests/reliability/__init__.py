@@ -1,0 +1,1 @@
+"""Reliability and security: faults, load, hostile input, PgBouncer (`pytest -m reliability`)."""

@@ -1,0 +1,170 @@
+"""What the reliability suite needs to know of each domain, in one place.
+
+A domain that lands (tutor, chat, study, tickets) adds a `Domain` to `DOMAINS`:
+its schema, every repository method that takes text or JSON (the hostile-input
+properties run over all of them), the SQL that finds a user's rows (the
+deletion race checks none survive), and the columns that must only ever hold a
+hash of a secret (refresh and API tokens: chat and tickets). The fault and load
+tests drive the planner's operations directly, as the only domain so far; the
+invariants they check are SQL written here and in the tests, never the code
+under test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, LiteralString
+
+import asyncpg
+from attrs import frozen
+
+from tether import Database
+from tether.planner import (
+    DayPlan,
+    FeedbackRepository,
+    NewTask,
+    PlanRepository,
+    SubjectRepository,
+    UserRepository,
+)
+
+# One `select count(*)` per table of the given schemas, glued by the server, which
+# quotes every name itself (%I, %L).
+COUNT_EVERY_TABLE = """
+select string_agg(format('select %L as table_name, count(*) as n from %I.%I',
+                         schemaname || '.' || tablename, schemaname, tablename),
+                  ' union all ' order by tablename)
+from pg_tables
+where schemaname = any($1::text[])
+"""
+
+
+async def row_counts(conn: asyncpg.Connection, schemas: list[str]) -> dict[str, int]:
+    """Rows in every table of `schemas`, by schema-qualified name."""
+    statement = await conn.fetchval(COUNT_EVERY_TABLE, schemas)
+    return {row["table_name"]: row["n"] for row in await conn.fetch(statement)}
+
+
+@frozen
+class Owner:
+    """The rows every text input hangs off: a user and one of their subjects."""
+
+    user_id: int
+    subject_id: int
+
+
+async def make_owner(db: Database, email: str = "owner@example.com") -> Owner:
+    user = await UserRepository(db).create(email, "Owner")
+    subject = await SubjectRepository(db).create(user.id, "Owner's subject")
+    return Owner(user.id, subject.id)
+
+
+@frozen
+class TextInput:
+    """A repository method taking text or JSON, and how to check what it stored.
+
+    `call` runs the method with the value and returns the key of the row it wrote
+    (or None for a read); `read_back` is SQL returning the stored values for that
+    key as one text[] (`$1` is the key); `adds` is how many rows a success writes.
+    """
+
+    name: str
+    call: Callable[[Database, Owner, Any], Awaitable[Any]]
+    read_back: LiteralString | None
+    adds: int
+
+
+async def _user_email(db: Database, owner: Owner, value: Any) -> int:
+    return (await UserRepository(db).create(value, "Hostile")).id
+
+
+async def _user_name(db: Database, owner: Owner, value: Any) -> int:
+    return (await UserRepository(db).create("hostile@example.com", value)).id
+
+
+async def _find_by_email(db: Database, owner: Owner, value: Any) -> None:
+    await UserRepository(db).find_by_email(value)
+
+
+async def _subject_name(db: Database, owner: Owner, value: Any) -> int:
+    return (await SubjectRepository(db).create(owner.user_id, value)).id
+
+
+async def _task_name(db: Database, owner: Owner, value: Any) -> uuid.UUID:
+    day = DayPlan(dt.date(2026, 3, 2), [NewTask(owner.subject_id, value, 3, 5)])
+    return await PlanRepository(db).create_generation(owner.user_id, [day])
+
+
+async def _feedback(db: Database, owner: Owner, value: Any) -> int:
+    return (await FeedbackRepository(db).submit(owner.user_id, uuid.uuid4(), value)).id
+
+
+@frozen
+class Domain:
+    schema: str
+    text_inputs: tuple[TextInput, ...]
+    # Counts, per table, the rows that belong to user `$1` (directly or through a parent).
+    rows_of_user: LiteralString
+    # (table, column) pairs that must hold a hash of a secret, never the secret itself.
+    hashed_secrets: tuple[tuple[str, str], ...] = ()
+
+
+PLANNER = Domain(
+    schema="planner",
+    text_inputs=(
+        TextInput(
+            "planner.users.email",
+            _user_email,
+            "select array[email] from planner.users where id = $1",
+            1,
+        ),
+        TextInput(
+            "planner.users.name",
+            _user_name,
+            "select array[name] from planner.users where id = $1",
+            1,
+        ),
+        TextInput("planner.users.find_by_email", _find_by_email, None, 0),
+        TextInput(
+            "planner.subjects.name",
+            _subject_name,
+            "select array[name] from planner.subjects where id = $1",
+            1,
+        ),
+        TextInput(
+            "planner.ai_tasks.ai_task_name",
+            _task_name,
+            """
+            select array_agg(t.ai_task_name) from planner.ai_tasks t
+            join planner.plans p on p.id = t.plan_id where p.generation_id = $1
+            """,
+            2,  # its plan and the task
+        ),
+        TextInput(
+            "planner.feedback.content",
+            _feedback,
+            "select array[content] from planner.feedback where id = $1",
+            1,
+        ),
+    ),
+    rows_of_user="""
+        select 'planner.users' as table_name, count(*) from planner.users where id = $1
+        union all
+        select 'planner.subjects', count(*) from planner.subjects where student_id = $1
+        union all
+        select 'planner.plans', count(*) from planner.plans where user_id = $1
+        union all
+        select 'planner.ai_tasks', count(*) from planner.ai_tasks t
+        where t.plan_id in (select id from planner.plans where user_id = $1)
+           or t.subject_id in (select id from planner.subjects where student_id = $1)
+        union all
+        select 'planner.feedback', count(*) from planner.feedback where user_id = $1
+    """,
+)
+
+DOMAINS = (PLANNER,)
+SCHEMAS = [domain.schema for domain in DOMAINS]
+TEXT_INPUTS = [text for domain in DOMAINS for text in domain.text_inputs]
+HASHED_SECRETS = [secret for domain in DOMAINS for secret in domain.hashed_secrets]
