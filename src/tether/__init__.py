@@ -11,6 +11,7 @@ from tether.errors import (
     TetherError,
     Timeout,
 )
+from tether.retry import retry
 
 __all__ = [
     "Conflict",
@@ -22,4 +23,5 @@ __all__ = [
     "Retryable",
     "TetherError",
     "Timeout",
+    "retry",
 ]
