@@ -1,0 +1,198 @@
+"""Many concurrent writers over one pool of 10 connections. After each race the
+invariants are counted with SQL written here: one feedback per generation, only whole
+generations, no orphans, nothing left of a deleted user."""
+
+import asyncio
+import datetime as dt
+import random
+
+import pytest
+
+from tether import Conflict, MissingReference
+from tether.planner import (
+    DayPlan,
+    FeedbackRepository,
+    NewTask,
+    PlanRepository,
+    SubjectRepository,
+    UserRepository,
+)
+
+from .domains import PLANNER
+
+pytestmark = pytest.mark.reliability
+
+POOL = 10  # tether_db's pool: Database's default max_size
+DAYS, TASKS_PER_DAY = 3, 2
+
+# Generations whose plan or task count differs from the shape every writer here uses.
+PARTIAL_GENERATIONS = """
+select p.generation_id
+from planner.plans p left join planner.ai_tasks t on t.plan_id = p.id
+group by p.generation_id
+having count(distinct p.id) <> $1 or count(t.id) <> $2
+"""
+ORPHAN_TASKS = """
+select count(*) from planner.ai_tasks t
+where not exists (select 1 from planner.plans p where p.id = t.plan_id)
+   or not exists (select 1 from planner.subjects s where s.id = t.subject_id)
+"""
+
+
+def days(subject_ids: list[int], serial: int) -> list[DayPlan]:
+    first = dt.date(2026, 2, 1)
+    return [
+        DayPlan(
+            first + dt.timedelta(days=d),
+            [
+                NewTask(subject_ids[t % len(subject_ids)], f"task {serial}.{d}.{t}", 2, 5)
+                for t in range(TASKS_PER_DAY)
+            ],
+        )
+        for d in range(DAYS)
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _pool_of_ten(tether_db):
+    assert tether_db.pool.get_max_size() == POOL
+
+
+async def assert_whole_generations(sql) -> None:
+    assert await sql.fetch(PARTIAL_GENERATIONS, DAYS, DAYS * TASKS_PER_DAY) == []
+    assert await sql.fetchval(ORPHAN_TASKS) == 0
+
+
+async def test_concurrent_feedback_for_one_generation_keeps_exactly_one(tether_db, sql):
+    submitters = 40
+    john = await UserRepository(tether_db).create("john@example.com")
+    subject = await SubjectRepository(tether_db).create(john.id, "Calculus")
+    generation = await PlanRepository(tether_db).create_generation(john.id, days([subject.id], 0))
+
+    results = await asyncio.gather(
+        *(
+            FeedbackRepository(tether_db).submit(john.id, generation, f"feedback {i}")
+            for i in range(submitters)
+        ),
+        return_exceptions=True,
+    )
+
+    conflicts = [r for r in results if isinstance(r, Conflict)]
+    assert len(conflicts) == submitters - 1
+    assert {c.constraint for c in conflicts} == {"uc_user_generation_feedback"}
+    assert all(not isinstance(r, BaseException) or isinstance(r, Conflict) for r in results)
+    stored = await sql.fetch(
+        "select content from planner.feedback where user_id = $1 and generation_id = $2",
+        john.id,
+        generation,
+    )
+    winner = next(r for r in results if not isinstance(r, BaseException))
+    assert [row["content"] for row in stored] == [winner.content]
+
+
+async def test_generations_created_and_deleted_side_by_side_stay_whole(tether_db, sql):
+    creators, deleters, readers, users_count = 30, 15, 10, 3
+    owners = []
+    for u in range(users_count):
+        user = await UserRepository(tether_db).create(f"student{u}@example.com")
+        subjects = [await SubjectRepository(tether_db).create(user.id, f"S{s}") for s in range(2)]
+        owners.append((user.id, [s.id for s in subjects]))
+    plans = PlanRepository(tether_db)
+    created, deleted_plans, calendars = [], [], []
+    done = asyncio.Event()
+
+    async def create(i: int) -> None:
+        user_id, subject_ids = owners[i % users_count]
+        created.append(await plans.create_generation(user_id, days(subject_ids, i)))
+
+    async def delete(i: int) -> None:
+        user_id = owners[i % users_count][0]
+        while not done.is_set():
+            generations = await plans.list_generations(user_id)
+            if generations:
+                victim = random.choice(generations).generation_id
+                deleted_plans.append(await plans.delete_generation(user_id, victim))
+                return
+            await asyncio.sleep(0.005)
+
+    async def read(i: int) -> None:
+        while not done.is_set():
+            calendar = await plans.latest_calendar(owners[i % users_count][0])
+            if calendar is not None:
+                calendars.append(calendar)
+            await asyncio.sleep(0.005)
+
+    async def create_all() -> None:
+        await asyncio.gather(*(create(i) for i in range(creators)))
+        done.set()
+
+    await asyncio.gather(
+        create_all(),
+        *(delete(i) for i in range(deleters)),
+        *(read(i) for i in range(readers)),
+    )
+
+    # Deleting a generation another deleter already took removes nothing, never a part.
+    assert set(deleted_plans) <= {0, DAYS}
+    gone = deleted_plans.count(DAYS)
+    assert gone > 0
+    await assert_whole_generations(sql)
+    surviving = await sql.fetchval("select count(distinct generation_id) from planner.plans")
+    assert surviving == len(created) - gone == creators - gone
+    assert await sql.fetchval("select count(*) from planner.ai_tasks") == (
+        surviving * DAYS * TASKS_PER_DAY
+    )
+    # Every calendar read mid-race was a whole generation too.
+    assert calendars
+    assert all(
+        len(c.days) == DAYS and all(len(d.tasks) == TASKS_PER_DAY for d in c.days)
+        for c in calendars
+    )
+
+
+async def test_a_user_deleted_while_plans_are_written_leaves_nothing(tether_db, sql):
+    writers = 30
+    users = UserRepository(tether_db)
+    doomed = await users.create("doomed@example.com")
+    bystander = await users.create("bystander@example.com")
+    doomed_subject = await SubjectRepository(tether_db).create(doomed.id, "Doomed")
+    bystander_subject = await SubjectRepository(tether_db).create(bystander.id, "Kept")
+    plans = PlanRepository(tether_db)
+    written, refused, bystander_written = [], [], []
+    enough = asyncio.Event()  # the deletion comes while writes are in flight
+
+    async def write_until_refused(i: int) -> None:
+        for serial in range(50):
+            try:
+                written.append(
+                    await plans.create_generation(doomed.id, days([doomed_subject.id], serial))
+                )
+            except Exception as error:  # judged below: must be a MissingReference
+                refused.append(error)
+                return
+            if len(written) >= 10:
+                enough.set()
+            bystander_written.append(
+                await plans.create_generation(bystander.id, days([bystander_subject.id], serial))
+            )
+
+    async def delete_user() -> None:
+        await enough.wait()
+        assert await users.delete(doomed.id)
+
+    await asyncio.gather(delete_user(), *(write_until_refused(i) for i in range(writers)))
+
+    # Every writer ran into the deletion, each as a MissingReference naming its rule.
+    assert len(refused) == writers
+    assert all(isinstance(e, MissingReference) for e in refused), refused
+    assert {e.constraint for e in refused} <= {"plans_user_id_fkey", "ai_tasks_subject_id_fkey"}
+    # Nothing of the deleted user anywhere; the bystander's writes are all there, whole.
+    left = {
+        row["table_name"]: row["count"] for row in await sql.fetch(PLANNER.rows_of_user, doomed.id)
+    }
+    assert set(left.values()) == {0}, left
+    await assert_whole_generations(sql)
+    kept = await sql.fetchval(
+        "select count(distinct generation_id) from planner.plans where user_id = $1", bystander.id
+    )
+    assert kept == len(bystander_written) > 0
