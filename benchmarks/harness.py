@@ -1,11 +1,12 @@
 """The measuring loop, independent of any domain: contenders, scenarios, rounds, ratios.
 
 A scenario is one operation written four times, once per contender. Each round
-runs every scenario with the contenders in a rotated order; a contender's time
-in a round is the median of its operations there; the ratios (tether to floor,
-ORM to tether) are taken per round, and a scenario reports their median with
-the lowest and highest round. Round trips are counted on an untimed run after
-the warm-up, so the counting never weighs on a timing.
+runs every scenario with the contenders in a rotated order, taking turns every
+few operations; a contender's time in a round is the median of its operations
+there; the ratios (tether to floor, ORM to tether) are taken per round, and a
+scenario reports their median with the lowest and highest round. Round trips
+are counted on an untimed run after the warm-up, so counting never weighs on a
+timing.
 """
 
 from __future__ import annotations
@@ -141,6 +142,10 @@ class Outcome:
 
 Progress = Callable[[str], None]
 
+# Within a round, the contenders take turns every SLICE operations, so that a burst of
+# load from elsewhere on the machine falls on all of them rather than on one.
+SLICE = 10
+
 
 async def _once(scenario: Scenario, contender: str, number: int) -> int:
     """Prepare, run and clean up one operation; return how long the run alone took (ns)."""
@@ -186,17 +191,23 @@ async def measure(
     per_round: dict[str, dict[str, list[float]]] = {
         s.name: {key: [] for key in keys} for s in scenarios
     }
+    gc.freeze()  # what setup and warm-up made stays out of every collection from here on
     for round_number in range(rounds):
         order = rotated(keys, round_number)
         for scenario in scenarios:
             count = heavy_ops if scenario.heavy else light_ops
-            for key in order:
-                gc.collect()  # leave no other contender's garbage to this one's timing
-                samples = [
-                    await _once(scenario, key, 2 + round_number * count + n) for n in range(count)
-                ]
-                per_round[scenario.name][key].append(statistics.median(samples))
+            step = 1 if scenario.heavy else SLICE
+            samples: dict[str, list[int]] = {key: [] for key in keys}
+            for first in range(0, count, step):
+                for key in order:
+                    gc.collect()  # leave no other contender's garbage to this one's timing
+                    for number in range(first, min(first + step, count)):
+                        argument_number = 2 + round_number * count + number
+                        samples[key].append(await _once(scenario, key, argument_number))
+            for key in keys:
+                per_round[scenario.name][key].append(statistics.median(samples[key]))
         progress(f"round {round_number + 1}/{rounds} done (order {' '.join(order)})")
+    gc.unfreeze()
 
     outcomes = []
     for scenario in scenarios:

@@ -151,6 +151,7 @@ class BulkGeneration(PlannerScenario):
     async def clean(self, request: GenerationRequest) -> None:
         deleted = await self.db.setup.execute(B.forget_plans.sql, self.user_id)
         assert deleted == f"DELETE {self.days}", f"the generation was not written: {deleted}"
+        await self.db.setup.execute(B.vacuum_planner.sql)
 
     async def floor(self, request: GenerationRequest) -> object:
         tasks = [(day, task) for day, day_tasks in request for task in day_tasks]
@@ -294,6 +295,7 @@ class CascadeDelete(PlannerScenario):
 
     async def clean(self, user_id: int) -> None:
         assert await self.db.setup.fetchval(B.user_exists.sql, user_id) is False, "not deleted"
+        await self.db.setup.execute(B.vacuum_planner.sql)
 
     async def floor(self, user_id: int) -> object:
         return await self.db.floor.execute(Q.delete_user.sql, user_id)

@@ -29,5 +29,10 @@ where user_id = :user_id;
 -- name: vacuum_analyze :exec
 vacuum analyze;
 
+-- name: vacuum_planner :exec
+-- After a timed bulk write or delete, so that the next one starts from the same
+-- table state rather than from its predecessors' dead rows.
+vacuum planner.users, planner.subjects, planner.plans, planner.ai_tasks, planner.feedback;
+
 -- name: user_exists :val
 select exists (select 1 from planner.users where id = :id);
