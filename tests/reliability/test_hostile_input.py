@@ -1,0 +1,158 @@
+"""Hostile input into every repository method that takes text (domains.TEXT_INPUTS):
+NUL bytes, lone surrogates, huge strings, LIKE and SQL metacharacters, odd Unicode,
+wrong types. Each value is either stored and read back exactly, or refused as a tether
+error that does not echo it; never a driver exception, never a partial write (every
+table counted by SQL after each call)."""
+
+import datetime as dt
+import decimal
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from tether import TetherError
+
+from .domains import SCHEMAS, TEXT_INPUTS, make_owner, row_counts
+
+pytestmark = pytest.mark.reliability
+
+EXAMPLES = 60  # generated values per method, on top of the fixed corpus below
+
+CORPUS = [
+    "",
+    " ",
+    "\x00",
+    "plain\x00with a NUL",
+    "\ud800",
+    "lone low \udfff surrogate",
+    "%",
+    "_",
+    "\\",
+    "100%_done\\ or not",
+    "' or 1=1 --",
+    "'); drop table planner.users; --",
+    "$1 $$ $tag$ :name ::text",
+    "e\u0301 vs \u00e9",  # the same letter, decomposed and composed
+    "\u202eright-to-left override",
+    "\ufeffbyte order mark",
+    "zero\u200bwidth",
+    "İstanbul ß ﬃ Σσς",  # case mappings that change length
+    "😀 \U0001f468\u200d\U0001f469\u200d\U0001f467",
+    "\r\n\t\x0b\x0c",
+    "\x7f\x1b[31m",
+    "a@b",
+    "A@B.EXAMPLE",
+    "x" * 255,
+    "x" * 256,
+    "é" * 321,
+    "%_" * 10_000,
+    "a" * 1_000_000,
+    None,
+    0,
+    -1,
+    2**63,
+    1.5,
+    float("nan"),
+    True,
+    b"bytes",
+    bytearray(b"\x00\xff"),
+    decimal.Decimal("1.0"),
+    dt.date(2026, 1, 1),
+    uuid.UUID(int=0),
+    {"json": "object"},
+    object(),
+]
+
+# A one-element list given as a task's name is stored as its element: asyncpg reads a
+# nested list inside an array argument as another dimension (see the xfail below).
+ARRAY_PACKED = {"planner.ai_tasks.ai_task_name"}
+
+text = st.text(alphabet=st.one_of(st.characters(), st.characters(categories=["Cs"])), max_size=400)
+# Words that pass the e-mail check (no '@', no spaces), so odd addresses get stored too.
+word = st.text(
+    st.characters(exclude_categories=["Cs", "Cc", "Z"], exclude_characters="@"),
+    min_size=1,
+    max_size=60,
+)
+hostile = st.one_of(
+    text,
+    st.builds(lambda local, domain: f"{local}@{domain}", text, text),
+    st.builds(lambda local, domain: f"{local}@{domain}", word, word),
+    st.emails(),
+    st.builds(
+        lambda piece, times: piece * times,
+        text.filter(bool),
+        st.sampled_from([128, 256, 1000, 100_000]),
+    ),
+    st.sampled_from(CORPUS),
+    st.none(),
+    st.integers(),
+    st.floats(),
+    st.binary(),
+    st.booleans(),
+    st.lists(text, max_size=3),
+    st.dictionaries(text, text, max_size=2),
+)
+
+
+async def reset(sql) -> None:
+    tables = await sql.fetchval(
+        "select string_agg(format('%I.%I', schemaname, tablename), ', ') "
+        "from pg_tables where schemaname = any($1)",
+        SCHEMAS,
+    )
+    await sql.execute(f"truncate {tables} restart identity cascade")
+
+
+async def check(db, sql, target, value) -> str:
+    """Call `target` with `value` on fresh tables and judge what the database holds after;
+    return the outcome in a word or two."""
+    await reset(sql)
+    owner = await make_owner(db)
+    before = await row_counts(sql, SCHEMAS)
+    try:
+        key = await target.call(db, owner, value)
+    except TetherError as error:
+        assert await row_counts(sql, SCHEMAS) == before, "a refused write left rows behind"
+        message = f"{error} {error!r}"
+        if isinstance(value, str) and (len(value) >= 12 or not value.isascii()):
+            assert value not in message, "the error echoes the value"
+        return f"refused: {type(error).__name__}"
+    after = await row_counts(sql, SCHEMAS)
+    assert sum(after.values()) - sum(before.values()) == target.adds
+    if target.read_back is not None:
+        stored = await sql.fetchval(target.read_back, key)
+        assert stored == [value], f"stored {stored!r:.80}"
+    return "stored" if target.adds else "read"
+
+
+@pytest.mark.parametrize("target", TEXT_INPUTS, ids=lambda t: t.name)
+async def test_the_hostile_corpus(tether_db, sql, target):
+    for value in CORPUS:
+        await check(tether_db, sql, target, value)
+
+
+@pytest.mark.parametrize("target", TEXT_INPUTS, ids=lambda t: t.name)
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(value=hostile)
+async def test_generated_hostile_values(tether_db, sql, target, value):
+    if target.name in ARRAY_PACKED and isinstance(value, list):
+        return
+    event(await check(tether_db, sql, target, value))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect: PlanRepository.create_generation passes task names as one text[] "
+    "argument, and asyncpg reads a list in it as an inner dimension, so ['a'] is stored "
+    "as 'a' instead of being refused (fix: check the types in create_generation)",
+)
+async def test_a_list_as_a_task_name_is_refused(tether_db, sql):
+    (target,) = [t for t in TEXT_INPUTS if t.name in ARRAY_PACKED]
+    await check(tether_db, sql, target, ["a"])
