@@ -87,12 +87,15 @@ class Database:
 
     async def connect(self) -> Self:
         if self._pool is None:
-            self._pool = await asyncpg.create_pool(
-                self.url,
-                init=init_connection,
-                **connect_kwargs(self.pgbouncer),
-                **self._pool_options,
-            )
+            try:
+                self._pool = await asyncpg.create_pool(
+                    self.url,
+                    init=init_connection,
+                    **connect_kwargs(self.pgbouncer),
+                    **self._pool_options,
+                )
+            except DRIVER_ERRORS as error:
+                raise translate(error, "connect") from None
         return self
 
     async def close(self) -> None:

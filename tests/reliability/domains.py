@@ -3,8 +3,8 @@
 A domain that lands (tutor, chat, study, tickets) adds a `Domain` to `DOMAINS`:
 its schema, every repository method that takes text or JSON (the hostile-input
 properties run over all of them), the SQL that finds a user's rows (the
-deletion race checks none survive), and the columns that must only ever hold a
-hash of a secret (refresh and API tokens: chat and tickets). The fault and load
+deletion race checks none survive), and the secrets it must only ever store
+hashed (refresh and API tokens: chat and tickets). The fault and load
 tests drive the planner's operations directly, as the only domain so far; the
 invariants they check are SQL written here and in the tests, never the code
 under test.
@@ -102,13 +102,25 @@ async def _feedback(db: Database, owner: Owner, value: Any) -> int:
 
 
 @frozen
+class HashedSecret:
+    """A secret the domain must keep only as a hash (a refresh token, an API token).
+
+    `issue` stores a new one through the domain's repository and returns the raw
+    secret it was given; the test then looks for that raw text in every column of
+    every table of the schema, and in the records and logs.
+    """
+
+    name: str
+    issue: Callable[[Database], Awaitable[str]]
+
+
+@frozen
 class Domain:
     schema: str
     text_inputs: tuple[TextInput, ...]
     # Counts, per table, the rows that belong to user `$1` (directly or through a parent).
     rows_of_user: LiteralString
-    # (table, column) pairs that must hold a hash of a secret, never the secret itself.
-    hashed_secrets: tuple[tuple[str, str], ...] = ()
+    hashed_secrets: tuple[HashedSecret, ...] = ()
 
 
 PLANNER = Domain(
@@ -167,4 +179,4 @@ PLANNER = Domain(
 DOMAINS = (PLANNER,)
 SCHEMAS = [domain.schema for domain in DOMAINS]
 TEXT_INPUTS = [text for domain in DOMAINS for text in domain.text_inputs]
-HASHED_SECRETS = [secret for domain in DOMAINS for secret in domain.hashed_secrets]
+HASHED_SECRETS = [(domain, secret) for domain in DOMAINS for secret in domain.hashed_secrets]
