@@ -1,4 +1,4 @@
-"""python -m benchmarks [--quick] [--rounds N] [--output PATH] [--profile]
+"""python -m benchmarks [--quick] [--rounds N] [--output PATH] [--show] [--profile]
 
 Compares tether with bare asyncpg and the SQLAlchemy 2 async ORM on the same
 tables, prints a Markdown table and writes results.json. See the README's
@@ -52,12 +52,20 @@ def main() -> None:
         help=f"where to write the results (default {RESULTS.name} beside this file)",
     )
     parser.add_argument(
+        "--show",
+        action="store_true",
+        help="print the table of an earlier run's results (--output) and stop",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="instead of measuring: cProfile tether's operations, print the top",
     )
     args = parser.parse_args()
 
+    if args.show:
+        print(markdown(json.loads(args.output.read_text())))
+        return
     mode = MODES[args.mode or "full"]
     if args.rounds:
         mode = evolve(mode, rounds=args.rounds)

@@ -48,7 +48,7 @@ VICTIM = History(subjects=20, generations=50, days=20, tasks_per_day=49)
 
 MODES = {
     # Rounds in fours: each contender takes each place in the order equally often.
-    "full": Mode("full", 8, 1000, 2, planner.Sizes(200, 100, 100, VICTIM)),
+    "full": Mode("full", 8, 1000, 3, planner.Sizes(200, 100, 100, VICTIM)),
     "quick": Mode("quick", 4, 250, 1, planner.Sizes(50, 100, 100, VICTIM)),
     # The test suite's: every scenario for real, tiny data; its numbers mean nothing.
     "smoke": Mode("smoke", 1, 3, 1, planner.Sizes(3, 10, 10, History(3, 4, 5, 8))),

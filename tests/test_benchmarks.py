@@ -94,3 +94,24 @@ def test_the_report_names_versions_and_prints_the_table(smoke_run):
     assert all(results["versions"].values())
     for name in SCENARIOS:
         assert f"| {name}:" in stdout
+
+
+def test_the_readme_shows_the_committed_full_run():
+    results = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+    if results["mode"] != "full":
+        pytest.skip(
+            "benchmarks/results.json holds a local run; `git checkout benchmarks/results.json` "
+            "brings back the full run the README shows"
+        )
+    assert set(results["scenarios"]) == SCENARIOS
+    shown = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--show"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert shown in (ROOT / "README.md").read_text(), (
+        "the README's benchmark table is not benchmarks/results.json's: "
+        "paste the output of `python -m benchmarks --show`"
+    )

@@ -40,15 +40,14 @@ async def scenarios(connections: Connections, sizes: Sizes) -> list[Scenario]:
     return [
         GetUser(connections, readers),
         SubjectsPage(connections, readers),
-        InsertUser(connections, readers),
+        InsertUser(connections),
         BulkGeneration(
             connections,
-            readers,
             bulk_user,
             bulk_subjects,
             sizes.bulk_days,
             sizes.bulk_tasks_per_day,
         ),
         Calendar(connections, readers),
-        CascadeDelete(connections, readers, sizes.victim),
+        CascadeDelete(connections, sizes.victim),
     ]

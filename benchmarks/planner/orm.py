@@ -37,16 +37,18 @@ def mapped(*, passive_deletes: bool) -> Models:
     children = {"cascade": "all, delete-orphan", "passive_deletes": passive_deletes}
 
     class Base(DeclarativeBase):
-        pass
+        """What every planner table has: its schema, an identity key, a creation time."""
+
+        __table_args__ = {"schema": "planner"}  # noqa: RUF012 (SQLAlchemy reads it as is)
+
+        id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+        created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
     class User(Base):
         __tablename__ = "users"
-        __table_args__ = {"schema": "planner"}  # noqa: RUF012 (SQLAlchemy's own convention)
 
-        id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
         email: Mapped[str] = mapped_column(Text)
         name: Mapped[str | None] = mapped_column(Text)
-        created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
         plans: Mapped[list[Plan]] = relationship(back_populates="user", **children)
         subjects: Mapped[list[Subject]] = relationship(back_populates="student", **children)
@@ -54,25 +56,19 @@ def mapped(*, passive_deletes: bool) -> Models:
 
     class Subject(Base):
         __tablename__ = "subjects"
-        __table_args__ = {"schema": "planner"}  # noqa: RUF012
 
-        id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
         student_id: Mapped[int] = mapped_column(ForeignKey("planner.users.id", ondelete="CASCADE"))
         name: Mapped[str] = mapped_column(Text)
-        created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
         student: Mapped[User] = relationship(back_populates="subjects")
         ai_tasks: Mapped[list[AITask]] = relationship(back_populates="subject", **children)
 
     class Plan(Base):
         __tablename__ = "plans"
-        __table_args__ = {"schema": "planner"}  # noqa: RUF012
 
-        id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
         user_id: Mapped[int] = mapped_column(ForeignKey("planner.users.id", ondelete="CASCADE"))
         date: Mapped[dt.date]
         generation_id: Mapped[uuid.UUID]
-        created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
         user: Mapped[User] = relationship(back_populates="plans")
         # A calendar day lists its tasks most urgent first, as tether's calendar does.
@@ -84,9 +80,7 @@ def mapped(*, passive_deletes: bool) -> Models:
 
     class AITask(Base):
         __tablename__ = "ai_tasks"
-        __table_args__ = {"schema": "planner"}  # noqa: RUF012
 
-        id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
         plan_id: Mapped[int] = mapped_column(ForeignKey("planner.plans.id", ondelete="CASCADE"))
         subject_id: Mapped[int] = mapped_column(
             ForeignKey("planner.subjects.id", ondelete="CASCADE")
@@ -94,20 +88,16 @@ def mapped(*, passive_deletes: bool) -> Models:
         ai_task_name: Mapped[str] = mapped_column(Text)
         difficulty: Mapped[int] = mapped_column(SmallInteger)
         priority: Mapped[int] = mapped_column(SmallInteger)
-        created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
         plan: Mapped[Plan] = relationship(back_populates="ai_tasks")
         subject: Mapped[Subject] = relationship(back_populates="ai_tasks")
 
     class Feedback(Base):
         __tablename__ = "feedback"
-        __table_args__ = {"schema": "planner"}  # noqa: RUF012
 
-        id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
         user_id: Mapped[int] = mapped_column(ForeignKey("planner.users.id", ondelete="CASCADE"))
         generation_id: Mapped[uuid.UUID]
         content: Mapped[str] = mapped_column(Text)
-        created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
         user: Mapped[User] = relationship(back_populates="feedbacks")
 

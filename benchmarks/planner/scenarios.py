@@ -28,23 +28,27 @@ GenerationRequest = Sequence[tuple[dt.date, Sequence[tuple[int, str, int, int]]]
 
 
 class PlannerScenario(Scenario):
-    def __init__(self, connections: Connections, readers: Sequence[int]) -> None:
+    def __init__(self, connections: Connections) -> None:
         super().__init__(connections)
-        self.readers = readers  # users with a page of subjects and a calendar history
         self.users = UserRepository(connections.tether)
         self.subjects = SubjectRepository(connections.tether)
         self.plans = PlanRepository(connections.tether)
 
-    def reader(self, number: int) -> int:
+
+class ReadScenario(PlannerScenario):
+    """Reads what the readers own (a page of subjects, a calendar): each operation the next's."""
+
+    def __init__(self, connections: Connections, readers: Sequence[int]) -> None:
+        super().__init__(connections)
+        self.readers = readers
+
+    async def argument(self, contender: str, number: int) -> int:
         return self.readers[number % len(self.readers)]
 
 
-class GetUser(PlannerScenario):
+class GetUser(ReadScenario):
     name = "get_user"
     what = "get one user by primary key"
-
-    async def argument(self, contender: str, number: int) -> int:
-        return self.reader(number)
 
     async def floor(self, user_id: int) -> object:
         return await self.db.floor.fetchrow(Q.get_user.sql, user_id)
@@ -57,12 +61,9 @@ class GetUser(PlannerScenario):
             return await session.get(orm.models.User, user_id)
 
 
-class SubjectsPage(PlannerScenario):
+class SubjectsPage(ReadScenario):
     name = "subjects_page"
     what = f"a user's {READER.subjects} subjects, in name order (SubjectRepository.list)"
-
-    async def argument(self, contender: str, number: int) -> int:
-        return self.reader(number)
 
     async def floor(self, user_id: int) -> object:
         return await self.db.floor.fetch(Q.list_subjects.sql, user_id)
@@ -124,13 +125,12 @@ class BulkGeneration(PlannerScenario):
     def __init__(
         self,
         connections: Connections,
-        readers: Sequence[int],
         user_id: int,
         subject_ids: Sequence[int],
         days: int,
         tasks_per_day: int,
     ) -> None:
-        super().__init__(connections, readers)
+        super().__init__(connections)
         self.user_id = user_id
         self.request: GenerationRequest = [
             (
@@ -221,15 +221,12 @@ class BulkGeneration(PlannerScenario):
         return generation_id
 
 
-class Calendar(PlannerScenario):
+class Calendar(ReadScenario):
     name = "calendar"
     what = (
         f"the latest generation as a calendar: {READER.days} days, "
         f"{READER.days * READER.tasks_per_day} tasks with subject names"
     )
-
-    async def argument(self, contender: str, number: int) -> int:
-        return self.reader(number)
 
     async def floor(self, user_id: int) -> object:
         return await self.db.floor.fetchrow(Q.latest_calendar.sql, user_id)
@@ -283,8 +280,8 @@ class CascadeDelete(PlannerScenario):
 
     _numbers = itertools.count()
 
-    def __init__(self, connections: Connections, readers: Sequence[int], victim: History) -> None:
-        super().__init__(connections, readers)
+    def __init__(self, connections: Connections, victim: History) -> None:
+        super().__init__(connections)
         self.victim = victim
         self.what = f"delete a user with {victim.descendants:,} descendant rows"
 
