@@ -180,6 +180,16 @@ def _from_server(error: asyncpg.PostgresError, query: Query | str) -> TetherErro
         return Timeout(said("could not get a lock in time (lock_timeout)"), **info)
     if state == "57014":
         return Timeout(said("the statement was cancelled (statement_timeout or a cancel)"), **info)
+    if state in ("26000", "42P05"):
+        # asyncpg's named prepared statements, behind a pooler that switches server
+        # connections between transactions: a statement is missing, or there twice.
+        return TetherError(
+            said(
+                "a prepared statement is missing or duplicated; behind PgBouncer's transaction "
+                "pooling, use Database(pgbouncer=True) or TETHER_PGBOUNCER=1"
+            ),
+            **info,
+        )
     if state.startswith("42"):
         # A query that does not fit the schema: the server's words name SQL objects, not data.
         return TetherError(said(f"the statement does not fit the schema: {error}"), **info)

@@ -1,7 +1,10 @@
-"""Fixtures of the reliability suite: a plain connection for the test's own SQL."""
+"""Fixtures of the reliability suite: a plain connection for the test's own SQL, and
+PgBouncer."""
 
 import asyncpg
 import pytest
+
+from .pgbouncer import PgBouncer, find_or_install
 
 
 @pytest.fixture
@@ -11,3 +14,15 @@ async def sql(tether_url):
     conn = await asyncpg.connect(tether_url)
     yield conn
     await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(tether_server_url):
+    """PgBouncer in transaction pooling mode in front of the test server (installed
+    with apt-get when missing and we are root); skips only where it cannot be had."""
+    executable, why_not = find_or_install()
+    if executable is None:
+        pytest.skip(why_not)
+    bouncer = PgBouncer(executable, tether_server_url)
+    yield bouncer
+    bouncer.stop()
