@@ -69,20 +69,23 @@ async def test_a_connection_killed_mid_transaction(tether_db, sql, kill):
     assert await sql.fetchval("select count(*) from planner.subjects") == 1
 
 
+IDLE = 5  # pooled connections killed while idle
+CALLS = 10  # calls that must then succeed
+
+
 async def test_every_idle_pooled_connection_killed(tether_db, sql):
-    async with Database(tether_db.url, min_size=5, max_size=5) as db:
+    async with Database(tether_db.url, min_size=IDLE, max_size=IDLE) as db:
         pids = await sql.fetch(
             "select pid from pg_stat_activity where datname = current_database() "
             "and pid <> pg_backend_pid()"
         )
-        assert len(pids) >= 5
+        assert len(pids) >= IDLE
         for row in pids:
             await sql.execute(KILL, row["pid"])
-        created = await asyncio.gather(
-            *(UserRepository(db).create(f"u{i}@example.com") for i in range(10))
+        await asyncio.gather(
+            *(UserRepository(db).create(f"u{i}@example.com") for i in range(CALLS))
         )
-    assert len(created) == 10
-    assert await sql.fetchval("select count(*) from planner.users") == 10
+    assert await sql.fetchval("select count(*) from planner.users") == CALLS
 
 
 @pytest.fixture
@@ -134,6 +137,9 @@ async def test_a_client_side_command_timeout_is_a_timeout_not_a_lost_connection(
 DAYS = 3
 TASKS_PER_DAY = 2
 WRITERS = 8
+RESTART_POOL = 5  # connections for the writers
+WARM_UP = 20  # generations written before the restart
+AFTER_RESTART = 3  # generations each writer must write once the server is back
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +188,7 @@ async def test_server_restart_under_load_leaves_no_partial_generation(private_se
     restarted = asyncio.Event()
     warmed_up = asyncio.Event()  # enough generations written to restart under load
 
-    async with Database(url, min_size=2, max_size=5) as db:
+    async with Database(url, min_size=2, max_size=RESTART_POOL) as db:
         owners = []
         for w in range(WRITERS):
             user = await UserRepository(db).create(f"writer{w}@example.com")
@@ -191,7 +197,7 @@ async def test_server_restart_under_load_leaves_no_partial_generation(private_se
         async def writer(w: int) -> None:
             user_id, subject_id = owners[w]
             serial = 0
-            while after_restart[w] < 3:
+            while after_restart[w] < AFTER_RESTART:
                 serial += 1
                 try:
                     gid = await PlanRepository(db).create_generation(
@@ -202,7 +208,7 @@ async def test_server_restart_under_load_leaves_no_partial_generation(private_se
                     await asyncio.sleep(0.05)
                     continue
                 written.append(gid)
-                if len(written) >= 20:
+                if len(written) >= WARM_UP:
                     warmed_up.set()
                 if restarted.is_set():
                     after_restart[w] += 1

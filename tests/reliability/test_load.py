@@ -24,6 +24,9 @@ pytestmark = pytest.mark.reliability
 
 POOL = 10  # tether_db's pool: Database's default max_size
 DAYS, TASKS_PER_DAY = 3, 2
+SUBMITTERS = 40  # feedback for one generation, at once
+CREATORS, DELETERS, READERS, STUDENTS = 30, 15, 10, 3  # generations side by side
+WRITERS = 30  # writing plans for a user being deleted
 
 # Generations whose plan or task count differs from the shape every writer here uses.
 PARTIAL_GENERATIONS = """
@@ -64,7 +67,6 @@ async def assert_whole_generations(sql) -> None:
 
 
 async def test_concurrent_feedback_for_one_generation_keeps_exactly_one(tether_db, sql):
-    submitters = 40
     john = await UserRepository(tether_db).create("john@example.com")
     subject = await SubjectRepository(tether_db).create(john.id, "Calculus")
     generation = await PlanRepository(tether_db).create_generation(john.id, days([subject.id], 0))
@@ -72,13 +74,13 @@ async def test_concurrent_feedback_for_one_generation_keeps_exactly_one(tether_d
     results = await asyncio.gather(
         *(
             FeedbackRepository(tether_db).submit(john.id, generation, f"feedback {i}")
-            for i in range(submitters)
+            for i in range(SUBMITTERS)
         ),
         return_exceptions=True,
     )
 
     conflicts = [r for r in results if isinstance(r, Conflict)]
-    assert len(conflicts) == submitters - 1
+    assert len(conflicts) == SUBMITTERS - 1
     assert {c.constraint for c in conflicts} == {"uc_user_generation_feedback"}
     assert all(not isinstance(r, BaseException) or isinstance(r, Conflict) for r in results)
     stored = await sql.fetch(
@@ -91,9 +93,8 @@ async def test_concurrent_feedback_for_one_generation_keeps_exactly_one(tether_d
 
 
 async def test_generations_created_and_deleted_side_by_side_stay_whole(tether_db, sql):
-    creators, deleters, readers, users_count = 30, 15, 10, 3
     owners = []
-    for u in range(users_count):
+    for u in range(STUDENTS):
         user = await UserRepository(tether_db).create(f"student{u}@example.com")
         subjects = [await SubjectRepository(tether_db).create(user.id, f"S{s}") for s in range(2)]
         owners.append((user.id, [s.id for s in subjects]))
@@ -102,11 +103,11 @@ async def test_generations_created_and_deleted_side_by_side_stay_whole(tether_db
     done = asyncio.Event()
 
     async def create(i: int) -> None:
-        user_id, subject_ids = owners[i % users_count]
+        user_id, subject_ids = owners[i % STUDENTS]
         created.append(await plans.create_generation(user_id, days(subject_ids, i)))
 
     async def delete(i: int) -> None:
-        user_id = owners[i % users_count][0]
+        user_id = owners[i % STUDENTS][0]
         while not done.is_set():
             generations = await plans.list_generations(user_id)
             if generations:
@@ -117,19 +118,19 @@ async def test_generations_created_and_deleted_side_by_side_stay_whole(tether_db
 
     async def read(i: int) -> None:
         while not done.is_set():
-            calendar = await plans.latest_calendar(owners[i % users_count][0])
+            calendar = await plans.latest_calendar(owners[i % STUDENTS][0])
             if calendar is not None:
                 calendars.append(calendar)
             await asyncio.sleep(0.005)
 
     async def create_all() -> None:
-        await asyncio.gather(*(create(i) for i in range(creators)))
+        await asyncio.gather(*(create(i) for i in range(CREATORS)))
         done.set()
 
     await asyncio.gather(
         create_all(),
-        *(delete(i) for i in range(deleters)),
-        *(read(i) for i in range(readers)),
+        *(delete(i) for i in range(DELETERS)),
+        *(read(i) for i in range(READERS)),
     )
 
     # Deleting a generation another deleter already took removes nothing, never a part.
@@ -138,7 +139,7 @@ async def test_generations_created_and_deleted_side_by_side_stay_whole(tether_db
     assert gone > 0
     await assert_whole_generations(sql)
     surviving = await sql.fetchval("select count(distinct generation_id) from planner.plans")
-    assert surviving == len(created) - gone == creators - gone
+    assert surviving == len(created) - gone == CREATORS - gone
     assert await sql.fetchval("select count(*) from planner.ai_tasks") == (
         surviving * DAYS * TASKS_PER_DAY
     )
@@ -151,7 +152,6 @@ async def test_generations_created_and_deleted_side_by_side_stay_whole(tether_db
 
 
 async def test_a_user_deleted_while_plans_are_written_leaves_nothing(tether_db, sql):
-    writers = 30
     users = UserRepository(tether_db)
     doomed = await users.create("doomed@example.com")
     bystander = await users.create("bystander@example.com")
@@ -180,10 +180,10 @@ async def test_a_user_deleted_while_plans_are_written_leaves_nothing(tether_db, 
         await enough.wait()
         assert await users.delete(doomed.id)
 
-    await asyncio.gather(delete_user(), *(write_until_refused(i) for i in range(writers)))
+    await asyncio.gather(delete_user(), *(write_until_refused(i) for i in range(WRITERS)))
 
     # Every writer ran into the deletion, each as a MissingReference naming its rule.
-    assert len(refused) == writers
+    assert len(refused) == WRITERS
     assert all(isinstance(e, MissingReference) for e in refused), refused
     assert {e.constraint for e in refused} <= {"plans_user_id_fkey", "ai_tasks_subject_id_fkey"}
     # Nothing of the deleted user anywhere; the bystander's writes are all there, whole.

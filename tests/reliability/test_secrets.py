@@ -70,7 +70,10 @@ def test_database_repr_and_str_hide_the_password(url):
     assert "***" in repr(db)
 
 
-@settings(max_examples=100, deadline=None)
+PASSWORDS_TRIED = 100
+
+
+@settings(max_examples=PASSWORDS_TRIED, deadline=None)
 @given(password=st.text(min_size=1, max_size=40))
 def test_redact_hides_any_password(password):
     encoded = quote(password, safe="")
