@@ -24,6 +24,7 @@ from tether.planner import (
     UserRepository,
 )
 
+from .commands import run
 from .pgbouncer import SERVER_CONNECTIONS
 
 pytestmark = pytest.mark.reliability
@@ -158,21 +159,19 @@ async def test_the_planner_repository_tests_pass_through_pgbouncer(pgbouncer, te
     migrated template exists already (built over a direct connection): migrations are
     DDL under yoyo's lock and belong on a direct connection, not behind a pooler."""
     env = {**os.environ, "DATABASE_URL": pgbouncer.url("postgres"), "TETHER_PGBOUNCER": "1"}
-    process = await asyncio.create_subprocess_exec(
+    planner_tests = str(ROOT / "tests" / "test_planner.py")
+    code, said = await run(
         sys.executable,
         "-m",
         "pytest",
         "-q",
         "-p",
         "no:cacheprovider",
-        str(ROOT / "tests" / "test_planner.py"),
+        planner_tests,
         cwd=ROOT,
         env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        seconds=300,
     )
-    out, _ = await asyncio.wait_for(process.communicate(), timeout=300)
-    said = out.decode()
-    assert process.returncode == 0, said[-3000:]
+    assert code == 0, said[-3000:]
     passed = re.search(r"(\d+) passed", said)
     assert passed and int(passed[1]) >= 20, said[-3000:]

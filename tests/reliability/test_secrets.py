@@ -2,14 +2,11 @@
 database URL, an e-mail address in a refused write (asyncpg's DETAIL quotes it), and
 the secrets each domain must keep only hashed (domains.HASHED_SECRETS)."""
 
-import asyncio
 import importlib
 import logging
 import pkgutil
-import sys
 import traceback
 import uuid
-from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import attrs
@@ -22,13 +19,13 @@ from tether import Conflict, Database, TetherError, admin
 from tether.database import redact
 from tether.planner import FeedbackRepository, UserRepository
 
+from .commands import TETHER, run
 from .domains import HASHED_SECRETS, make_owner
 
 pytestmark = pytest.mark.reliability
 
 PASSWORD = "S3cret-pa55word"  # noqa: S105 (the sample secret the tests look for)
 EMAIL = "Secret.Person@Example.com"
-TETHER = Path(sys.executable).parent / "tether"
 
 
 def with_password(url: str) -> tuple[str, str]:
@@ -112,18 +109,10 @@ async def test_a_failed_connect_shows_no_password(tether_url, caplog):
 
 async def test_the_cli_never_prints_the_password(tether_url):
     url, password = with_password(tether_url)
-    process = await asyncio.create_subprocess_exec(
-        str(TETHER),
-        "--database",
-        url,
-        "status",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, out
-    assert b"[x] planner_0001_schema" in out
-    assert password.encode() not in out and b"***" in out
+    code, out = await run(TETHER, "--database", url, "status")
+    assert code == 0, out
+    assert "[x] planner_0001_schema" in out
+    assert password not in out and "***" in out
 
 
 SECRET_NAME = ("password", "token", "secret", "hash", "credential")

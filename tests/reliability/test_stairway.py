@@ -4,8 +4,6 @@ together on a fresh database leave one correct schema."""
 
 import asyncio
 import os
-import sys
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -13,9 +11,9 @@ from yoyo import get_backend, read_migrations
 
 from tether import admin, migrations
 
-pytestmark = pytest.mark.reliability
+from .commands import TETHER, run
 
-TETHER = Path(sys.executable).parent / "tether"
+pytestmark = pytest.mark.reliability
 
 # Everything a migration can create, as sorted lines of text: schemas, extensions,
 # relations, columns, constraints, indexes, functions, triggers, enum labels. Objects
@@ -118,19 +116,8 @@ async def test_each_migration_applies_rolls_back_and_applies_again(fresh_url, te
 
 
 async def test_two_tether_migrate_processes_at_once_leave_one_schema(fresh_url, tether_url):
-    async def tether_migrate() -> tuple[int, str]:
-        process = await asyncio.create_subprocess_exec(
-            str(TETHER),
-            "--database",
-            fresh_url,
-            "migrate",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        out, _ = await asyncio.wait_for(process.communicate(), timeout=120)
-        return process.returncode, out.decode()
-
-    done = await asyncio.gather(tether_migrate(), tether_migrate())
+    migrate = (TETHER, "--database", fresh_url, "migrate")
+    done = await asyncio.gather(run(*migrate), run(*migrate))
     outputs = [out for _, out in done]
     assert [code for code, _ in done] == [0, 0], outputs
 
