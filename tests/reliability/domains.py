@@ -61,6 +61,43 @@ async def make_owner(db: Database, email: str = "owner@example.com") -> Owner:
     return Owner(user.id, subject.id)
 
 
+# The shape of every generation the fault and load tests write, and the SQL that
+# finds any generation that is not whole, or a task without its plan or subject.
+DAYS, TASKS_PER_DAY = 3, 2
+PARTIAL_GENERATIONS = """
+select p.generation_id
+from planner.plans p left join planner.ai_tasks t on t.plan_id = p.id
+group by p.generation_id
+having count(distinct p.id) <> $1 or count(t.id) <> $2
+"""
+ORPHAN_TASKS = """
+select count(*) from planner.ai_tasks t
+where not exists (select 1 from planner.plans p where p.id = t.plan_id)
+   or not exists (select 1 from planner.subjects s where s.id = t.subject_id)
+"""
+
+
+def generation(subject_ids: list[int], serial: int) -> list[DayPlan]:
+    """Generation number `serial`: DAYS days from a date it picks, TASKS_PER_DAY tasks
+    a day, spread over the subjects."""
+    first = dt.date(2026, 1, 1) + dt.timedelta(days=serial % 300)
+    return [
+        DayPlan(
+            first + dt.timedelta(days=d),
+            [
+                NewTask(subject_ids[t % len(subject_ids)], f"task {serial}.{d}.{t}", 1 + t, 1 + d)
+                for t in range(TASKS_PER_DAY)
+            ],
+        )
+        for d in range(DAYS)
+    ]
+
+
+async def assert_whole_generations(conn: asyncpg.Connection) -> None:
+    assert await conn.fetch(PARTIAL_GENERATIONS, DAYS, DAYS * TASKS_PER_DAY) == []
+    assert await conn.fetchval(ORPHAN_TASKS) == 0
+
+
 @frozen
 class TextInput:
     """A repository method taking text or JSON, and how to check what it stored.

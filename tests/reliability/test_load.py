@@ -3,57 +3,26 @@ invariants are counted with SQL written here: one feedback per generation, only 
 generations, no orphans, nothing left of a deleted user."""
 
 import asyncio
-import datetime as dt
 import random
 
 import pytest
 
 from tether import Conflict, MissingReference
 from tether.planner import (
-    DayPlan,
     FeedbackRepository,
-    NewTask,
     PlanRepository,
     SubjectRepository,
     UserRepository,
 )
 
-from .domains import PLANNER
+from .domains import DAYS, PLANNER, TASKS_PER_DAY, assert_whole_generations, generation
 
 pytestmark = pytest.mark.reliability
 
 POOL = 10  # tether_db's pool: Database's default max_size
-DAYS, TASKS_PER_DAY = 3, 2
 SUBMITTERS = 40  # feedback for one generation, at once
 CREATORS, DELETERS, READERS, STUDENTS = 30, 15, 10, 3  # generations side by side
 WRITERS = 30  # writing plans for a user being deleted
-
-# Generations whose plan or task count differs from the shape every writer here uses.
-PARTIAL_GENERATIONS = """
-select p.generation_id
-from planner.plans p left join planner.ai_tasks t on t.plan_id = p.id
-group by p.generation_id
-having count(distinct p.id) <> $1 or count(t.id) <> $2
-"""
-ORPHAN_TASKS = """
-select count(*) from planner.ai_tasks t
-where not exists (select 1 from planner.plans p where p.id = t.plan_id)
-   or not exists (select 1 from planner.subjects s where s.id = t.subject_id)
-"""
-
-
-def days(subject_ids: list[int], serial: int) -> list[DayPlan]:
-    first = dt.date(2026, 2, 1)
-    return [
-        DayPlan(
-            first + dt.timedelta(days=d),
-            [
-                NewTask(subject_ids[t % len(subject_ids)], f"task {serial}.{d}.{t}", 2, 5)
-                for t in range(TASKS_PER_DAY)
-            ],
-        )
-        for d in range(DAYS)
-    ]
 
 
 @pytest.fixture(autouse=True)
@@ -61,19 +30,14 @@ def _pool_of_ten(tether_db):
     assert tether_db.pool.get_max_size() == POOL
 
 
-async def assert_whole_generations(sql) -> None:
-    assert await sql.fetch(PARTIAL_GENERATIONS, DAYS, DAYS * TASKS_PER_DAY) == []
-    assert await sql.fetchval(ORPHAN_TASKS) == 0
-
-
 async def test_concurrent_feedback_for_one_generation_keeps_exactly_one(tether_db, sql):
     john = await UserRepository(tether_db).create("john@example.com")
     subject = await SubjectRepository(tether_db).create(john.id, "Calculus")
-    generation = await PlanRepository(tether_db).create_generation(john.id, days([subject.id], 0))
+    made = await PlanRepository(tether_db).create_generation(john.id, generation([subject.id], 0))
 
     results = await asyncio.gather(
         *(
-            FeedbackRepository(tether_db).submit(john.id, generation, f"feedback {i}")
+            FeedbackRepository(tether_db).submit(john.id, made, f"feedback {i}")
             for i in range(SUBMITTERS)
         ),
         return_exceptions=True,
@@ -86,7 +50,7 @@ async def test_concurrent_feedback_for_one_generation_keeps_exactly_one(tether_d
     stored = await sql.fetch(
         "select content from planner.feedback where user_id = $1 and generation_id = $2",
         john.id,
-        generation,
+        made,
     )
     winner = next(r for r in results if not isinstance(r, BaseException))
     assert [row["content"] for row in stored] == [winner.content]
@@ -104,7 +68,7 @@ async def test_generations_created_and_deleted_side_by_side_stay_whole(tether_db
 
     async def create(i: int) -> None:
         user_id, subject_ids = owners[i % STUDENTS]
-        created.append(await plans.create_generation(user_id, days(subject_ids, i)))
+        created.append(await plans.create_generation(user_id, generation(subject_ids, i)))
 
     async def delete(i: int) -> None:
         user_id = owners[i % STUDENTS][0]
@@ -165,7 +129,9 @@ async def test_a_user_deleted_while_plans_are_written_leaves_nothing(tether_db, 
         for serial in range(50):
             try:
                 written.append(
-                    await plans.create_generation(doomed.id, days([doomed_subject.id], serial))
+                    await plans.create_generation(
+                        doomed.id, generation([doomed_subject.id], serial)
+                    )
                 )
             except Exception as error:  # judged below: must be a MissingReference
                 refused.append(error)
@@ -173,7 +139,9 @@ async def test_a_user_deleted_while_plans_are_written_leaves_nothing(tether_db, 
             if len(written) >= 10:
                 enough.set()
             bystander_written.append(
-                await plans.create_generation(bystander.id, days([bystander_subject.id], serial))
+                await plans.create_generation(
+                    bystander.id, generation([bystander_subject.id], serial)
+                )
             )
 
     async def delete_user() -> None:
