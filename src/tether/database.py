@@ -173,16 +173,16 @@ class Database:
         return f"<Database {where} pgbouncer={self.pgbouncer} connected={self._pool is not None}>"
 
 
-# libpq and asyncpg also take `?password=` (and `sslpassword=`) in the query string.
-_QUERY_PASSWORD = re.compile(r"((?:^|&)[^=&]*password=)[^&]*", re.IGNORECASE)
-
-
 def _lost(conn: asyncpg.Connection) -> bool:
     try:
         closed: bool = conn.is_closed()
     except asyncpg.InterfaceError:  # already handed back to the pool: it closed
         return True
     return closed
+
+
+# libpq and asyncpg also take `?password=` (and `sslpassword=`) in the query string.
+_QUERY_PASSWORD = re.compile(r"((?:^|&)[^=&]*password=)[^&]*", re.IGNORECASE)
 
 
 def redact(url: str) -> str:
