@@ -12,8 +12,9 @@ import datetime as dt
 import itertools
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import selectinload
 
 from tether.planner import DayPlan, NewTask, PlanRepository, SubjectRepository, UserRepository
@@ -234,40 +235,45 @@ class Calendar(ReadScenario):
     async def tether(self, user_id: int) -> object:
         return await self.plans.latest_calendar(user_id)
 
+    @staticmethod
+    def latest_generation(Plan: Any, user_id: int) -> Select[Any]:
+        """The generation holding the user's newest plan, as tether's calendar picks it."""
+        return (
+            select(Plan.generation_id)
+            .where(Plan.user_id == user_id)
+            .order_by(Plan.id.desc())
+            .limit(1)
+        )
+
+    @staticmethod
+    def days(Plan: Any, user_id: int, generation: Any) -> Select[Any]:
+        return (
+            select(Plan)
+            .where(Plan.user_id == user_id, Plan.generation_id == generation)
+            .order_by(Plan.date)
+        )
+
     async def orm(self, orm: Orm, user_id: int) -> object:
         """As the seed's service would: find the latest generation, load its days eagerly."""
         Plan, AITask = orm.models.Plan, orm.models.AITask
         async with orm.session() as session:
-            latest = await session.scalar(
-                select(Plan.generation_id)
-                .where(Plan.user_id == user_id)
-                .order_by(Plan.id.desc())
-                .limit(1)
-            )
+            latest = await session.scalar(self.latest_generation(Plan, user_id))
             days = await session.scalars(
-                select(Plan)
-                .where(Plan.user_id == user_id, Plan.generation_id == latest)
-                .order_by(Plan.date)
-                .options(selectinload(Plan.ai_tasks).selectinload(AITask.subject))
+                self.days(Plan, user_id, latest).options(
+                    selectinload(Plan.ai_tasks).selectinload(AITask.subject)
+                )
             )
             return days.all()
 
     async def orm_tuned(self, orm: Orm, user_id: int) -> object:
         """The latest generation as a subquery, and each task's subject joined in."""
         Plan, AITask = orm.models.Plan, orm.models.AITask
-        latest = (
-            select(Plan.generation_id)
-            .where(Plan.user_id == user_id)
-            .order_by(Plan.id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
+        latest = self.latest_generation(Plan, user_id).scalar_subquery()
         async with orm.session() as session:
             days = await session.scalars(
-                select(Plan)
-                .where(Plan.user_id == user_id, Plan.generation_id == latest)
-                .order_by(Plan.date)
-                .options(selectinload(Plan.ai_tasks).joinedload(AITask.subject))
+                self.days(Plan, user_id, latest).options(
+                    selectinload(Plan.ai_tasks).joinedload(AITask.subject)
+                )
             )
             return days.all()
 
