@@ -16,4 +16,5 @@ def rows_of(record: type[R], rows: Iterable[Any] | None) -> tuple[R, ...]:
     """
     if rows is None:
         return ()
-    return tuple(row if isinstance(row, record) else record(*row) for row in rows)
+    # A list comprehension: measurably faster than a generator for tuple() here.
+    return tuple([row if isinstance(row, record) else record(*row) for row in rows])
