@@ -428,3 +428,20 @@ async def test_repositories_join_the_callers_transaction(story):
     async with db.transaction() as conn:
         await SubjectRepository(conn).create(john.id, "Biology")
     assert (await counts(db))["subjects"] == before["subjects"] + 1
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: NewTask(1, ["a"], 1, 1), "planner.ai_tasks: ai_task_name must be str, not list"),
+        (lambda: NewTask("1", "x", 1, 1), "planner.ai_tasks: subject_id must be int, not str"),
+        (lambda: NewTask(1, "x", True, 1), "planner.ai_tasks: difficulty must be int, not bool"),
+        (lambda: DayPlan("2026-01-13"), "planner.plans: date must be date, not str"),
+        (lambda: DayPlan(DAY1, [{"subject_id": 1}]), "expected NewTask items, not dict"),
+    ],
+)
+def test_generation_inputs_are_typed(build, message):
+    """Tasks travel as parallel arrays, where a list would become one more dimension:
+    the input records refuse wrong types before anything is sent."""
+    with pytest.raises(InvalidValue, match=message):
+        build()

@@ -9,7 +9,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from tether.records import rows_of
+from tether.records import all_of, is_a, rows_of
 
 
 @frozen
@@ -41,21 +41,21 @@ class Feedback:
 class NewTask:
     """A task to schedule: which subject, what to do, how hard (1-5), how urgent (1-10)."""
 
-    subject_id: int
-    ai_task_name: str
-    difficulty: int
-    priority: int
+    subject_id: int = field(validator=is_a(int, "planner.ai_tasks"))
+    ai_task_name: str = field(validator=is_a(str, "planner.ai_tasks"))
+    difficulty: int = field(validator=is_a(int, "planner.ai_tasks"))
+    priority: int = field(validator=is_a(int, "planner.ai_tasks"))
 
 
-def _new_tasks(tasks: Iterable[NewTask]) -> tuple[NewTask, ...]:
-    return tuple(tasks)
+def _new_tasks(tasks: Iterable[Any]) -> tuple[NewTask, ...]:
+    return all_of(NewTask, "planner.ai_tasks", tasks)
 
 
 @frozen
 class DayPlan:
     """One calendar day of a generation to create, with its tasks (possibly none)."""
 
-    date: dt.date
+    date: dt.date = field(validator=is_a(dt.date, "planner.plans"))
     tasks: tuple[NewTask, ...] = field(default=(), converter=_new_tasks)
 
 
