@@ -2,23 +2,11 @@
 loaded with `-p tether.testing` (plugin autoload off), in a pytest run of its own on the
 suite's server."""
 
-import re
-from pathlib import Path
-
 import pytest
 
+from test_readme import example
+
 pytest_plugins = ["pytester"]
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def readme_example() -> str:
-    text = (ROOT / "README.md").read_text()
-    block = re.search(
-        r"<!-- example:testing -->\s*```python\n(.*?)```\s*<!-- /example:testing -->", text, re.S
-    )
-    assert block, "no example:testing in README.md"
-    return block.group(1)
 
 
 # The README's example, and two more tests a service would write.
@@ -53,7 +41,7 @@ def run(service, *plugins):
 
 
 def test_a_service_tests_against_a_migrated_database_of_its_own(service):
-    service.makepyfile(test_service=readme_example() + MORE_SERVICE_TESTS)
+    service.makepyfile(test_service=example("testing") + MORE_SERVICE_TESTS)
     result = run(service, "pytest_asyncio.plugin")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
