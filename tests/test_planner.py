@@ -3,12 +3,13 @@ exact row counts after each deletion, every refused write as the right tether er
 atomic generations, and racing feedback."""
 
 import asyncio
-import datetime as dt
 import uuid
 
+import attrs
 import pytest
 
 from tether import Conflict, InvalidValue, MissingReference, NotFound
+from tether.demo import DAY1, DAY2, DAY3, first_generation, regenerate
 from tether.planner import (
     DayPlan,
     FeedbackRepository,
@@ -18,10 +19,6 @@ from tether.planner import (
     UserRepository,
 )
 from tether.testing import expect_changes
-
-DAY1 = dt.date(2026, 1, 13)
-DAY2 = dt.date(2026, 1, 14)
-DAY3 = dt.date(2026, 1, 15)
 
 
 async def counts(db) -> dict[str, int]:
@@ -40,64 +37,12 @@ async def counts(db) -> dict[str, int]:
 
 @pytest.fixture
 async def story(tether_db):
-    """John's seed-001 calendar: three subjects, a first generation of three days and
-    six tasks, feedback on it, and a regenerated first day. Mary has her own plan."""
-    users, subjects = UserRepository(tether_db), SubjectRepository(tether_db)
-    plans = PlanRepository(tether_db)
-    john = await users.create("john@example.com", "John")
-    calculus = await subjects.create(john.id, "Calculus")
-    physics = await subjects.create(john.id, "Physics")
-    cs = await subjects.create(john.id, "Computer Science")
-    first = await plans.create_generation(
-        john.id,
-        [
-            DayPlan(
-                DAY1,
-                [
-                    NewTask(calculus.id, "Calculus Chapter 3", 3, 8),
-                    NewTask(physics.id, "Physics Lab Report", 4, 9),
-                    NewTask(cs.id, "CS Project Review", 2, 5),
-                ],
-            ),
-            DayPlan(
-                DAY2,
-                [
-                    NewTask(calculus.id, "Calculus Problem Set", 3, 7),
-                    NewTask(physics.id, "Physics Lecture Notes", 2, 6),
-                ],
-            ),
-            DayPlan(DAY3, [NewTask(cs.id, "CS Midterm Prep", 5, 10)]),
-        ],
-    )
-    await FeedbackRepository(tether_db).submit(john.id, first, "Too much Physics on day one.")
-    second = await plans.create_generation(
-        john.id,
-        [
-            DayPlan(
-                DAY1,
-                [
-                    NewTask(calculus.id, "Calculus Chapter 3", 3, 6),
-                    NewTask(physics.id, "Physics Prep", 2, 4),
-                ],
-            )
-        ],
-    )
-    mary = await users.create("mary@example.com", "Mary")
-    chemistry = await subjects.create(mary.id, "Chemistry")
-    await plans.create_generation(
-        mary.id, [DayPlan(DAY1, [NewTask(chemistry.id, "Titration Lab", 3, 7)])]
-    )
-    return {
-        "db": tether_db,
-        "john": john,
-        "mary": mary,
-        "first": first,
-        "second": second,
-        "calculus": calculus,
-        "physics": physics,
-        "cs": cs,
-        "chemistry": chemistry,
-    }
+    """John's seed-001 calendar, as the demo plays it: three subjects, a first generation
+    of three days and six tasks, feedback on it, and a regenerated first day. Mary has
+    her own plan."""
+    seed = await first_generation(tether_db)
+    await regenerate(tether_db, seed)
+    return {"db": tether_db, **attrs.asdict(seed, recurse=False)}
 
 
 async def test_the_latest_generation_reads_as_a_calendar(story):

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
-from attrs import frozen
+from attrs import define, frozen
 
 from tether import admin, migrations, queries
 from tether.changes import Changes, track
@@ -25,7 +25,9 @@ from tether.planner import (
     FeedbackRepository,
     NewTask,
     PlanRepository,
+    Subject,
     SubjectRepository,
+    User,
     UserRepository,
 )
 from tether.repository import Repository
@@ -60,13 +62,88 @@ def changes_table(changes: Changes) -> str:
     return table(("table", "rows deleted", "rows updated"), rows)
 
 
+DAY1 = dt.date(2026, 1, 13)
+DAY2, DAY3 = DAY1 + dt.timedelta(days=1), DAY1 + dt.timedelta(days=2)
+
+
+@define
+class SeedStory:
+    """Who and what the seed-001 story made (the tests start from it too)."""
+
+    john: User
+    mary: User
+    calculus: Subject
+    physics: Subject
+    cs: Subject
+    chemistry: Subject
+    first: uuid.UUID
+    second: uuid.UUID | None = None
+
+
+async def first_generation(db: Database) -> SeedStory:
+    """John, his three subjects and his first generation (three days, six tasks);
+    Mary, with one plan of her own in the same tables."""
+    users, subjects, plans = UserRepository(db), SubjectRepository(db), PlanRepository(db)
+    john = await users.create("john@example.com", "John")
+    calculus = await subjects.create(john.id, "Calculus")
+    physics = await subjects.create(john.id, "Physics")
+    cs = await subjects.create(john.id, "Computer Science")
+    mary = await users.create("mary@example.com", "Mary")
+    chemistry = await subjects.create(mary.id, "Chemistry")
+    first = await plans.create_generation(
+        john.id,
+        [
+            DayPlan(
+                DAY1,
+                [
+                    NewTask(calculus.id, "Calculus Chapter 3", 3, 8),
+                    NewTask(physics.id, "Physics Lab Report", 4, 9),
+                    NewTask(cs.id, "CS Project Review", 2, 5),
+                ],
+            ),
+            DayPlan(
+                DAY2,
+                [
+                    NewTask(calculus.id, "Calculus Problem Set", 3, 7),
+                    NewTask(physics.id, "Physics Lecture Notes", 2, 6),
+                ],
+            ),
+            DayPlan(DAY3, [NewTask(cs.id, "CS Midterm Prep", 5, 10)]),
+        ],
+    )
+    await plans.create_generation(
+        mary.id, [DayPlan(DAY1, [NewTask(chemistry.id, "Titration Lab", 3, 7)])]
+    )
+    return SeedStory(john, mary, calculus, physics, cs, chemistry, first)
+
+
+async def regenerate(db: Database, story: SeedStory) -> None:
+    """John's feedback on his first generation, then a lighter first day as a new one."""
+    john = story.john
+    await FeedbackRepository(db).submit(
+        john.id, story.first, "The first day is too heavy; less Physics, please."
+    )
+    story.second = await PlanRepository(db).create_generation(
+        john.id,
+        [
+            DayPlan(
+                DAY1,
+                [
+                    NewTask(story.calculus.id, "Calculus Chapter 3", 3, 6),
+                    NewTask(story.physics.id, "Physics Prep", 2, 4),
+                ],
+            )
+        ],
+    )
+
+
 @frozen
 class RowCount:
     table_name: str
     row_count: int
 
 
-class Story(Repository):
+class StoryLookups(Repository):
     """The demo's own look-ups (sql/demo/story.sql)."""
 
     ROWS_OF_USER = Q.rows_of_user.returning(RowCount)
@@ -91,64 +168,19 @@ async def run(server_url: str, out: Out = print, database: str = DEMO_DATABASE) 
 
 
 async def play(db: Database, out: Out) -> None:
-    users, subjects = UserRepository(db), SubjectRepository(db)
-    plans, feedback = PlanRepository(db), FeedbackRepository(db)
-
-    john = await users.create("john@example.com", "John")
-    calculus = await subjects.create(john.id, "Calculus")
-    physics = await subjects.create(john.id, "Physics")
-    cs = await subjects.create(john.id, "Computer Science")
-    mary = await users.create("mary@example.com", "Mary")
-    chemistry = await subjects.create(mary.id, "Chemistry")
-    day1 = dt.date(2026, 1, 13)
-    day2, day3 = day1 + dt.timedelta(days=1), day1 + dt.timedelta(days=2)
-
+    plans = PlanRepository(db)
     out("\n== John's first generation: three days, six tasks ==")
-    first = await plans.create_generation(
-        john.id,
-        [
-            DayPlan(
-                day1,
-                [
-                    NewTask(calculus.id, "Calculus Chapter 3", 3, 8),
-                    NewTask(physics.id, "Physics Lab Report", 4, 9),
-                    NewTask(cs.id, "CS Project Review", 2, 5),
-                ],
-            ),
-            DayPlan(
-                day2,
-                [
-                    NewTask(calculus.id, "Calculus Problem Set", 3, 7),
-                    NewTask(physics.id, "Physics Lecture Notes", 2, 6),
-                ],
-            ),
-            DayPlan(day3, [NewTask(cs.id, "CS Midterm Prep", 5, 10)]),
-        ],
-    )
-    await plans.create_generation(
-        mary.id, [DayPlan(day1, [NewTask(chemistry.id, "Titration Lab", 3, 7)])]
-    )
+    story = await first_generation(db)
+    john = story.john
     calendar = await plans.latest_calendar(john.id)
     assert calendar is not None
-    out(f"generation {first}\n{calendar_table(calendar)}")
+    out(f"generation {story.first}\n{calendar_table(calendar)}")
 
     out("\n== John's feedback, then a regenerated, lighter first day ==")
-    await feedback.submit(john.id, first, "Monday is too heavy; less Physics, please.")
-    second = await plans.create_generation(
-        john.id,
-        [
-            DayPlan(
-                day1,
-                [
-                    NewTask(calculus.id, "Calculus Chapter 3", 3, 6),
-                    NewTask(physics.id, "Physics Prep", 2, 4),
-                ],
-            )
-        ],
-    )
+    await regenerate(db, story)
     calendar = await plans.latest_calendar(john.id)
     assert calendar is not None
-    out(f"generation {second}\n{calendar_table(calendar)}")
+    out(f"generation {story.second}\n{calendar_table(calendar)}")
     generations = await plans.list_generations(john.id)
     out("\nJohn's generations, newest first (old ones stay for history):")
     out(
@@ -167,8 +199,8 @@ async def play(db: Database, out: Out) -> None:
         )
     )
 
-    story = Story(db)
-    first_day3 = await story.plan_of_day(first, day3)
+    lookups = StoryLookups(db)
+    first_day3 = await lookups.plan_of_day(story.first, DAY3)
     steps: list[tuple[str, Callable[[asyncpg.Connection], Awaitable[object]]]] = [
         (
             "a plan (first generation, 15 January): its task goes, the feedback stays",
@@ -176,7 +208,7 @@ async def play(db: Database, out: Out) -> None:
         ),
         (
             "the subject Computer Science: its tasks go, in every generation",
-            lambda conn: SubjectRepository(conn).delete(cs.id),
+            lambda conn: SubjectRepository(conn).delete(story.cs.id),
         ),
         (
             "John: everything of his goes, nothing of Mary's",
@@ -190,5 +222,5 @@ async def play(db: Database, out: Out) -> None:
             out(f"\n== delete {what} ==")
             out("what the database cascaded (pg_stat_xact_user_tables):")
             out(changes_table(changes))
-            out("John's rows left: " + await story.rows_of_user(john.id))
-    out("Mary's rows left: " + await story.rows_of_user(mary.id))
+            out("John's rows left: " + await lookups.rows_of_user(john.id))
+    out("Mary's rows left: " + await lookups.rows_of_user(story.mary.id))
