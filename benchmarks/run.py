@@ -7,7 +7,6 @@ project's own migrations. Everything before the timed rounds is untimed.
 
 from __future__ import annotations
 
-import asyncio
 import cProfile
 import datetime as dt
 import io
@@ -25,7 +24,7 @@ import sqlalchemy
 from attrs import frozen
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from tether import admin, embedded, migrations
+from tether import admin, embedded
 from tether.database import configured_url, init_connection
 
 from . import planner
@@ -98,14 +97,6 @@ async def connections(url: str) -> AsyncIterator[Connections]:
         )
 
 
-async def fresh_database(server_url: str, name: str) -> str:
-    """Drop and create database `name`, migrate it; its URL."""
-    await admin.drop_database(server_url, name)
-    url = await admin.create_database(server_url, name)
-    await asyncio.to_thread(migrations.migrate, url)
-    return url
-
-
 async def versions(conn: asyncpg.Connection) -> dict[str, str]:
     server = await conn.fetchrow(B.versions.sql)
     return {
@@ -131,21 +122,20 @@ async def run(
     """Set up, measure every scenario, and return the results (as results.json holds them)."""
     started = time.monotonic()
     server_url = server_url or configured_url() or embedded.start()
-    url = await fresh_database(server_url, database)
-    try:
-        async with connections(url) as db:
-            found = await _scenarios(db, mode)
-            progress(f"fixtures loaded in {time.monotonic() - started:.0f} s")
-            outcomes = await measure(
-                found,
-                rounds=mode.rounds,
-                light_ops=mode.light_ops,
-                heavy_ops=mode.heavy_ops,
-                progress=progress,
-            )
-            found_versions = await versions(db.setup)
-    finally:
-        await admin.drop_database(server_url, database)
+    async with (
+        admin.scratch_database(server_url, database, migrated=True) as url,
+        connections(url) as db,
+    ):
+        found = await _scenarios(db, mode)
+        progress(f"fixtures loaded in {time.monotonic() - started:.0f} s")
+        outcomes = await measure(
+            found,
+            rounds=mode.rounds,
+            light_ops=mode.light_ops,
+            heavy_ops=mode.heavy_ops,
+            progress=progress,
+        )
+        found_versions = await versions(db.setup)
     return results(mode, outcomes, found_versions, time.monotonic() - started)
 
 
@@ -179,20 +169,19 @@ def results(
 async def profile_tether(mode: Mode, *, database: str, operations: int, top: int) -> str:
     """cProfile around tether's (L's) operations only; the functions that cost most."""
     server_url = configured_url() or embedded.start()
-    url = await fresh_database(server_url, database)
     profiler = cProfile.Profile()
-    try:
-        async with connections(url) as db:
-            for scenario in await _scenarios(db, mode):
-                count = max(1, operations // 100) if scenario.heavy else operations
-                for number in range(count):
-                    argument = await scenario.argument("tether", number)
-                    profiler.enable()
-                    await scenario.tether(argument)
-                    profiler.disable()
-                    await scenario.clean(argument)
-    finally:
-        await admin.drop_database(server_url, database)
+    async with (
+        admin.scratch_database(server_url, database, migrated=True) as url,
+        connections(url) as db,
+    ):
+        for scenario in await _scenarios(db, mode):
+            count = max(1, operations // 100) if scenario.heavy else operations
+            for number in range(count):
+                argument = await scenario.argument("tether", number)
+                profiler.enable()
+                await scenario.tether(argument)
+                profiler.disable()
+                await scenario.clean(argument)
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
     return out.getvalue()

@@ -18,11 +18,8 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture
 async def empty_url(tether_server_url):
-    name = f"tether_m{os.getpid()}"
-    await admin.drop_database(tether_server_url, name)
-    url = await admin.create_database(tether_server_url, name)
-    yield url
-    await admin.drop_database(tether_server_url, name)
+    async with admin.scratch_database(tether_server_url, f"tether_m{os.getpid()}") as url:
+        yield url
 
 
 async def schema_facts(url: str) -> dict[str, object]:

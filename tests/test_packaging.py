@@ -63,9 +63,6 @@ async def test_the_installed_wheel_migrates_and_queries(wheel, tmp_path, tether_
         capture_output=True,
         timeout=300,
     )
-    name = f"tether_w{os.getpid()}"
-    await admin.drop_database(tether_server_url, name)
-    url = await admin.create_database(tether_server_url, name)
     script = textwrap.dedent(
         """
         import asyncio, sys
@@ -87,7 +84,7 @@ async def test_the_installed_wheel_migrates_and_queries(wheel, tmp_path, tether_
         asyncio.run(main())
         """
     )
-    try:
+    async with admin.scratch_database(tether_server_url, f"tether_w{os.getpid()}") as url:
         done = subprocess.run(
             [sys.executable, "-c", script, url, str(site)],
             cwd=tmp_path,
@@ -101,5 +98,3 @@ async def test_the_installed_wheel_migrates_and_queries(wheel, tmp_path, tether_
             "['common_0001_extensions', 'planner_0001_schema']",
             "wheel@example.com",
         ]
-    finally:
-        await admin.drop_database(tether_server_url, name)

@@ -7,11 +7,16 @@ pattern of tether's own before it is quoted into the statement.
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import LiteralString, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+
+from tether import migrations
 
 _NAME = re.compile(r"tether_[a-z0-9_]{1,55}")
 
@@ -53,3 +58,24 @@ async def rename_database(server_url: str, name: str, new_name: str) -> None:
     await _run(
         server_url, "alter database " + _identifier(name) + " rename to " + _identifier(new_name)
     )
+
+
+async def recreate_database(server_url: str, name: str) -> str:
+    """Database `name`, new and empty (a copy a previous run left behind is dropped); its URL."""
+    await drop_database(server_url, name)
+    return await create_database(server_url, name)
+
+
+@asynccontextmanager
+async def scratch_database(
+    server_url: str, name: str, *, migrated: bool = False
+) -> AsyncIterator[str]:
+    """A new database `name` (with every migration applied when `migrated`) for the
+    block; dropped afterwards, whatever happened in it."""
+    url = await recreate_database(server_url, name)
+    try:
+        if migrated:
+            await asyncio.to_thread(migrations.migrate, url)
+        yield url
+    finally:
+        await drop_database(server_url, name)

@@ -159,8 +159,7 @@ class StoryLookups(Repository):
 
 async def run(server_url: str, out: Out = print, database: str = DEMO_DATABASE) -> None:
     """Play the story in a fresh database `database` on the server at `server_url`."""
-    await admin.drop_database(server_url, database)
-    url = await admin.create_database(server_url, database)
+    url = await admin.recreate_database(server_url, database)
     out(f"database {redact(url)} (created fresh)")
     await asyncio.to_thread(migrations.migrate, url, out)
     async with Database(url) as db:

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from itertools import groupby
 from pathlib import Path
 
-from tether.check import Out, scratch_database
+from tether import admin
+from tether.check import Out, scratch_name
 from tether.check.catalog import Catalog, ErdColumn, ForeignKey
 from tether.database import Database
 from tether.repository import Executor
@@ -121,7 +122,10 @@ def refresh_readme(text: str, found: dict[str, str]) -> tuple[str, list[str]]:
 
 
 async def _diagrams_of_migrations(server_url: str, domain: str | None) -> dict[str, str]:
-    async with scratch_database(server_url) as url, Database(url, min_size=1, max_size=1) as db:
+    async with (
+        admin.scratch_database(server_url, scratch_name(), migrated=True) as url,
+        Database(url, min_size=1, max_size=1) as db,
+    ):
         return await diagrams(db, None if domain is None else [domain])
 
 

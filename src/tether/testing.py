@@ -81,8 +81,7 @@ async def ensure_template(server_url: str) -> str:
     for old in stale:
         await admin.drop_database(server_url, old)
     building = f"tether_build_{os.getpid()}"
-    await admin.drop_database(server_url, building)
-    url = await admin.create_database(server_url, building)
+    url = await admin.recreate_database(server_url, building)
     await asyncio.to_thread(migrations.migrate, url)
     try:
         await admin.rename_database(server_url, building, name)

@@ -78,10 +78,8 @@ async def schema_of(url: str) -> list[str]:
 @pytest.fixture
 async def fresh_url(tether_server_url):
     """An empty database of this test's own, made by tether.admin."""
-    name = f"tether_stairs_{os.getpid()}"
-    await admin.drop_database(tether_server_url, name)
-    yield await admin.create_database(tether_server_url, name)
-    await admin.drop_database(tether_server_url, name)
+    async with admin.scratch_database(tether_server_url, f"tether_stairs_{os.getpid()}") as url:
+        yield url
 
 
 async def test_each_migration_applies_rolls_back_and_applies_again(fresh_url, tether_url):

@@ -20,14 +20,13 @@ import importlib.util
 import os
 import pkgutil
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from attrs import frozen
 
 import tether
-from tether import admin, migrations
+from tether import admin
 from tether.check.catalog import Catalog
 from tether.check.findings import Finding
 from tether.check.pytypes import PgType
@@ -37,7 +36,7 @@ from tether.database import Database
 from tether.queries import Query, QueryError, load
 from tether.resources import migrations_dir, sql_dir
 
-__all__ = ["Finding", "Out", "Report", "command", "run", "scratch_database"]
+__all__ = ["Finding", "Out", "Report", "command", "run", "scratch_name"]
 
 # Modules that bind catalog and demo queries to records; each domain's
 # `tether.<domain>.repositories` binds its own.
@@ -124,25 +123,17 @@ async def run(
     return Report(sorted(findings), len(loaded), schemas)
 
 
-@asynccontextmanager
-async def scratch_database(server_url: str) -> AsyncIterator[str]:
-    """A database of this process's own on the server, migrated; dropped afterwards."""
-    name = f"tether_scratch_{os.getpid()}"
-    await admin.drop_database(server_url, name)
-    url = await admin.create_database(server_url, name)
-    try:
-        await asyncio.to_thread(migrations.migrate, url)
-        yield url
-    finally:
-        await admin.drop_database(server_url, name)
-
-
 Out = Callable[[str], None]
+
+
+def scratch_name() -> str:
+    """The scratch database `tether check` and `tether erd` migrate and drop: one per process."""
+    return f"tether_scratch_{os.getpid()}"
 
 
 async def command(server_url: str, out: Out, note: Out) -> int:
     """`tether check`: findings on `out`, a summary on `note`; 1 if anything was found."""
-    async with scratch_database(server_url) as url:
+    async with admin.scratch_database(server_url, scratch_name(), migrated=True) as url:
         report = await run(url)
     for finding in report.findings:
         out(str(finding))
