@@ -396,3 +396,15 @@ def test_a_schema_finding_points_into_the_schemas_own_migrations(tmp_path):
         2,
     )
     assert source.locate("tutor", "nothing") == (tmp_path, 1)
+
+
+def test_a_file_the_loader_refuses_is_a_finding_at_its_line(tmp_path):
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "orders.sql").write_text(
+        "-- name: fine :val\nselect 1;\n\n-- name: broken :val\nselect 'open\n"
+    )
+    loaded, findings = check.load_queries(tmp_path)
+    assert loaded == []
+    [finding] = findings
+    assert (Path(finding.path).name, finding.line) == ("orders.sql", 4)
+    assert finding.message == "query 'broken': unterminated string literal"

@@ -87,8 +87,9 @@ def test_file_is_split_at_headers_with_docs_and_lines():
     ],
 )
 def test_bad_files_name_file_and_line(text, message):
-    with pytest.raises(QueryError, match=message):
+    with pytest.raises(QueryError, match=message) as refused:
         parse(text, Path("x.sql"), "demo")
+    assert (refused.value.path, type(refused.value.line)) == (Path("x.sql"), int)
 
 
 def test_duplicate_names_in_a_domain_are_refused(tmp_path):

@@ -34,7 +34,13 @@ R = TypeVar("R")
 
 
 class QueryError(Exception):
-    """A .sql file that cannot be loaded; the message names file and line."""
+    """A .sql file that cannot be loaded. `path` and `line` say where, when known;
+    the text then reads `path:line: message`, as compilers print it."""
+
+    def __init__(self, message: str, path: Path | None = None, line: int | None = None) -> None:
+        self.message, self.path, self.line = message, path, line
+        where = f"{path}:{line}: " if path is not None and line is not None else ""
+        super().__init__(where + message)
 
 
 @attrs.frozen
@@ -110,7 +116,9 @@ class Mapped(Generic[R]):
         if bound is not self.record:
             raise QueryError(
                 f"query {self.query.domain}.{self.query.name} is mapped to both "
-                f"{bound.__qualname__} and {self.record.__qualname__}"
+                f"{bound.__qualname__} and {self.record.__qualname__}",
+                self.query.path,
+                self.query.line,
             )
 
 
@@ -156,8 +164,9 @@ def load(domain: str, root: Path | None = None) -> QuerySet:
         for query in parse_file(path, domain):
             if query.name in queries:
                 raise QueryError(
-                    f"{query.location}: query {query.name!r} already defined at "
-                    f"{queries[query.name].location}"
+                    f"query {query.name!r} already defined at {queries[query.name].location}",
+                    query.path,
+                    query.line,
                 )
             queries[query.name] = query
     return QuerySet(domain, queries)
@@ -178,17 +187,17 @@ def parse(text: str, path: Path, domain: str) -> list[Query]:
         elif blocks:
             blocks[-1][2].append(line)
         elif line.strip() and not line.lstrip().startswith("--"):
-            raise QueryError(f"{path}:{number}: SQL before the first '-- name:' header")
+            raise QueryError("SQL before the first '-- name:' header", path, number)
     return [_compile(path, domain, number, header, body) for number, header, body in blocks]
 
 
 def _compile(path: Path, domain: str, line: int, header: re.Match[str], body: list[str]) -> Query:
     name, command = header["name"], header["command"]
-    where = f"{path}:{line}"
     if command not in COMMANDS:
         raise QueryError(
-            f"{where}: query {name!r} needs a command, one of "
-            + ", ".join(":" + c for c in COMMANDS)
+            f"query {name!r} needs a command, one of " + ", ".join(":" + c for c in COMMANDS),
+            path,
+            line,
         )
     doc_lines: list[str] = []
     for text in body:
@@ -198,11 +207,11 @@ def _compile(path: Path, domain: str, line: int, header: re.Match[str], body: li
         doc_lines.append(stripped[2:].strip())
     source = "\n".join(body[len(doc_lines) :]).strip().rstrip(";").rstrip()
     if not source:
-        raise QueryError(f"{where}: query {name!r} has no SQL")
+        raise QueryError(f"query {name!r} has no SQL", path, line)
     try:
         sql, params = rewrite(source)
     except QueryError as error:
-        raise QueryError(f"{where}: query {name!r}: {error}") from None
+        raise QueryError(f"query {name!r}: {error}", path, line) from None
     return Query(
         domain=domain,
         name=name,

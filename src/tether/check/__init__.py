@@ -19,7 +19,6 @@ import importlib
 import importlib.util
 import os
 import pkgutil
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,8 +40,6 @@ __all__ = ["Finding", "Out", "Report", "command", "run", "scratch_name"]
 # Modules that bind catalog and demo queries to records; each domain's
 # `tether.<domain>.repositories` binds its own.
 BINDING_MODULES = ("tether.changes", "tether.demo", "tether.testing", "tether.check.catalog")
-
-_LOCATED = re.compile(r"^(?P<path>.+?):(?P<line>\d+): (?P<message>.*)$", re.DOTALL)
 
 
 @frozen
@@ -88,12 +85,7 @@ def load_queries(root: Path) -> tuple[list[Query], list[Finding]]:
         try:
             loaded.extend(load(folder.name, root))
         except QueryError as error:
-            located = _LOCATED.match(str(error))
-            if located:
-                path, line = Path(located["path"]), int(located["line"])
-                findings.append(Finding.at(path, line, located["message"]))
-            else:
-                findings.append(Finding.at(folder, 1, str(error)))
+            findings.append(Finding.at(error.path or folder, error.line or 1, error.message))
     return loaded, findings
 
 
