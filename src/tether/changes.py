@@ -9,20 +9,23 @@ exactly what it cascaded to: the demo prints it, tests assert it.
         async with track(conn) as changes:
             await UserRepository(conn).delete(user_id)
     changes.deleted  # {"planner.users": 1, "planner.plans": 4, ...}
+
+`preview` does the same in a savepoint it rolls back: what a delete *would*
+remove, for an admin screen's "deleting this course removes 12 weeks, 340 chunks".
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 from attrs import define, frozen
 
-from tether import queries
+from tether.catalog import Q
+from tether.database import Database
 from tether.repository import Repository
-
-Q = queries.load("catalog")
 
 
 @frozen
@@ -43,10 +46,10 @@ class Changes:
 
 
 class _Counters(Repository):
-    COUNTERS = Q.table_counters.returning(TableCounters)
+    TABLE_COUNTERS = Q.table_counters.returning(TableCounters)
 
     async def snapshot(self) -> dict[str, TableCounters]:
-        return {row.table_name: row for row in await self._many(self.COUNTERS)}
+        return {row.table_name: row for row in await self._many(self.TABLE_COUNTERS)}
 
 
 def _count_into(
@@ -73,3 +76,30 @@ async def track(conn: asyncpg.Connection) -> AsyncIterator[Changes]:
         before = await counters.snapshot()
         yield changes
         _count_into(changes, before, await counters.snapshot())
+
+
+async def preview(
+    db: Database | asyncpg.Connection, work: Callable[[asyncpg.Connection], Awaitable[Any]]
+) -> Changes:
+    """What `work(conn)` would insert, update and delete in every table, cascades and
+    SET NULL included, as PostgreSQL counts them; then all of it is rolled back.
+
+    `work` runs in a savepoint (inside the caller's transaction) or in a transaction of
+    its own; whatever it does, nothing of it stays. Only sequences move on (they are
+    not transactional), and an error inside `work` reaches the caller after the
+    rollback.
+    """
+    if isinstance(db, Database):
+        async with db.connection() as conn:
+            return await preview(conn, work)
+    counters = _Counters(db)
+    changes = Changes({}, {}, {})
+    savepoint = db.transaction()
+    await savepoint.start()
+    try:
+        before = await counters.snapshot()
+        await work(db)
+        _count_into(changes, before, await counters.snapshot())
+    finally:
+        await savepoint.rollback()
+    return changes

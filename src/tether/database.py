@@ -19,10 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from pgvector.asyncpg import register_vector
 
-from tether import embedded, queries
-from tether.errors import DRIVER_ERRORS, ConnectionLost, TetherError, translate
-
-CATALOG = queries.load("catalog")
+from tether import embedded
+from tether.catalog import Q
+from tether.errors import DRIVER_ERRORS, ConnectionLost, PoolExhausted, TetherError, translate
 
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
 
@@ -42,7 +41,7 @@ async def init_connection(conn: asyncpg.Connection) -> None:
             type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
         )
     # Before the first migration the vector extension may not exist yet.
-    if await conn.fetchval(CATALOG.vector_installed.sql):
+    if await conn.fetchval(Q.vector_installed.sql):
         await register_vector(conn, schema="public")
 
 
@@ -51,12 +50,53 @@ def connect_kwargs(pgbouncer: bool) -> dict[str, Any]:
     return {"statement_cache_size": 0} if pgbouncer else {}
 
 
+# How long a call waits for a pooled connection before PoolExhausted, by default.
+ACQUIRE_TIMEOUT_SECONDS = 30.0
+
+
+class _Pool(asyncpg.Pool):  # type: ignore[misc]
+    """asyncpg's pool with a bounded wait for a connection.
+
+    asyncpg waits forever by default: with every connection held (most often a
+    repository built on the Database, run inside `db.transaction()` on the same
+    task), the next call would hang silently. Every acquisition, including the one
+    inside `pool.fetch(...)`, gets `acquire_timeout` unless given its own.
+    """
+
+    def __init__(self, *args: Any, acquire_timeout: float, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self._acquire_timeout = acquire_timeout
+
+    async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109 (asyncpg's own)
+        wait = self._acquire_timeout if timeout is None else timeout
+        try:
+            return await super()._acquire(wait)
+        except TimeoutError:
+            raise PoolExhausted(
+                f"pool: no connection free within {wait:g} s; all {self._maxsize} are in use "
+                "(the usual cause: code holding a connection, such as a `db.transaction()` "
+                "block, calls a repository built on the Database instead of on that "
+                "transaction's connection), or a new connection could not be made in time"
+            ) from None
+
+
+# What asyncpg.create_pool passes to the pool, where the caller says nothing.
+_POOL_DEFAULTS: dict[str, Any] = {
+    "connection_class": asyncpg.Connection,
+    "record_class": asyncpg.Record,
+    "max_queries": 50000,
+    "max_inactive_connection_lifetime": 300.0,
+    "loop": None,
+}
+
+
 class Database:
     """A pool of connections to one PostgreSQL database.
 
     `url` defaults to `$DATABASE_URL`; with neither, the embedded server is started.
     `pgbouncer` (default `$TETHER_PGBOUNCER`) turns asyncpg's statement cache off,
-    as PgBouncer's transaction pooling requires.
+    as PgBouncer's transaction pooling requires. `acquire_timeout` bounds the wait
+    for a pooled connection: after it, PoolExhausted.
     """
 
     def __init__(
@@ -66,10 +106,12 @@ class Database:
         pgbouncer: bool | None = None,
         min_size: int = 1,
         max_size: int = 10,
+        acquire_timeout: float = ACQUIRE_TIMEOUT_SECONDS,
         **pool_options: Any,
     ) -> None:
         self._url = url or configured_url()
         self.pgbouncer = pgbouncer_from_env() if pgbouncer is None else pgbouncer
+        self.acquire_timeout = acquire_timeout
         self._pool_options = {"min_size": min_size, "max_size": max_size, **pool_options}
         self._pool: asyncpg.Pool | None = None
 
@@ -88,11 +130,11 @@ class Database:
     async def connect(self) -> Self:
         if self._pool is None:
             try:
-                self._pool = await asyncpg.create_pool(
+                self._pool = await _Pool(
                     self.url,
                     init=init_connection,
-                    **connect_kwargs(self.pgbouncer),
-                    **self._pool_options,
+                    acquire_timeout=self.acquire_timeout,
+                    **{**_POOL_DEFAULTS, **connect_kwargs(self.pgbouncer), **self._pool_options},
                 )
             except DRIVER_ERRORS as error:
                 raise translate(error, "connect") from None

@@ -10,9 +10,11 @@ DETAIL, which echoes key values (often e-mail addresses).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import asyncpg
+from attrs import frozen
 
 if TYPE_CHECKING:
     from tether.queries import Query
@@ -72,19 +74,50 @@ class Timeout(TetherError):
     """A lock or statement timeout ended the statement."""
 
 
-# schema -> constraint name -> the rule in plain words. Domains fill it on import.
-_RULES: dict[str, dict[str, str]] = {}
+class PoolExhausted(Timeout):
+    """No pooled connection became free within the pool's `acquire_timeout`."""
 
 
-def describe_rules(schema: str, rules: dict[str, str]) -> None:
+class ReadOnly(TetherError):
+    """A write reached a read-only transaction or a hot standby (SQLSTATE 25006)."""
+
+
+@frozen
+class Rule:
+    """A rule's plain words, and the error class a violation raises when the default
+    (Conflict for unique rules, InvalidValue for checks, ...) is not precise enough:
+    `Rule("a dependency may not close a cycle", DependencyCycle)`."""
+
+    words: str
+    error: type[TetherError] | None = None
+
+
+Rules = Mapping[str, str | Rule]
+
+# schema -> constraint name -> its rule, for schemas that are not tether domains (a
+# service's own); a domain's rules are found through tether.domains.
+_RULES: dict[str, dict[str, str | Rule]] = {}
+
+
+def describe_rules(schema: str, rules: Rules) -> None:
     """Register plain-word descriptions of a schema's constraints for error messages."""
     _RULES.setdefault(schema, {}).update(rules)
 
 
-def rule_text(schema: str | None, constraint: str | None) -> str | None:
+def rule_for(schema: str | None, constraint: str | None) -> Rule | None:
     if schema is None or constraint is None:
         return None
-    return _RULES.get(schema, {}).get(constraint)
+    found = _RULES.get(schema, {}).get(constraint)
+    if found is None:
+        from tether import domains  # the registry imports its domains' rules lazily
+
+        found = domains.rules_of(schema).get(constraint)
+    return Rule(found) if isinstance(found, str) else found
+
+
+def rule_text(schema: str | None, constraint: str | None) -> str | None:
+    rule = rule_for(schema, constraint)
+    return None if rule is None else rule.words
 
 
 _ARGUMENT = re.compile(r"query argument \$(\d+)")
@@ -149,48 +182,57 @@ def _from_server(error: asyncpg.PostgresError, query: Query | str) -> TetherErro
         table = query if isinstance(query, str) else f"{query.domain} ({query.name})"
     constraint = getattr(error, "constraint_name", None)
     column = getattr(error, "column_name", None)
-    rule = rule_text(schema, constraint)
-
-    def said(default: str) -> str:
-        text = rule or default
-        return f"{table}: {text} (rule {constraint})" if constraint else f"{table}: {text}"
-
+    rule = rule_for(schema, constraint)
     info = {"table": table if table_name else None, "constraint": constraint, "sqlstate": state}
+    failure = _classify(state, error, column)
+    words = rule.words if rule is not None else failure.words
+    text = f"{table}: {words} (rule {constraint})" if constraint else f"{table}: {words}"
+    kind = rule.error if rule is not None and rule.error is not None else failure.error
+    return kind(text, **info)
+
+
+@frozen
+class _Failure:
+    error: type[TetherError]
+    words: str  # what to say when the rule has no plain words of its own
+
+
+def _classify(state: str, error: asyncpg.PostgresError, column: str | None) -> _Failure:
     if state == "23505" or state == "23P01":
-        return Conflict(said("a row with the same key already exists"), **info)
+        return _Failure(Conflict, "a row with the same key already exists")
     if state == "23503":
         if str(error).startswith("update or delete"):
-            return Conflict(said("other rows still refer to this row"), **info)
-        return MissingReference(said("the row it refers to does not exist"), **info)
+            return _Failure(Conflict, "other rows still refer to this row")
+        return _Failure(MissingReference, "the row it refers to does not exist")
     if state == "23502":
-        return InvalidValue(said(f"{column or 'a column'} must have a value"), **info)
+        return _Failure(InvalidValue, f"{column or 'a column'} must have a value")
     if state == "23514":
-        return InvalidValue(said("a value breaks a check rule"), **info)
+        return _Failure(InvalidValue, "a value breaks a check rule")
     if state.startswith("22"):
         # The server's message quotes the offending input; say what kind of problem it is.
         kind = type(error).__name__.removesuffix("Error")
         words = re.sub(r"(?<!^)(?=[A-Z])", " ", kind).lower()
-        return InvalidValue(said(f"a value is not valid here ({words}, SQLSTATE {state})"), **info)
+        return _Failure(InvalidValue, f"a value is not valid here ({words}, SQLSTATE {state})")
     if state in ("40001", "40P01"):
         what = "deadlock" if state == "40P01" else "serialization failure"
-        return Retryable(said(f"{what}; run the transaction again"), **info)
+        return _Failure(Retryable, f"{what}; run the transaction again")
     if state.startswith("08") or state in ("57P01", "57P02", "57P03"):
-        return ConnectionLost(said("the connection to the database was lost"), **info)
+        return _Failure(ConnectionLost, "the connection to the database was lost")
     if state == "55P03":
-        return Timeout(said("could not get a lock in time (lock_timeout)"), **info)
+        return _Failure(Timeout, "could not get a lock in time (lock_timeout)")
     if state == "57014":
-        return Timeout(said("the statement was cancelled (statement_timeout or a cancel)"), **info)
+        return _Failure(Timeout, "the statement was cancelled (statement_timeout or a cancel)")
+    if state == "25006":
+        return _Failure(ReadOnly, "a write was sent to a read-only transaction or a standby")
     if state in ("26000", "42P05"):
         # asyncpg's named prepared statements, behind a pooler that switches server
         # connections between transactions: a statement is missing, or there twice.
-        return TetherError(
-            said(
-                "a prepared statement is missing or duplicated; behind PgBouncer's transaction "
-                "pooling, use Database(pgbouncer=True) or TETHER_PGBOUNCER=1"
-            ),
-            **info,
+        return _Failure(
+            TetherError,
+            "a prepared statement is missing or duplicated; behind PgBouncer's transaction "
+            "pooling, use Database(pgbouncer=True) or TETHER_PGBOUNCER=1",
         )
     if state.startswith("42"):
         # A query that does not fit the schema: the server's words name SQL objects, not data.
-        return TetherError(said(f"the statement does not fit the schema: {error}"), **info)
-    return TetherError(said(f"the database refused the statement (SQLSTATE {state})"), **info)
+        return _Failure(TetherError, f"the statement does not fit the schema: {error}")
+    return _Failure(TetherError, f"the database refused the statement (SQLSTATE {state})")

@@ -9,6 +9,11 @@ A file holds queries in the spirit of sqlc::
 `:name` placeholders become `$1..$n` at load time. The rewrite lexes PostgreSQL:
 it leaves alone quoted strings ('..', E'..', "..", $tag$..$tag$), comments,
 `::` casts and array slices (`a[1:2]`, `a[lo:hi]`).
+
+A `:copy` query is an `insert into schema.table (columns) values (:columns)`:
+repositories send its rows with COPY (binary), and `tether check` prepares the
+INSERT, so the table, the columns and their types are checked like any query.
+Each folder is loaded once per process: every `load("catalog")` is the same set.
 """
 
 from __future__ import annotations
@@ -23,12 +28,18 @@ import attrs
 
 from tether.resources import sql_dir
 
-COMMANDS = ("one", "many", "val", "exec", "execrows")
+COMMANDS = ("one", "many", "val", "exec", "execrows", "copy")
 
 _HEADER = re.compile(r"^--\s*name:\s*(?P<name>\w+)\s*(?::(?P<command>\w+))?\s*$")
 _IDENT_START = re.compile(r"[A-Za-z_]")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+# The target of a :copy query: `insert into schema.table (a, b) values (:a, :b)`.
+_COPY_TARGET = re.compile(
+    r"insert\s+into\s+(?P<schema>[a-z_][a-z0-9_]*)\.(?P<table>[a-z_][a-z0-9_]*)\s*"
+    r"\((?P<columns>[a-z0-9_,\s]+)\)\s*values\s*\((?P<values>[^()]*)\)",
+    re.IGNORECASE,
+)
 
 R = TypeVar("R")
 
@@ -55,6 +66,10 @@ class Query:
     doc: str
     path: Path
     line: int
+    # For :copy queries, where COPY writes: the table's schema and name, and its columns.
+    copy_schema: str = ""
+    copy_table: str = ""
+    copy_columns: tuple[str, ...] = ()
     # Takes `params`' values, in order, out of a dict: built once, run on every call.
     _pick: Callable[[dict[str, Any]], tuple[Any, ...]] = attrs.field(
         init=False, repr=False, eq=False
@@ -124,11 +139,22 @@ class Mapped(Generic[R]):
 
 # (domain, query name) -> record class, filled as repository modules are imported.
 _RECORDS: dict[tuple[str, str], type[Any]] = {}
+# The queries some repository class binds (runs), as (domain, query name).
+_BOUND: set[tuple[str, str]] = set()
 
 
 def record_of(query: Query) -> type[Any] | None:
     """The record a repository declared for `query`, if any."""
     return _RECORDS.get((query.domain, query.name))
+
+
+def mark_bound(query: Query) -> None:
+    _BOUND.add((query.domain, query.name))
+
+
+def is_bound(query: Query) -> bool:
+    """Whether a repository class binds `query` (once the modules defining them are imported)."""
+    return (query.domain, query.name) in _BOUND
 
 
 class QuerySet:
@@ -155,8 +181,26 @@ class QuerySet:
 
 
 def load(domain: str, root: Path | None = None) -> QuerySet:
-    """Every query of `sql/<domain>/*.sql`; a name used twice in a domain is an error."""
-    folder = (root or sql_dir()) / domain
+    """Every query of `sql/<domain>/*.sql` (or `root/<domain>/`), parsed once per process:
+    a name used twice in a domain is an error."""
+    return load_folder((root or sql_dir()) / domain, domain)
+
+
+def load_folder(folder: Path, label: str) -> QuerySet:
+    """Every query of `folder/*.sql`, named `label.<query>` in messages (the benchmarks'
+    own SQL, for one); parsed once per process."""
+    folder = folder.resolve()
+    loaded = _LOADED.get(folder)
+    if loaded is None:
+        loaded = _LOADED.setdefault(folder, _load_folder(label, folder))
+    return loaded
+
+
+# Folder -> its queries: a folder is read once, whoever asks for it.
+_LOADED: dict[Path, QuerySet] = {}
+
+
+def _load_folder(domain: str, folder: Path) -> QuerySet:
     if not folder.is_dir():
         raise QueryError(f"no query folder {folder}")
     queries: dict[str, Query] = {}
@@ -210,6 +254,7 @@ def _compile(path: Path, domain: str, line: int, header: re.Match[str], body: li
         raise QueryError(f"query {name!r} has no SQL", path, line)
     try:
         sql, params = rewrite(source)
+        target = _copy_target(source, params) if command == "copy" else {}
     except QueryError as error:
         raise QueryError(f"query {name!r}: {error}", path, line) from None
     return Query(
@@ -221,7 +266,25 @@ def _compile(path: Path, domain: str, line: int, header: re.Match[str], body: li
         doc=" ".join(doc_lines),
         path=path,
         line=line,
+        **target,
     )
+
+
+def _copy_target(source: str, params: tuple[str, ...]) -> dict[str, Any]:
+    """Where a :copy query's COPY writes; its VALUES must be `:column` for each column."""
+    match = _COPY_TARGET.fullmatch(source)
+    if match is None:
+        raise QueryError(":copy takes one `insert into schema.table (columns) values (:columns)`")
+    columns = tuple(column.strip() for column in match["columns"].split(","))
+    if params != columns or match["values"].replace(" ", "").replace("\n", "") != ",".join(
+        f":{column}" for column in columns
+    ):
+        raise QueryError(":copy VALUES must name each column once, in order: (:a, :b, ...)")
+    return {
+        "copy_schema": match["schema"],
+        "copy_table": match["table"],
+        "copy_columns": columns,
+    }
 
 
 def rewrite(source: str) -> tuple[LiteralString, tuple[str, ...]]:

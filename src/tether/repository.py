@@ -1,20 +1,29 @@
 """The base of every typed repository: run a named query, translate errors, build records.
 
 A repository wraps whatever it is given (a `Database`, an asyncpg pool, or a
-connection inside the caller's transaction) and runs each method's single query
-on it. Nothing here parses SQL or builds dicts per call: the query was compiled
-at import, arguments go straight to `$1..$n`, rows become records positionally.
+connection inside the caller's transaction) and runs each method's query on it.
+Nothing here parses SQL or builds dicts per call: the query was compiled at
+import, arguments go straight to `$1..$n`, rows become records positionally.
+
+Every statement a repository runs is bound on its class, named after the query
+in capitals (`GET_USER = Q.get_user.returning(User)`, `DELETE_USER =
+Q.delete_user`): a misspelt query name fails when the module is imported, and
+`tether check` finds a query that no repository runs.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AsyncExitStack
 from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
 
+from tether import paging
 from tether.database import Database
 from tether.errors import DRIVER_ERRORS, NotFound, translate
-from tether.queries import Mapped, Query
+from tether.paging import Page
+from tether.queries import Mapped, Query, mark_bound
 
 R = TypeVar("R")
 
@@ -24,6 +33,20 @@ Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
 class Repository:
     __slots__ = ("_db",)
+
+    def __init_subclass__(cls, **options: Any) -> None:
+        super().__init_subclass__(**options)
+        for attribute, value in vars(cls).items():
+            query = value.query if isinstance(value, Mapped) else value
+            if not isinstance(query, Query):
+                continue
+            if attribute != query.name.upper():
+                raise TypeError(
+                    f"{cls.__qualname__}.{attribute} binds query {query.domain}.{query.name}: "
+                    f"name it {query.name.upper()} (a query is bound under its own name, "
+                    "in capitals)"
+                )
+            mark_bound(query)
 
     def __init__(self, db: Database | Executor) -> None:
         self._db: Executor = db.pool if isinstance(db, Database) else db
@@ -71,3 +94,73 @@ class Repository:
         except DRIVER_ERRORS as error:
             raise translate(error, query) from None
         return int(status.rpartition(" ")[2] or 0)
+
+    async def _copy(self, query: Query, rows: Iterable[Sequence[Any]]) -> int:
+        """Write rows with COPY (binary) into a :copy query's table; return how many.
+
+        Each row holds the query's columns in order. Constraints and triggers hold as
+        for INSERT, and a refused row refuses the whole COPY: nothing is written.
+        """
+        try:
+            status: str = await self._db.copy_records_to_table(
+                query.copy_table,
+                schema_name=query.copy_schema,
+                columns=query.copy_columns,
+                records=rows,
+            )
+        except DRIVER_ERRORS as error:
+            raise translate(error, query) from None
+        return int(status.rpartition(" ")[2] or 0)
+
+    async def _stream(self, stmt: Mapped[R], /, *, prefetch: int, **args: Any) -> AsyncIterator[R]:
+        """The rows one by one from a server-side cursor, `prefetch` rows per round trip:
+        however many rows there are, at most `prefetch` are held at once.
+
+        A cursor lives in a transaction: on a pool, a connection is held (in a
+        read-only transaction) until the iteration ends; on a connection outside a
+        transaction, one is opened for it; inside the caller's, it joins that one.
+        Close early with `contextlib.aclosing` to hand the connection back at once.
+        """
+        query = stmt.query
+        values = query.args(args)
+        make = stmt.record
+        async with AsyncExitStack() as stack:
+            try:
+                conn = self._db
+                if isinstance(conn, asyncpg.Pool):
+                    conn = await stack.enter_async_context(conn.acquire())
+                    await stack.enter_async_context(conn.transaction(readonly=True))
+                elif not conn.is_in_transaction():
+                    await stack.enter_async_context(conn.transaction())
+                cursor = conn.cursor(query.sql, *values, prefetch=prefetch)
+                async for row in cursor:
+                    yield make(*row)
+            except DRIVER_ERRORS as error:
+                raise translate(error, query) from None
+
+    async def _page(
+        self,
+        stmt: Mapped[R],
+        /,
+        *,
+        key: Sequence[str],
+        limit: int,
+        after: str | None,
+        **args: Any,
+    ) -> Page[R]:
+        """One page of a keyset query, and the cursor of the next.
+
+        The query takes `:after_<field>` for each field of `key` (all NULL for the
+        first page) and `:limit`, orders by `key` and returns rows strictly after
+        the cursor. One more row than `limit` is asked for, to know whether a next
+        page exists.
+        """
+        where = f"{stmt.query.domain}.{stmt.query.name}"
+        paging.check_limit(limit, where)
+        start = (None,) * len(key) if after is None else paging.decode(after, len(key), where)
+        bounds = {f"after_{field}": value for field, value in zip(key, start, strict=True)}
+        rows = await self._many(stmt, limit=limit + 1, **bounds, **args)
+        if len(rows) <= limit:
+            return Page(tuple(rows), None)
+        last = rows[limit - 1]
+        return Page(tuple(rows[:limit]), paging.encode([getattr(last, field) for field in key]))

@@ -7,14 +7,17 @@ pytest-asyncio, which `tether_db` needs. Fixtures:
 - `tether_db`: a connected `Database` on a database of its own, migrated, dropped
   after the test. It is a file copy of a template migrated once and kept on the
   server under a name derived from the migrations' content, so a run pays for
-  migrating only when a migration changed.
+  migrating only when a migration changed. A service's suite migrates `common`
+  and its own domains only: `tether_domains = chat` in its pytest ini (default:
+  every domain); the template is keyed by that choice too.
 - `tether_url`: the same database's URL, for code that connects by itself.
 - `tether_server_url`: the server (`$DATABASE_URL`, else the embedded one).
 
 With `$DATABASE_URL`, the role needs CREATEDB: each test gets its own database
-next to the one the URL names. A template built from other migrations (another
-branch's run on the same server) is dropped as stale; a run whose template was
-dropped that way builds its own again.
+next to the one the URL names. A template of the same domains built from other
+migrations (another branch's run on the same server) is dropped as stale; a run
+whose template was dropped that way builds its own again. Templates of other
+domain choices are left alone.
 
 `expect_changes` asserts exactly which rows a statement deleted and updated
 (SET NULL, triggers) in every table, as PostgreSQL counted them.
@@ -27,62 +30,81 @@ import hashlib
 import importlib.util
 import itertools
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import NoReturn
 
 import asyncpg
 import pytest
 
-from tether import admin, embedded, migrations, queries
+from tether import admin, embedded, migrations
+from tether import domains as registry
+from tether.catalog import Q
 from tether.changes import Changes, track
 from tether.database import Database, configured_url, pgbouncer_from_env, redact
 from tether.repository import Repository
-from tether.resources import migrations_dir
 
 _counter = itertools.count(1)
-Q = queries.load("catalog")
 
 
 class _Catalog(Repository):
-    async def database_exists(self, name: str) -> bool:
-        return bool(await self._val(Q.database_exists, name=name))
+    DATABASE_EXISTS = Q.database_exists
+    OTHER_TEMPLATES = Q.other_templates
 
-    async def other_templates(self, name: str) -> list[str]:
-        names: list[str] = await self._val(Q.other_templates, name=name)
+    async def database_exists(self, name: str) -> bool:
+        return bool(await self._val(self.DATABASE_EXISTS, name=name))
+
+    async def other_templates(self, prefix: str, name: str) -> list[str]:
+        names: list[str] = await self._val(self.OTHER_TEMPLATES, prefix=prefix, name=name)
         return names
 
 
-def migrations_fingerprint() -> str:
-    """A short hash of every migration file's name and content."""
+def _digest(*parts: bytes) -> str:
     digest = hashlib.sha256()
-    root = migrations_dir()
-    for path in sorted(root.rglob("*.sql")):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()
 
 
-async def ensure_template(server_url: str) -> str:
-    """The name of a migrated template database for the current migrations.
+def migrations_fingerprint(domains: Sequence[str] | None = None) -> str:
+    """A short hash of the name and content of every migration file of `common` and
+    the chosen domains (default: all)."""
+    files = [
+        (f"{folder.name}/{path.name}".encode(), path.read_bytes())
+        for folder in migrations.sources(domains)
+        for path in sorted(folder.glob("*.sql"))
+    ]
+    return _digest(*(part for pair in files for part in pair))[:16]
+
+
+def template_prefix(domains: Sequence[str] | None = None) -> str:
+    """The name every template for this choice of domains starts with."""
+    chosen = ",".join(domain.name for domain in registry.select(domains))
+    return f"tether_tpl_{_digest(chosen.encode())[:8]}_"
+
+
+async def ensure_template(server_url: str, domains: Sequence[str] | None = None) -> str:
+    """The name of a migrated template database for the current migrations of `common`
+    and the chosen domains (default: all).
 
     Built under a private name and renamed into place, so concurrent test runs
     never see a half-migrated template; a loser of that race drops its copy.
     """
-    name = f"tether_tpl_{migrations_fingerprint()}"
+    prefix = template_prefix(domains)
+    name = prefix + migrations_fingerprint(domains)
     conn = await asyncpg.connect(server_url)
     try:
         catalog = _Catalog(conn)
         if await catalog.database_exists(name):
             return name
-        stale = await catalog.other_templates(name)
+        stale = await catalog.other_templates(prefix, name)
     finally:
         await conn.close()
     for old in stale:
         await admin.drop_database(server_url, old)
     building = f"tether_build_{os.getpid()}"
     url = await admin.recreate_database(server_url, building)
-    await asyncio.to_thread(migrations.migrate, url)
+    await asyncio.to_thread(migrations.migrate, url, domains=domains)
     try:
         await admin.rename_database(server_url, building, name)
     except asyncpg.DuplicateDatabaseError:
@@ -90,14 +112,35 @@ async def ensure_template(server_url: str) -> str:
     return name
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "tether_domains",
+        "the tether domains whose migrations tether_db applies, besides common "
+        "(default: every domain)",
+        type="args",
+        default=[],
+    )
+
+
+@pytest.fixture(scope="session")
+def tether_domains(pytestconfig: pytest.Config) -> list[str]:
+    """The domains this suite's databases are migrated with (the `tether_domains` ini
+    option; every domain when it is not set)."""
+    named: list[str] = pytestconfig.getini("tether_domains")
+    try:
+        return [domain.name for domain in registry.select(named)]
+    except ValueError as error:
+        pytest.fail(f"tether_domains: {error}", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def tether_server_url() -> str:
     return configured_url() or embedded.start()
 
 
-def _template(server_url: str) -> str:
+def _template(server_url: str, domains: Sequence[str]) -> str:
     try:
-        return asyncio.run(ensure_template(server_url))
+        return asyncio.run(ensure_template(server_url, domains))
     except asyncpg.InsufficientPrivilegeError:
         pytest.fail(
             f"tether.testing creates a database per test: the role of {redact(server_url)} "
@@ -107,18 +150,20 @@ def _template(server_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def tether_template(tether_server_url: str) -> str:
-    return _template(tether_server_url)
+def tether_template(tether_server_url: str, tether_domains: list[str]) -> str:
+    return _template(tether_server_url, tether_domains)
 
 
 @pytest.fixture
-def tether_url(tether_server_url: str, tether_template: str) -> Iterator[str]:
+def tether_url(
+    tether_server_url: str, tether_template: str, tether_domains: list[str]
+) -> Iterator[str]:
     name = f"tether_t{os.getpid()}_{next(_counter)}"
     try:
         url = asyncio.run(admin.create_database(tether_server_url, name, template=tether_template))
     except asyncpg.InvalidCatalogNameError:
         # Another run on this server, with other migrations, dropped the template as stale.
-        template = _template(tether_server_url)
+        template = _template(tether_server_url, tether_domains)
         url = asyncio.run(admin.create_database(tether_server_url, name, template=template))
     yield url
     asyncio.run(admin.drop_database(tether_server_url, name))

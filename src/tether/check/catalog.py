@@ -6,10 +6,8 @@ from collections.abc import Iterable
 
 from attrs import frozen
 
-from tether import queries
+from tether.catalog import Q
 from tether.repository import Repository
-
-Q = queries.load("catalog")
 
 
 @frozen
@@ -79,20 +77,21 @@ class ForeignKey:
 
 
 class Catalog(Repository):
-    TYPES = Q.type_descriptions.returning(TypeDescription)
-    ORIGINS = Q.column_origins.returning(ColumnOrigin)
-    REDUNDANT = Q.redundant_indexes.returning(RedundantIndex)
-    RULES = Q.rule_subjects.returning(RuleSubject)
-    TRIGGERS = Q.trigger_functions.returning(TriggerFunction)
+    DOMAIN_SCHEMAS = Q.domain_schemas
+    TYPE_DESCRIPTIONS = Q.type_descriptions.returning(TypeDescription)
+    COLUMN_ORIGINS = Q.column_origins.returning(ColumnOrigin)
+    REDUNDANT_INDEXES = Q.redundant_indexes.returning(RedundantIndex)
+    RULE_SUBJECTS = Q.rule_subjects.returning(RuleSubject)
+    TRIGGER_FUNCTIONS = Q.trigger_functions.returning(TriggerFunction)
     ERD_COLUMNS = Q.erd_columns.returning(ErdColumn)
     FOREIGN_KEYS = Q.foreign_keys.returning(ForeignKey)
 
     async def domain_schemas(self) -> list[str]:
-        schemas: list[str] = await self._val(Q.domain_schemas)
+        schemas: list[str] = await self._val(self.DOMAIN_SCHEMAS)
         return schemas
 
     async def types(self, type_oids: Iterable[int]) -> dict[int, TypeDescription]:
-        rows = await self._many(self.TYPES, type_oids=sorted(set(type_oids)))
+        rows = await self._many(self.TYPE_DESCRIPTIONS, type_oids=sorted(set(type_oids)))
         return {row.type_oid: row for row in rows}
 
     async def column_origins(
@@ -101,20 +100,20 @@ class Catalog(Repository):
         """Table columns by (table oid, attribute number), for the pairs a Describe gave."""
         pairs = sorted(set(columns))
         rows = await self._many(
-            self.ORIGINS,
+            self.COLUMN_ORIGINS,
             table_oids=[table for table, _ in pairs],
             attnums=[attnum for _, attnum in pairs],
         )
         return {(row.table_oid, row.attnum): row for row in rows}
 
     async def redundant_indexes(self, schemas: list[str]) -> list[RedundantIndex]:
-        return await self._many(self.REDUNDANT, schemas=schemas)
+        return await self._many(self.REDUNDANT_INDEXES, schemas=schemas)
 
     async def rule_subjects(self, schemas: list[str]) -> list[RuleSubject]:
-        return await self._many(self.RULES, schemas=schemas)
+        return await self._many(self.RULE_SUBJECTS, schemas=schemas)
 
     async def trigger_functions(self, schemas: list[str]) -> list[TriggerFunction]:
-        return await self._many(self.TRIGGERS, schemas=schemas)
+        return await self._many(self.TRIGGER_FUNCTIONS, schemas=schemas)
 
     async def erd_columns(self, schema: str) -> list[ErdColumn]:
         return await self._many(self.ERD_COLUMNS, schema=schema)

@@ -3,7 +3,7 @@
 - every foreign key has an index whose leading columns are its columns;
 - no index is made useless by another one;
 - every rule a caller can break has plain words in its domain's RULES
-  (`tether/<schema>/rules.py`, registered with `describe_rules`), and RULES names
+  (`tether/<schema>/rules.py`, found through tether.domains), and RULES names
   nothing that does not exist;
 - every migration has a non-empty rollback.
 
@@ -13,11 +13,10 @@ Findings point at the migration line that first names the object.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import re
 from pathlib import Path
-from types import ModuleType
 
+from tether import domains as registry
 from tether.check.catalog import Catalog, TriggerFunction
 from tether.check.findings import Finding
 from tether.errors import rule_text
@@ -111,8 +110,7 @@ async def schema_findings(
                 schema,
                 table,
                 (rule,),
-                f"rule {rule} has no plain words: add it to RULES in tether.{schema}.rules "
-                "(registered with tether.errors.describe_rules)",
+                f"rule {rule} has no plain words: add it to RULES in tether.{schema}.rules",
             )
     for schema in schemas:
         findings.extend(_stale_rules(schema, known))
@@ -132,20 +130,12 @@ def _raised_rules(trigger: TriggerFunction) -> set[str] | None:
     return {name or trigger.trigger_name for name in names}
 
 
-def _rules_module(schema: str) -> ModuleType | None:
-    """`tether.<schema>.rules`, if the schema has a package with one."""
-    if importlib.util.find_spec(f"tether.{schema}") is None:
-        return None
-    try:
-        return importlib.import_module(f"tether.{schema}.rules")
-    except ModuleNotFoundError:
-        return None
-
-
 def _stale_rules(schema: str, known: set[tuple[str, str]]) -> list[Finding]:
-    module = _rules_module(schema)
-    rules: dict[str, str] = getattr(module, "RULES", {})
-    if module is None or module.__file__ is None or not rules:
+    if schema not in {domain.name for domain in registry.DOMAINS}:
+        return []
+    module = importlib.import_module(f"{registry.get(schema).package}.rules")
+    rules = registry.get(schema).rules()
+    if module.__file__ is None or not rules:
         return []
     path = Path(module.__file__)
     lines = path.read_text(encoding="utf-8").splitlines()

@@ -1,6 +1,5 @@
 """planner (seed 001): an AI study planner's subjects, day plans in generations, tasks, feedback."""
 
-from tether.errors import describe_rules
 from tether.planner.records import (
     Calendar,
     CalendarDay,
@@ -18,9 +17,6 @@ from tether.planner.repositories import (
     SubjectRepository,
     UserRepository,
 )
-from tether.planner.rules import RULES
-
-describe_rules("planner", RULES)
 
 __all__ = [
     "Calendar",

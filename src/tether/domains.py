@@ -1,0 +1,112 @@
+"""The domains tether carries, each named once.
+
+A domain's name is its PostgreSQL schema and the name of each of its parts,
+found by that one convention:
+
+    migrations/<name>/          its migrations (yoyo; ids start with `<name>_`)
+    sql/<name>/                 its named queries
+    src/tether/<name>/          its package: records, repositories, rules (RULES), story
+    tests/<name>/               its tests, and `reliability.py`, its entry in the
+                                reliability suite
+    benchmarks/<name>/          its benchmark scenarios
+    docs/<name>.md              its reference page, with the diagram `tether erd` draws
+
+Everything that spans domains (the CLI, `tether check` and `erd`, the demo,
+tether.testing, the benchmarks, the reliability suite) iterates `DOMAINS`;
+adding a domain means adding those parts and one entry here.
+`tests/test_domains.py` proves the folders, yoyo.ini and this list agree.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from attrs import frozen
+
+from tether.resources import migrations_dir, sql_dir
+
+if TYPE_CHECKING:
+    from tether.database import Database
+    from tether.errors import Rule
+
+# What every domain's migrations build on (the extensions): applied first, always.
+COMMON = "common"
+
+# A demo story: plays against a migrated database, telling what happens on `out`.
+Story = Callable[["Database", Callable[[str], None]], Awaitable[None]]
+
+
+@frozen
+class Domain:
+    name: str
+    seed: str  # the seed document in shared/seeds/ it comes from
+    summary: str  # what the application does, in a line
+
+    @property
+    def schema(self) -> str:
+        return self.name
+
+    @property
+    def package(self) -> str:
+        return f"tether.{self.name}"
+
+    @property
+    def migrations(self) -> Path:
+        return migrations_dir() / self.name
+
+    @property
+    def queries(self) -> Path:
+        return sql_dir() / self.name
+
+    @property
+    def docs_page(self) -> str:
+        """Its reference page, relative to the repository root."""
+        return f"docs/{self.name}.md"
+
+    def rules(self) -> Mapping[str, str | Rule]:
+        """Its constraints in plain words (`tether.<name>.rules.RULES`)."""
+        rules: Mapping[str, str | Rule] = importlib.import_module(f"{self.package}.rules").RULES
+        return rules
+
+    def story(self) -> Story:
+        """Its demo story (`tether.<name>.story.play`)."""
+        play: Story = importlib.import_module(f"{self.package}.story").play
+        return play
+
+
+DOMAINS: tuple[Domain, ...] = (
+    Domain(
+        "planner",
+        "001",
+        "an AI study planner: subjects, day plans grouped in generations, AI tasks, "
+        "feedback that drives regeneration",
+    ),
+)
+
+_BY_NAME = {domain.name: domain for domain in DOMAINS}
+
+
+def names() -> list[str]:
+    return list(_BY_NAME)
+
+
+def get(name: str) -> Domain:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"no domain {name!r} (there are: {', '.join(_BY_NAME)})") from None
+
+
+def select(names: Iterable[str] | None = None) -> tuple[Domain, ...]:
+    """The domains named (in registry order, each once); every domain when none is named."""
+    chosen = {get(name).name for name in names or ()}
+    return tuple(d for d in DOMAINS if not chosen or d.name in chosen)
+
+
+def rules_of(schema: str) -> Mapping[str, str | Rule]:
+    """The rules of a domain's schema; none for a schema that is not a domain."""
+    domain = _BY_NAME.get(schema)
+    return {} if domain is None else domain.rules()

@@ -1,0 +1,101 @@
+"""Keyset pagination: a page of records and an opaque cursor to the next one.
+
+A page query orders by a unique key (`created_at desc, id desc`) and starts after
+the last row of the page before, `where (created_at, id) < (:after_created_at,
+:after_id)`, so page 1,000 costs what page 1 does and rows inserted between two
+requests neither repeat nor vanish a row. The cursor carries the last row's key
+values, typed, as URL-safe text a service can hand to its client and take back.
+A cursor that was not made here (edited, truncated, of another shape) is an
+InvalidValue, never a wrong page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from attrs import frozen
+
+from tether.errors import InvalidValue
+
+R = TypeVar("R")
+
+# Each key value travels as [type tag, text]; the tag says how to read it back.
+_ENCODE: dict[type, tuple[str, Any]] = {
+    bool: ("b", lambda v: v),
+    int: ("i", lambda v: v),
+    str: ("s", lambda v: v),
+    Decimal: ("n", str),
+    uuid.UUID: ("u", str),
+    dt.datetime: ("t", lambda v: v.isoformat()),
+    dt.date: ("d", lambda v: v.isoformat()),
+}
+_DECODE: dict[str, Any] = {
+    "b": lambda v: _typed(v, bool),
+    "i": lambda v: _typed(v, int),
+    "s": lambda v: _typed(v, str),
+    "n": lambda v: Decimal(_typed(v, str)),
+    "u": lambda v: uuid.UUID(_typed(v, str)),
+    "t": lambda v: dt.datetime.fromisoformat(_typed(v, str)),
+    "d": lambda v: dt.date.fromisoformat(_typed(v, str)),
+    "z": lambda v: None,
+}
+
+
+def _typed(value: Any, kind: type) -> Any:
+    if type(value) is not kind:
+        raise ValueError(f"expected {kind.__name__}")
+    return value
+
+
+@frozen
+class Page(Generic[R]):
+    """One page: its records in order, and the cursor of the next page (None: the last)."""
+
+    items: tuple[R, ...]
+    next: str | None
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def encode(values: Sequence[Any]) -> str:
+    """An opaque cursor for these key values."""
+    items = []
+    for value in values:
+        if value is None:
+            items.append(["z", None])
+            continue
+        tag, convert = _ENCODE[type(value)]
+        items.append([tag, convert(value)])
+    text = json.dumps(items, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(text).rstrip(b"=").decode()
+
+
+def decode(cursor: str, size: int, where: str) -> tuple[Any, ...]:
+    """The key values a cursor of `encode` carries; InvalidValue naming `where` otherwise."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        items = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        if not isinstance(items, list) or len(items) != size:
+            raise ValueError("wrong shape")
+        return tuple(_DECODE[tag](value) for tag, value in items)
+    except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
+        raise InvalidValue(f"{where}: the page cursor is not one this API gave out") from None
+
+
+MAX_PAGE = 1000
+
+
+def check_limit(limit: int, where: str) -> None:
+    if type(limit) is not int or not 1 <= limit <= MAX_PAGE:
+        raise InvalidValue(f"{where}: a page holds 1 to {MAX_PAGE} rows", table=where)
