@@ -185,12 +185,30 @@ delete from planner.users where id = :id returning id;
 """
 
 
+async def test_a_query_no_repository_runs_is_a_finding(tether_url, sql_copy):
+    users = sql_copy / "planner" / "users.sql"
+    users.write_text(
+        users.read_text() + "\n-- name: count_users :val\nselect count(*) from planner.users;\n"
+    )
+    report = await check.run(tether_url, sql_root=sql_copy)
+    [finding] = report.findings
+    assert (Path(finding.path), finding.line) == (users, line_of(users, "-- name: count_users"))
+    assert finding.message.startswith("query count_users is run by no repository")
+
+
+async def test_a_query_folder_of_no_domain_is_a_finding(tether_url, sql_copy):
+    (sql_copy / "orphans").mkdir()
+    report = await check.run(tether_url, sql_root=sql_copy)
+    [finding] = report.findings
+    assert finding.message == "query folder orphans belongs to no domain of tether.domains"
+
+
 async def test_commands_are_held_to_their_columns(tether_url, tmp_path):
     (tmp_path / "checkcases").mkdir()
     cases = tmp_path / "checkcases" / "cases.sql"
     cases.write_text(CASES)
     queries.load("checkcases", root=tmp_path).pair.returning(Pair)
-    report = await check.run(tether_url, sql_root=tmp_path)
+    report = await check.run(tether_url, sql_root=tmp_path, folders=["checkcases"])
     found = {f.line: f.message for f in report.findings}
     assert set(found) == {
         line_of(cases, "-- name: unbound_pair"),
@@ -336,7 +354,7 @@ async def test_rules_are_held_to_the_schema(tether_db, tether_url, monkeypatch):
         "RULES names gone_check, but schema planner has no constraint, index or trigger "
         "of that name",
         "planner.feedback: rule feedback_short_check has no plain words: add it to RULES in "
-        "tether.planner.rules (registered with tether.errors.describe_rules)",
+        "tether.planner.rules",
     ]
     [stale] = at(findings, Path(planner_rules.__file__))
     assert "gone_check" in stale.message
@@ -403,7 +421,7 @@ def test_a_file_the_loader_refuses_is_a_finding_at_its_line(tmp_path):
     (tmp_path / "shop" / "orders.sql").write_text(
         "-- name: fine :val\nselect 1;\n\n-- name: broken :val\nselect 'open\n"
     )
-    loaded, findings = check.load_queries(tmp_path)
+    loaded, findings = check.load_queries(tmp_path, ["shop"])
     assert loaded == []
     [finding] = findings
     assert (Path(finding.path).name, finding.line) == ("orders.sql", 4)

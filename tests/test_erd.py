@@ -1,26 +1,27 @@
-"""`tether erd`: Mermaid diagrams read from pg_catalog, and the README's kept current."""
+"""`tether erd`: Mermaid diagrams read from pg_catalog, and each domain page's kept current."""
 
 from pathlib import Path
 
 import pytest
 
-from tether import erd
+from tether import domains, erd
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+DOCS = ROOT / "docs"
 
 
-async def test_the_readme_diagrams_match_a_migrated_database(tether_db):
+async def test_each_domain_page_shows_the_diagram_of_a_migrated_database(tether_db):
     found = await erd.diagrams(tether_db)
-    blocks = erd.readme_blocks(README.read_text())
-    assert "planner" in found
+    assert set(found) == {domain.name for domain in domains.DOMAINS}
     for schema, diagram in found.items():
-        assert blocks.get(schema) == erd.readme_block(schema, diagram), (
-            f"README.md's diagram of {schema} is stale or missing: run "
-            f"`tether erd --write-readme` (markers <!-- erd:{schema} --> ... "
+        page = DOCS / f"{schema}.md"
+        blocks = erd.readme_blocks(page.read_text())
+        assert blocks == {schema: erd.readme_block(schema, diagram)}, (
+            f"{page.relative_to(ROOT)}: the diagram of {schema} is stale or missing: run "
+            f"`tether erd --write-docs` (markers <!-- erd:{schema} --> ... "
             f"<!-- /erd:{schema} --> must be in place)"
         )
-    assert set(blocks) <= set(found), "README.md has diagrams of schemas that do not exist"
+    assert "```mermaid" not in (ROOT / "README.md").read_text(), "diagrams live in docs/"
 
 
 SCHEMA = """
@@ -104,11 +105,23 @@ def test_refreshing_rewrites_only_the_diagram_blocks():
     assert missing == ["b"]
 
 
-def test_write_readme_refreshes_a_stale_copy(tether_server_url, tmp_path):
-    current = erd.readme_blocks(README.read_text())["planner"]
-    stale = tmp_path / "README.md"
+def test_write_docs_refreshes_a_stale_page(tether_server_url, tmp_path):
+    current = erd.readme_blocks((DOCS / "planner.md").read_text())["planner"]
+    stale = tmp_path / "planner.md"
     stale.write_text("# x\n\n<!-- erd:planner -->\nold\n<!-- /erd:planner -->\n")
     notes: list[str] = []
-    code = erd.command(tether_server_url, "planner", stale, out=notes.append, note=notes.append)
+    code = erd.command(
+        tether_server_url, ["planner"], tmp_path, out=notes.append, note=notes.append
+    )
     assert code == 0, notes
     assert stale.read_text() == f"# x\n\n{current}\n"
+
+
+def test_write_docs_says_where_markers_are_missing(tether_server_url, tmp_path):
+    (tmp_path / "planner.md").write_text("# no markers\n")
+    notes: list[str] = []
+    code = erd.command(
+        tether_server_url, ["planner"], tmp_path, out=notes.append, note=notes.append
+    )
+    assert code == 1
+    assert "no place for the diagram of planner" in notes[0]

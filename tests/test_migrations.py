@@ -1,7 +1,6 @@
 """Migrations: tether's API and CLI, and plain `yoyo apply` from the repository root,
 all build the same schema; everything rolls back and applies again."""
 
-import configparser
 import os
 import subprocess
 import sys
@@ -51,14 +50,6 @@ def test_every_migration_has_a_rollback():
         for path in folder.glob("*.sql"):
             if not path.name.endswith(".rollback.sql"):
                 assert path.with_suffix(".rollback.sql").exists(), path
-
-
-def test_yoyo_ini_lists_the_same_folders_tether_applies():
-    config = configparser.ConfigParser()
-    config.read(ROOT / "yoyo.ini")
-    listed = config["DEFAULT"]["sources"].split()
-    assert [ROOT / s for s in listed] == migrations.sources()
-    assert "database" not in config["DEFAULT"]
 
 
 async def test_apply_roll_back_and_apply_again(empty_url):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import LiteralString, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -68,14 +68,18 @@ async def recreate_database(server_url: str, name: str) -> str:
 
 @asynccontextmanager
 async def scratch_database(
-    server_url: str, name: str, *, migrated: bool = False
+    server_url: str,
+    name: str,
+    *,
+    migrated: bool = False,
+    domains: Iterable[str] | None = None,
 ) -> AsyncIterator[str]:
-    """A new database `name` (with every migration applied when `migrated`) for the
-    block; dropped afterwards, whatever happened in it."""
+    """A new database `name` for the block, dropped afterwards whatever happened in it;
+    when `migrated`, with `common` and the chosen domains (default: all) applied."""
     url = await recreate_database(server_url, name)
     try:
         if migrated:
-            await asyncio.to_thread(migrations.migrate, url)
+            await asyncio.to_thread(migrations.migrate, url, domains=domains)
         yield url
     finally:
         await drop_database(server_url, name)

@@ -1,39 +1,23 @@
-"""`tether demo`: the planner story of seed 001, played against a real database.
+"""`tether demo [DOMAIN ...]`: each domain's story, played against a real database.
 
-John plans three days of Calculus, Physics and Computer Science, gives feedback,
-and gets a regenerated first day. Then a plan, a subject and finally John are
-deleted; after each deletion the database's own counters show what cascaded,
-and Mary's data, in the same tables, is shown untouched.
+Each chosen domain (default: every domain, in the registry's order) gets a fresh
+database `tether_demo_<domain>` on the server, with `common` and that domain
+migrated (as a service using that domain alone would have it), and plays its
+story, `tether.<domain>.story.play`. The plain text tables the stories print
+are shared here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-import asyncpg
-from attrs import define, frozen
-
-from tether import admin, migrations, queries
-from tether.changes import Changes, track
+from tether import admin, migrations
+from tether import domains as registry
+from tether.changes import Changes
 from tether.database import Database, redact
-from tether.planner import (
-    Calendar,
-    DayPlan,
-    FeedbackRepository,
-    NewTask,
-    PlanRepository,
-    Subject,
-    SubjectRepository,
-    User,
-    UserRepository,
-)
-from tether.repository import Repository
 
 DEMO_DATABASE = "tether_demo"
-Q = queries.load("demo")
 
 Out = Callable[[str], None]
 
@@ -47,179 +31,25 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def calendar_table(calendar: Calendar) -> str:
-    rows = [
-        (day.date.strftime("%a %Y-%m-%d"), t.subject_name, t.ai_task_name, t.difficulty, t.priority)
-        for day in calendar.days
-        for t in day.tasks
-    ]
-    return table(("day", "subject", "task", "difficulty", "priority"), rows)
-
-
 def changes_table(changes: Changes) -> str:
+    """Rows deleted and updated per table, as PostgreSQL counted them."""
     tables = sorted(set(changes.deleted) | set(changes.updated))
     rows = [(t, changes.deleted.get(t, 0), changes.updated.get(t, 0)) for t in tables]
     return table(("table", "rows deleted", "rows updated"), rows)
 
 
-DAY1 = dt.date(2026, 1, 13)
-DAY2, DAY3 = DAY1 + dt.timedelta(days=1), DAY1 + dt.timedelta(days=2)
-
-
-@define
-class SeedStory:
-    """Who and what the seed-001 story made (the tests start from it too)."""
-
-    john: User
-    mary: User
-    calculus: Subject
-    physics: Subject
-    cs: Subject
-    chemistry: Subject
-    first: uuid.UUID
-    second: uuid.UUID | None = None
-
-
-async def first_generation(db: Database) -> SeedStory:
-    """John, his three subjects and his first generation (three days, six tasks);
-    Mary, with one plan of her own in the same tables."""
-    users, subjects, plans = UserRepository(db), SubjectRepository(db), PlanRepository(db)
-    john = await users.create("john@example.com", "John")
-    calculus = await subjects.create(john.id, "Calculus")
-    physics = await subjects.create(john.id, "Physics")
-    cs = await subjects.create(john.id, "Computer Science")
-    mary = await users.create("mary@example.com", "Mary")
-    chemistry = await subjects.create(mary.id, "Chemistry")
-    first = await plans.create_generation(
-        john.id,
-        [
-            DayPlan(
-                DAY1,
-                [
-                    NewTask(calculus.id, "Calculus Chapter 3", 3, 8),
-                    NewTask(physics.id, "Physics Lab Report", 4, 9),
-                    NewTask(cs.id, "CS Project Review", 2, 5),
-                ],
-            ),
-            DayPlan(
-                DAY2,
-                [
-                    NewTask(calculus.id, "Calculus Problem Set", 3, 7),
-                    NewTask(physics.id, "Physics Lecture Notes", 2, 6),
-                ],
-            ),
-            DayPlan(DAY3, [NewTask(cs.id, "CS Midterm Prep", 5, 10)]),
-        ],
-    )
-    await plans.create_generation(
-        mary.id, [DayPlan(DAY1, [NewTask(chemistry.id, "Titration Lab", 3, 7)])]
-    )
-    return SeedStory(john, mary, calculus, physics, cs, chemistry, first)
-
-
-async def regenerate(db: Database, story: SeedStory) -> None:
-    """John's feedback on his first generation, then a lighter first day as a new one."""
-    john = story.john
-    await FeedbackRepository(db).submit(
-        john.id, story.first, "The first day is too heavy; less Physics, please."
-    )
-    story.second = await PlanRepository(db).create_generation(
-        john.id,
-        [
-            DayPlan(
-                DAY1,
-                [
-                    NewTask(story.calculus.id, "Calculus Chapter 3", 3, 6),
-                    NewTask(story.physics.id, "Physics Prep", 2, 4),
-                ],
-            )
-        ],
-    )
-
-
-@frozen
-class RowCount:
-    table_name: str
-    row_count: int
-
-
-class StoryLookups(Repository):
-    """The demo's own look-ups (sql/demo/story.sql)."""
-
-    ROWS_OF_USER = Q.rows_of_user.returning(RowCount)
-
-    async def plan_of_day(self, generation_id: uuid.UUID, date: dt.date) -> int:
-        plan_id: int = await self._val(Q.plan_of_day, generation_id=generation_id, date=date)
-        return plan_id
-
-    async def rows_of_user(self, user_id: int) -> str:
-        rows = await self._many(self.ROWS_OF_USER, user_id=user_id)
-        return ", ".join(f"{r.table_name} {r.row_count}" for r in rows)
-
-
-async def run(server_url: str, out: Out = print, database: str = DEMO_DATABASE) -> None:
-    """Play the story in a fresh database `database` on the server at `server_url`."""
-    url = await admin.recreate_database(server_url, database)
-    out(f"database {redact(url)} (created fresh)")
-    await asyncio.to_thread(migrations.migrate, url, out)
-    async with Database(url) as db:
-        await play(db, out)
-
-
-async def play(db: Database, out: Out) -> None:
-    plans = PlanRepository(db)
-    out("\n== John's first generation: three days, six tasks ==")
-    story = await first_generation(db)
-    john = story.john
-    calendar = await plans.latest_calendar(john.id)
-    assert calendar is not None
-    out(f"generation {story.first}\n{calendar_table(calendar)}")
-
-    out("\n== John's feedback, then a regenerated, lighter first day ==")
-    await regenerate(db, story)
-    calendar = await plans.latest_calendar(john.id)
-    assert calendar is not None
-    out(f"generation {story.second}\n{calendar_table(calendar)}")
-    generations = await plans.list_generations(john.id)
-    out("\nJohn's generations, newest first (old ones stay for history):")
-    out(
-        table(
-            ("generation", "days", "plans", "tasks", "feedback"),
-            [
-                (
-                    g.generation_id,
-                    f"{g.first_date} .. {g.last_date}",
-                    g.plan_count,
-                    g.task_count,
-                    "yes" if g.has_feedback else "no",
-                )
-                for g in generations
-            ],
-        )
-    )
-
-    lookups = StoryLookups(db)
-    first_day3 = await lookups.plan_of_day(story.first, DAY3)
-    steps: list[tuple[str, Callable[[asyncpg.Connection], Awaitable[object]]]] = [
-        (
-            "a plan (first generation, 15 January): its task goes, the feedback stays",
-            lambda conn: PlanRepository(conn).delete_plan(first_day3),
-        ),
-        (
-            "the subject Computer Science: its tasks go, in every generation",
-            lambda conn: SubjectRepository(conn).delete(story.cs.id),
-        ),
-        (
-            "John: everything of his goes, nothing of Mary's",
-            lambda conn: UserRepository(conn).delete(john.id),
-        ),
-    ]
-    async with db.connection() as conn:
-        for what, delete in steps:
-            async with track(conn) as changes:
-                await delete(conn)
-            out(f"\n== delete {what} ==")
-            out("what the database cascaded (pg_stat_xact_user_tables):")
-            out(changes_table(changes))
-            out("John's rows left: " + await lookups.rows_of_user(john.id))
-    out("Mary's rows left: " + await lookups.rows_of_user(story.mary.id))
+async def run(
+    server_url: str,
+    domains: Iterable[str] | None = None,
+    out: Out = print,
+    database: str = DEMO_DATABASE,
+) -> None:
+    """Play the chosen domains' stories, each in a fresh database `<database>_<domain>`
+    on the server at `server_url`."""
+    for domain in registry.select(domains):
+        out(f"\n#### {domain.name} (seed {domain.seed}): {domain.summary}")
+        url = await admin.recreate_database(server_url, f"{database}_{domain.name}")
+        out(f"database {redact(url)} (created fresh)")
+        await asyncio.to_thread(migrations.migrate, url, out, domains=[domain.name])
+        async with Database(url) as db:
+            await domain.story()(db, out)

@@ -7,20 +7,21 @@ its ON DELETE rule. The line's ends say what the catalog says: `||` when every
 key column is NOT NULL (else `|o`), `o|` when the key's columns are unique in
 the child (one-to-one, else `o{`).
 
-The README carries each domain's diagram between `<!-- erd:<schema> -->` and
-`<!-- /erd:<schema> -->`; `tether erd --write-readme` refreshes them and a test
-fails when they differ from a freshly migrated database.
+Each domain's page, `docs/<domain>.md`, carries its diagram between
+`<!-- erd:<schema> -->` and `<!-- /erd:<schema> -->`; `tether erd --write-docs`
+refreshes them and a test fails when one differs from a freshly migrated database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import groupby
 from pathlib import Path
 
 from tether import admin
+from tether import domains as registry
 from tether.check import Out, scratch_name
 from tether.check.catalog import Catalog, ErdColumn, ForeignKey
 from tether.database import Database
@@ -121,36 +122,45 @@ def refresh_readme(text: str, found: dict[str, str]) -> tuple[str, list[str]]:
     return _BLOCK.sub(rewrite, text), [schema for schema in found if schema not in present]
 
 
-async def _diagrams_of_migrations(server_url: str, domain: str | None) -> dict[str, str]:
+async def _diagrams_of_migrations(server_url: str, domains: list[str]) -> dict[str, str]:
     async with (
-        admin.scratch_database(server_url, scratch_name(), migrated=True) as url,
+        admin.scratch_database(server_url, scratch_name(), migrated=True, domains=domains) as url,
         Database(url, min_size=1, max_size=1) as db,
     ):
-        return await diagrams(db, None if domain is None else [domain])
+        return await diagrams(db, domains)
 
 
-def command(server_url: str, domain: str | None, readme: Path | None, out: Out, note: Out) -> int:
-    """`tether erd`: print the diagrams, or rewrite them in `readme`; 1 when a schema
-    has no markers there, 2 for an unknown domain."""
+def command(
+    server_url: str, domains: Iterable[str] | None, docs: Path | None, out: Out, note: Out
+) -> int:
+    """`tether erd`: print the diagrams of the chosen domains (default: all), or rewrite
+    them in their pages under `docs`; 1 when a page lacks its markers, 2 for an unknown
+    domain."""
     try:
-        found = asyncio.run(_diagrams_of_migrations(server_url, domain))
+        chosen = [domain.name for domain in registry.select(domains)]
+        found = asyncio.run(_diagrams_of_migrations(server_url, chosen))
     except ValueError as error:
         note(f"tether erd: {error}")
         return 2
-    if readme is None:
-        if domain is not None:
-            out(found[domain])
+    if docs is None:
+        if len(found) == 1:
+            out(next(iter(found.values())))
         else:
             out("\n\n".join(readme_block(schema, diagram) for schema, diagram in found.items()))
         return 0
-    text = readme.read_text(encoding="utf-8")
-    refreshed, missing = refresh_readme(text, found)
-    if refreshed != text:
-        readme.write_text(refreshed, encoding="utf-8")
-    note(f"{readme}: diagrams of {', '.join(s for s in found if s not in missing)} up to date")
-    for schema in missing:
-        note(
-            f"{readme}: no place for the diagram of {schema}: put <!-- erd:{schema} --> and "
-            f"<!-- /erd:{schema} --> where it belongs, then run this again"
-        )
-    return 1 if missing else 0
+    failed = 0
+    for schema, diagram in found.items():
+        page = docs / f"{schema}.md"
+        text = page.read_text(encoding="utf-8") if page.exists() else ""
+        refreshed, missing = refresh_readme(text, {schema: diagram})
+        if missing:
+            failed = 1
+            note(
+                f"{page}: no place for the diagram of {schema}: put <!-- erd:{schema} --> and "
+                f"<!-- /erd:{schema} --> where it belongs, then run this again"
+            )
+            continue
+        if refreshed != text:
+            page.write_text(refreshed, encoding="utf-8")
+        note(f"{page}: diagram of {schema} up to date")
+    return failed

@@ -1,20 +1,23 @@
 """Migrations through yoyo's Python API, under yoyo's lock, with progress.
 
 The same files `yoyo apply` reads from the repository root (yoyo.ini lists the
-folders): `migrations/common` first, then one folder per domain. What to apply
-or roll back is computed inside `backend.lock()`, so two processes migrating
-at once leave one correct schema.
+folders): `migrations/common` first, then one folder per domain. A service
+that uses some domains applies `common` and those only (`domains=["chat"]`);
+its database never holds the others' schemas. What to apply or roll back is
+computed inside `backend.lock()`, so two processes migrating at once leave one
+correct schema.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from yoyo import get_backend, read_migrations
 
+from tether import domains as registry
 from tether.resources import migrations_dir
 
 LOCK_TIMEOUT_SECONDS = 120
@@ -26,11 +29,11 @@ def _quiet(_: str) -> None:
     pass
 
 
-def sources(root: Path | None = None) -> list[Path]:
-    """The migration folders: `common` first, then the domains in name order."""
-    root = root or migrations_dir()
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return sorted(folders, key=lambda p: p.name != "common")
+def sources(domains: Iterable[str] | None = None) -> list[Path]:
+    """The migration folders: `common` first, then the chosen domains (default: all),
+    in the registry's order."""
+    chosen = registry.select(domains)
+    return [migrations_dir() / registry.COMMON, *(domain.migrations for domain in chosen)]
 
 
 def yoyo_url(url: str) -> str:
@@ -42,19 +45,23 @@ def yoyo_url(url: str) -> str:
 
 
 @contextmanager
-def _locked(url: str) -> Iterator[tuple[Any, Any]]:
-    """yoyo's backend and the migrations, under yoyo's lock; the connection closes after."""
+def _locked(url: str, folders: list[Path]) -> Iterator[tuple[Any, Any]]:
+    """yoyo's backend and the migrations of `folders`, under yoyo's lock; the
+    connection closes after."""
     backend = get_backend(yoyo_url(url))
     try:
         with backend.lock(LOCK_TIMEOUT_SECONDS):
-            yield backend, read_migrations(*(str(p) for p in sources()))
+            yield backend, read_migrations(*(str(p) for p in folders))
     finally:
         backend.connection.close()
 
 
-def migrate(url: str, progress: Progress = _quiet) -> list[str]:
-    """Apply every pending migration; return their ids."""
-    with _locked(url) as (backend, migrations):
+def migrate(
+    url: str, progress: Progress = _quiet, *, domains: Iterable[str] | None = None
+) -> list[str]:
+    """Apply every pending migration of `common` and the chosen domains (default: all);
+    return their ids."""
+    with _locked(url, sources(domains)) as (backend, migrations):
         pending = list(backend.to_apply(migrations))
         for migration in pending:
             progress(f"applying {migration.id}")
@@ -62,10 +69,17 @@ def migrate(url: str, progress: Progress = _quiet) -> list[str]:
     return [m.id for m in pending]
 
 
-def rollback(url: str, count: int | None = 1, progress: Progress = _quiet) -> list[str]:
-    """Roll back the last `count` applied migrations (all of them when None)."""
-    with _locked(url) as (backend, migrations):
+def rollback(
+    url: str, count: int | None = 1, progress: Progress = _quiet, *, domain: str | None = None
+) -> list[str]:
+    """Roll back the last `count` applied migrations (all of them when None): of one
+    domain, leaving `common` and the other domains as they are, or of everything."""
+    folders = sources(None if domain is None else [domain])
+    with _locked(url, folders) as (backend, migrations):
         applied = list(backend.to_rollback(migrations))
+        if domain is not None:
+            own = registry.get(domain).migrations.resolve()
+            applied = [m for m in applied if Path(m.path).resolve().parent == own]
         chosen = applied if count is None else applied[:count]
         for migration in chosen:
             progress(f"rolling back {migration.id}")
@@ -73,8 +87,9 @@ def rollback(url: str, count: int | None = 1, progress: Progress = _quiet) -> li
     return [m.id for m in chosen]
 
 
-def status(url: str) -> list[tuple[str, bool]]:
-    """Each migration id in the order yoyo reads them, with whether it is applied."""
-    with _locked(url) as (backend, migrations):
+def status(url: str, *, domains: Iterable[str] | None = None) -> list[tuple[str, bool]]:
+    """Each migration id of `common` and the chosen domains (default: all), in the order
+    yoyo reads them, with whether it is applied."""
+    with _locked(url, sources(domains)) as (backend, migrations):
         pending = {m.id for m in backend.to_apply(migrations)}
         return [(m.id, m.id not in pending) for m in migrations]

@@ -9,7 +9,11 @@ fields: same names in the same order, types that fit (tether.check.pytypes),
 and no column that can be NULL in a field that cannot hold None, where the
 Describe shows the column comes straight from a table. Then the catalog:
 indexed foreign keys, no redundant index, plain words for every rule, a
-rollback for every migration. Each finding is one line, `path:line: message`.
+rollback for every migration. A query of a domain folder that no repository
+binds is a finding too: dead SQL. Each finding is one line, `path:line: message`.
+
+`tether check DOMAIN ...` checks `common` and those domains only, as a service
+that uses them deploys them.
 """
 
 from __future__ import annotations
@@ -18,28 +22,28 @@ import asyncio
 import importlib
 import importlib.util
 import os
-import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from attrs import frozen
 
-import tether
 from tether import admin
+from tether import domains as registry
 from tether.check.catalog import Catalog
 from tether.check.findings import Finding
 from tether.check.pytypes import PgType
 from tether.check.schema import MigrationSource, rollback_findings, schema_findings
 from tether.check.statements import describe, judge
 from tether.database import Database
-from tether.queries import Query, QueryError, load
+from tether.queries import Query, QueryError, is_bound, load
 from tether.resources import migrations_dir, sql_dir
 
 __all__ = ["Finding", "Out", "Report", "command", "run", "scratch_name"]
 
-# Modules that bind catalog and demo queries to records; each domain's
-# `tether.<domain>.repositories` binds its own.
-BINDING_MODULES = ("tether.changes", "tether.demo", "tether.testing", "tether.check.catalog")
+# Core modules that bind catalog queries to records; each domain's repositories
+# and story bind its own.
+BINDING_MODULES = ("tether.changes", "tether.testing", "tether.check.catalog")
+CATALOG_FOLDER = "catalog"
 
 
 @frozen
@@ -49,19 +53,15 @@ class Report:
     schemas: list[str]
 
 
-def binding_modules() -> list[str]:
-    domains = sorted(
-        module.name
-        for module in pkgutil.iter_modules(tether.__path__)
-        if module.ispkg and importlib.util.find_spec(f"tether.{module.name}.repositories")
-    )
-    return [f"tether.{domain}.repositories" for domain in domains] + list(BINDING_MODULES)
+def binding_modules(domains: Iterable[registry.Domain] = registry.DOMAINS) -> list[str]:
+    own = [f"{d.package}.{module}" for d in domains for module in ("repositories", "story")]
+    return own + list(BINDING_MODULES)
 
 
-def import_bindings() -> list[Finding]:
+def import_bindings(domains: Iterable[registry.Domain] = registry.DOMAINS) -> list[Finding]:
     """Import every module that declares query records; one that fails is a finding."""
     findings = []
-    for name in binding_modules():
+    for name in binding_modules(domains):
         try:
             importlib.import_module(name)
         except Exception as error:  # whatever stops the import is the finding
@@ -77,25 +77,63 @@ def _import_failure(name: str, error: Exception) -> Finding:
     return Finding.at(path, 1, f"cannot import {name}: {type(error).__name__}: {error}")
 
 
-def load_queries(root: Path) -> tuple[list[Query], list[Finding]]:
-    """Every query of every folder under `root`; a file the loader refuses is a finding."""
+def stray_folders(root: Path) -> list[Finding]:
+    """A folder of queries under `root` that is neither a domain's nor the catalog's."""
+    known = {CATALOG_FOLDER, *(d.name for d in registry.DOMAINS)}
+    return [
+        Finding.at(folder, 1, f"query folder {folder.name} belongs to no domain of tether.domains")
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name[0] not in "._")
+        if folder.name not in known
+    ]
+
+
+def load_queries(root: Path, folders: Iterable[str]) -> tuple[list[Query], list[Finding]]:
+    """Every query of the named folders under `root`; a file the loader refuses is a finding."""
     loaded: list[Query] = []
     findings: list[Finding] = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name[0] not in "._"):
+    for name in folders:
         try:
-            loaded.extend(load(folder.name, root))
+            loaded.extend(load(name, root))
         except QueryError as error:
-            findings.append(Finding.at(error.path or folder, error.line or 1, error.message))
+            findings.append(Finding.at(error.path or root / name, error.line or 1, error.message))
     return loaded, findings
 
 
+def unbound_findings(loaded: Iterable[Query]) -> list[Finding]:
+    """A domain query that no repository class binds is dead SQL."""
+    domains = {domain.name for domain in registry.DOMAINS}
+    return [
+        Finding.at(
+            query.path,
+            query.line,
+            f"query {query.name} is run by no repository: bind it on the repository that "
+            f"runs it ({query.name.upper()} = Q.{query.name}...), or delete it",
+        )
+        for query in loaded
+        if query.domain in domains and not is_bound(query)
+    ]
+
+
 async def run(
-    url: str, *, sql_root: Path | None = None, migrations_root: Path | None = None
+    url: str,
+    *,
+    domains: Iterable[str] | None = None,
+    sql_root: Path | None = None,
+    migrations_root: Path | None = None,
+    folders: Iterable[str] | None = None,
 ) -> Report:
-    """Check the queries under `sql_root` (default: tether's sql/) and the schema of the
-    migrated database at `url` (made by the migrations under `migrations_root`)."""
-    findings = import_bindings()
-    loaded, refused_files = load_queries(sql_root or sql_dir())
+    """Check the queries of the chosen domains (default: all) and the catalog under
+    `sql_root` (default: tether's sql/), or of the named `folders` there, and the
+    schema of the migrated database at `url` (made by the migrations under
+    `migrations_root`)."""
+    chosen = registry.select(domains)
+    findings = import_bindings(chosen)
+    sql_root = sql_root or sql_dir()
+    if folders is None:
+        folders = [CATALOG_FOLDER, *(d.name for d in chosen)]
+        findings += stray_folders(sql_root)
+    loaded, refused_files = load_queries(sql_root, folders)
+    findings += unbound_findings(loaded)
     described, refused = await asyncio.to_thread(describe, url, loaded)
     findings += refused_files + refused
     columns = [column for query in described for column in query.columns]
@@ -123,10 +161,14 @@ def scratch_name() -> str:
     return f"tether_scratch_{os.getpid()}"
 
 
-async def command(server_url: str, out: Out, note: Out) -> int:
+async def command(
+    server_url: str, out: Out, note: Out, domains: Iterable[str] | None = None
+) -> int:
     """`tether check`: findings on `out`, a summary on `note`; 1 if anything was found."""
-    async with admin.scratch_database(server_url, scratch_name(), migrated=True) as url:
-        report = await run(url)
+    async with admin.scratch_database(
+        server_url, scratch_name(), migrated=True, domains=domains
+    ) as url:
+        report = await run(url, domains=domains)
     for finding in report.findings:
         out(str(finding))
     checked = f"{report.query_count} queries and schema(s) {', '.join(report.schemas) or '(none)'}"
