@@ -1,8 +1,9 @@
-"""python -m benchmarks [--quick] [--rounds N] [--output PATH] [--show] [--profile]
+"""python -m benchmarks [DOMAIN ...] [--quick] [--rounds N] [--output PATH] [--show] [--profile]
 
 Compares tether with bare asyncpg and the SQLAlchemy 2 async ORM on the same
-tables, prints a Markdown table and writes results.json. See the README's
-"Benchmarks" section for what is measured and how to read it.
+tables (and, where a domain names them, with dedicated tools), prints Markdown
+tables and writes results.json. See docs/benchmarks.md for what is measured and
+how to read it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "domains", nargs="*", metavar="DOMAIN", help="the domains to measure (default: all)"
+    )
     modes = parser.add_mutually_exclusive_group()
     modes.add_argument(
         "--quick",
@@ -76,9 +80,14 @@ def main() -> None:
         print(f"[{time.monotonic() - started:4.0f} s] {message}", file=sys.stderr, flush=True)
 
     if args.profile:
-        print(asyncio.run(profile_tether(mode, database=args.database, operations=1000, top=40)))
+        profile = profile_tether(
+            mode, database=args.database, operations=1000, top=40, domains=args.domains
+        )
+        print(asyncio.run(profile))
         return
-    results = asyncio.run(run(mode, database=args.database, progress=progress))
+    results = asyncio.run(
+        run(mode, database=args.database, progress=progress, domains=args.domains)
+    )
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(markdown(results))
     print(f"\nwritten to {args.output}")

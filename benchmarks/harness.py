@@ -48,11 +48,31 @@ RATIOS = {
 
 @frozen
 class Orm:
-    """One SQLAlchemy contender: sessions bound to its one connection, and its mapping."""
+    """One SQLAlchemy contender: sessions bound to its one connection. `tuned` picks the
+    mapping a domain's scenarios use: the seed's own, or the tuned one."""
 
     connection: AsyncConnection
     session: async_sessionmaker[Any]
-    models: Any
+    tuned: bool
+
+
+@frozen
+class Figure:
+    """A measure other than the four contenders' latencies, side by side for whatever
+    it compares: jobs per second against dedicated queues, recall, peak memory.
+
+    `values` maps each contender's label to its figure in `unit`; `goal` says in words
+    what the figure should show, and `met` whether this run shows it (None: no goal).
+    """
+
+    domain: str
+    name: str
+    what: str
+    unit: str
+    values: dict[str, float]
+    goal: str = ""
+    met: bool | None = None
+    note: str = ""
 
 
 @frozen

@@ -38,6 +38,7 @@ def markdown(results: dict[str, Any]) -> str:
             "/".join(str(scenario["round_trips"][key]) for key in keys),
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += figures_table(results.get("figures", []))
     v = results["versions"]
     lines.append("")
     lines.append(
@@ -47,3 +48,27 @@ def markdown(results: dict[str, Any]) -> str:
         f"Python {v['python']}. Ratios: median of the per-round ratios (lowest-highest round)."
     )
     return "\n".join(lines)
+
+
+def _figure(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def figures_table(figures: list[dict[str, Any]]) -> list[str]:
+    """The measures that are not the four contenders' latencies, one row each."""
+    if not figures:
+        return []
+    lines = [
+        "",
+        "| domain | measure | figures | goal | met |",
+        "|---|---|---|---|---|",
+    ]
+    for figure in figures:
+        values = ", ".join(f"{label} {_figure(value)}" for label, value in figure["values"].items())
+        met = {True: "yes", False: "**no**", None: ""}[figure["met"]]
+        note = f" ({figure['note']})" if figure["note"] else ""
+        lines.append(
+            f"| {figure['domain']} | {figure['name']}: {figure['what']}{note} | "
+            f"{values} {figure['unit']} | {figure['goal']} | {met} |"
+        )
+    return lines

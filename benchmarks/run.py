@@ -3,34 +3,52 @@
 The database (`tether_bench` unless told otherwise) is dropped and created on the
 server of `$DATABASE_URL`, or on the embedded server, then migrated with the
 project's own migrations. Everything before the timed rounds is untimed.
+
+Each domain of tether.domains brings a package `benchmarks/<domain>/`: `SIZES` by
+mode, `scenarios(connections, sizes)` for the four contenders, and optionally
+`figures(server_url, mode, progress)` for measures of its own, taken after the
+scenarios (each in databases of its own: job queues side by side, recall...).
 """
 
 from __future__ import annotations
 
 import cProfile
 import datetime as dt
+import importlib
 import io
 import os
 import platform
 import pstats
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.metadata import version
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import asyncpg
+import attrs
 import sqlalchemy
 from attrs import frozen
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from tether import admin, embedded
+from tether import admin, embedded, queries
+from tether import domains as registry
 from tether.database import configured_url, init_connection
 
-from . import planner
-from .harness import CONTENDERS, Connections, Orm, Outcome, Progress, Scenario, measure
-from .planner.fixtures import B, History
-from .planner.orm import mapped
+from .harness import (
+    CONTENDERS,
+    Connections,
+    Figure,
+    Orm,
+    Outcome,
+    Progress,
+    Scenario,
+    measure,
+)
+
+B = queries.load_folder(Path(__file__).resolve().parent / "sql", "bench")
 
 
 @frozen
@@ -38,20 +56,21 @@ class Mode:
     name: str
     rounds: int
     light_ops: int  # operations per contender per round, for the fast scenarios
-    heavy_ops: int  # and for the bulk insert and the cascade delete
-    planner: planner.Sizes
+    heavy_ops: int  # and for the heavy ones (bulk writes, cascade deletes)
 
-
-# ~50,000 rows: 20 subjects, 50 generations of 20 day plans with 49 tasks each, 50 feedback.
-VICTIM = History(subjects=20, generations=50, days=20, tasks_per_day=49)
 
 MODES = {
     # Rounds in fours: each contender takes each place in the order equally often.
-    "full": Mode("full", 8, 1000, 3, planner.Sizes(200, 100, 100, VICTIM)),
-    "quick": Mode("quick", 4, 250, 1, planner.Sizes(50, 100, 100, VICTIM)),
+    "full": Mode("full", 8, 1000, 3),
+    "quick": Mode("quick", 4, 250, 1),
     # The test suite's: every scenario for real, tiny data; its numbers mean nothing.
-    "smoke": Mode("smoke", 1, 3, 1, planner.Sizes(3, 10, 10, History(3, 4, 5, 8))),
+    "smoke": Mode("smoke", 1, 3, 1),
 }
+
+
+def packages(domains: Iterable[str] | None = None) -> list[ModuleType]:
+    """The benchmark package of each chosen domain (default: all), in registry order."""
+    return [importlib.import_module(f"benchmarks.{d.name}") for d in registry.select(domains)]
 
 
 async def _connect(url: str) -> asyncpg.Connection:
@@ -66,7 +85,7 @@ async def _orm(engine: AsyncEngine, *, tuned: bool) -> Orm:
     return Orm(
         connection=connection,
         session=async_sessionmaker(bind=connection, expire_on_commit=False),
-        models=mapped(passive_deletes=tuned),
+        tuned=tuned,
     )
 
 
@@ -109,24 +128,31 @@ async def versions(conn: asyncpg.Connection) -> dict[str, str]:
     }
 
 
-async def _scenarios(db: Connections, mode: Mode) -> list[Scenario]:
-    """Every domain's scenarios (study and tickets join here as they land)."""
-    found = await planner.scenarios(db, mode.planner)
+async def _scenarios(db: Connections, mode: Mode, chosen: list[ModuleType]) -> list[Scenario]:
+    """The chosen domains' scenarios, their fixtures loaded and analyzed."""
+    found = [s for package in chosen for s in await package.scenarios(db, package.SIZES[mode.name])]
     await db.setup.execute(B.vacuum_analyze.sql)
     return found
 
 
 async def run(
-    mode: Mode, *, database: str, progress: Progress, server_url: str | None = None
+    mode: Mode,
+    *,
+    database: str,
+    progress: Progress,
+    server_url: str | None = None,
+    domains: Iterable[str] | None = None,
 ) -> dict[str, Any]:
-    """Set up, measure every scenario, and return the results (as results.json holds them)."""
+    """Set up, measure every scenario and figure of the chosen domains (default: all),
+    and return the results (as results.json holds them)."""
     started = time.monotonic()
     server_url = server_url or configured_url() or embedded.start()
+    chosen = packages(domains)
     async with (
         admin.scratch_database(server_url, database, migrated=True) as url,
         connections(url) as db,
     ):
-        found = await _scenarios(db, mode)
+        found = await _scenarios(db, mode, chosen)
         progress(f"fixtures loaded in {time.monotonic() - started:.0f} s")
         outcomes = await measure(
             found,
@@ -136,11 +162,21 @@ async def run(
             progress=progress,
         )
         found_versions = await versions(db.setup)
-    return results(mode, outcomes, found_versions, time.monotonic() - started)
+    figures = [
+        figure
+        for package in chosen
+        if hasattr(package, "figures")
+        for figure in await package.figures(server_url, mode.name, progress)
+    ]
+    return results(mode, outcomes, figures, found_versions, time.monotonic() - started)
 
 
 def results(
-    mode: Mode, outcomes: list[Outcome], found_versions: dict[str, str], seconds: float
+    mode: Mode,
+    outcomes: list[Outcome],
+    figures: list[Figure],
+    found_versions: dict[str, str],
+    seconds: float,
 ) -> dict[str, Any]:
     return {
         "mode": mode.name,
@@ -163,10 +199,18 @@ def results(
             }
             for o in outcomes
         },
+        "figures": [attrs.asdict(figure) for figure in figures],
     }
 
 
-async def profile_tether(mode: Mode, *, database: str, operations: int, top: int) -> str:
+async def profile_tether(
+    mode: Mode,
+    *,
+    database: str,
+    operations: int,
+    top: int,
+    domains: Iterable[str] | None = None,
+) -> str:
     """cProfile around tether's (L's) operations only; the functions that cost most."""
     server_url = configured_url() or embedded.start()
     profiler = cProfile.Profile()
@@ -174,7 +218,7 @@ async def profile_tether(mode: Mode, *, database: str, operations: int, top: int
         admin.scratch_database(server_url, database, migrated=True) as url,
         connections(url) as db,
     ):
-        for scenario in await _scenarios(db, mode):
+        for scenario in await _scenarios(db, mode, packages(domains)):
             count = max(1, operations // 100) if scenario.heavy else operations
             for number in range(count):
                 argument = await scenario.argument("tether", number)

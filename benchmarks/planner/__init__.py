@@ -1,7 +1,11 @@
 """The planner domain (seed 001): its fixtures and scenarios.
 
-A domain's benchmark is a package like this one: fixtures loaded with COPY, and
-scenarios written once per contender (see benchmarks/harness.py).
+A domain's benchmark is a package like this one (benchmarks/run.py finds it by the
+domain's name in tether.domains): `SIZES` per mode, `scenarios` (fixtures loaded
+with COPY, untimed, then operations written once per contender, see
+benchmarks/harness.py), and, where a domain compares other things than the four
+contenders' latencies (throughput against a job queue, recall, memory),
+`figures`.
 """
 
 from __future__ import annotations
@@ -26,6 +30,16 @@ class Sizes:
     bulk_days: int
     bulk_tasks_per_day: int
     victim: History  # what the user of the cascade delete owns
+
+
+# ~50,000 rows: 20 subjects, 50 generations of 20 day plans with 49 tasks each, 50 feedback.
+VICTIM = History(subjects=20, generations=50, days=20, tasks_per_day=49)
+
+SIZES = {
+    "full": Sizes(200, 100, 100, VICTIM),
+    "quick": Sizes(50, 100, 100, VICTIM),
+    "smoke": Sizes(3, 10, 10, History(3, 4, 5, 8)),
+}
 
 
 async def scenarios(connections: Connections, sizes: Sizes) -> list[Scenario]:

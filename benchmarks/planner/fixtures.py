@@ -16,7 +16,7 @@ from attrs import frozen
 
 from tether import queries
 
-B = queries.load("bench", Path(__file__).resolve().parent.parent / "sql")
+B = queries.load_folder(Path(__file__).resolve().parent / "sql", "bench_planner")
 
 FIRST_DAY = dt.date(2026, 1, 5)
 

@@ -22,6 +22,10 @@ from tether.planner.repositories import Q
 
 from ..harness import Connections, Orm, Scenario
 from .fixtures import FIRST_DAY, READER, B, History, load_users
+from .orm import mapped
+
+# The seed's mapping (O1) and the tuned one (O2), by `Orm.tuned`.
+MODELS = {False: mapped(passive_deletes=False), True: mapped(passive_deletes=True)}
 
 # A generation as the caller has it before any library sees it:
 # [(day, [(subject_id, task name, difficulty, priority), ...]), ...]
@@ -59,7 +63,7 @@ class GetUser(ReadScenario):
 
     async def orm(self, orm: Orm, user_id: int) -> object:
         async with orm.session() as session:
-            return await session.get(orm.models.User, user_id)
+            return await session.get(MODELS[orm.tuned].User, user_id)
 
 
 class SubjectsPage(ReadScenario):
@@ -73,7 +77,7 @@ class SubjectsPage(ReadScenario):
         return await self.subjects.list(user_id)
 
     async def orm(self, orm: Orm, user_id: int) -> object:
-        Subject = orm.models.Subject
+        Subject = MODELS[orm.tuned].Subject
         query = select(Subject).where(Subject.student_id == user_id).order_by(Subject.name)
         async with orm.session() as session:
             return (await session.scalars(query)).all()
@@ -96,13 +100,13 @@ class InsertUser(PlannerScenario):
 
     async def orm(self, orm: Orm, email: str) -> object:
         async with orm.session() as session:
-            user = orm.models.User(email=email, name="New User")
+            user = MODELS[orm.tuned].User(email=email, name="New User")
             session.add(user)
             await session.commit()
             return user
 
     async def orm_tuned(self, orm: Orm, email: str) -> object:
-        User = orm.models.User
+        User = MODELS[orm.tuned].User
         async with orm.session() as session:
             user = await session.scalar(
                 insert(User).returning(User), [{"email": email, "name": "New User"}]
@@ -172,7 +176,7 @@ class BulkGeneration(PlannerScenario):
         return await self.plans.create_generation(self.user_id, days)
 
     async def orm(self, orm: Orm, request: GenerationRequest) -> object:
-        Plan, AITask = orm.models.Plan, orm.models.AITask
+        Plan, AITask = MODELS[orm.tuned].Plan, MODELS[orm.tuned].AITask
         generation_id = uuid.uuid4()
         plans = [
             Plan(
@@ -193,7 +197,7 @@ class BulkGeneration(PlannerScenario):
         return generation_id
 
     async def orm_tuned(self, orm: Orm, request: GenerationRequest) -> object:
-        Plan, AITask = orm.models.Plan, orm.models.AITask
+        Plan, AITask = MODELS[orm.tuned].Plan, MODELS[orm.tuned].AITask
         generation_id = uuid.uuid4()
         async with orm.session() as session:
             new_plans = await session.execute(
@@ -255,7 +259,7 @@ class Calendar(ReadScenario):
 
     async def orm(self, orm: Orm, user_id: int) -> object:
         """As the seed's service would: find the latest generation, load its days eagerly."""
-        Plan, AITask = orm.models.Plan, orm.models.AITask
+        Plan, AITask = MODELS[orm.tuned].Plan, MODELS[orm.tuned].AITask
         async with orm.session() as session:
             latest = await session.scalar(self.latest_generation(Plan, user_id))
             days = await session.scalars(
@@ -267,7 +271,7 @@ class Calendar(ReadScenario):
 
     async def orm_tuned(self, orm: Orm, user_id: int) -> object:
         """The latest generation as a subquery, and each task's subject joined in."""
-        Plan, AITask = orm.models.Plan, orm.models.AITask
+        Plan, AITask = MODELS[orm.tuned].Plan, MODELS[orm.tuned].AITask
         latest = self.latest_generation(Plan, user_id).scalar_subquery()
         async with orm.session() as session:
             days = await session.scalars(
@@ -308,7 +312,11 @@ class CascadeDelete(PlannerScenario):
 
     async def orm(self, orm: Orm, user_id: int) -> object:
         """The seed's cascade: the ORM loads every descendant (eagerly) and deletes each."""
-        User, Plan, Subject = orm.models.User, orm.models.Plan, orm.models.Subject
+        User, Plan, Subject = (
+            MODELS[orm.tuned].User,
+            MODELS[orm.tuned].Plan,
+            MODELS[orm.tuned].Subject,
+        )
         async with orm.session() as session:
             user = await session.get(
                 User,
@@ -326,7 +334,7 @@ class CascadeDelete(PlannerScenario):
     async def orm_tuned(self, orm: Orm, user_id: int) -> object:
         """passive_deletes: the ORM deletes the user only, the database cascades."""
         async with orm.session() as session:
-            user = await session.get(orm.models.User, user_id)
+            user = await session.get(MODELS[orm.tuned].User, user_id)
             await session.delete(user)
             await session.commit()
         return user

@@ -7,10 +7,12 @@ import asyncio
 import asyncpg
 import pytest
 
+from planner.reliability import assert_whole_generations, generation
 from tether import ConnectionLost, Database, Retryable, TetherError, Timeout
 from tether.planner import PlanRepository, SubjectRepository, UserRepository
 
-from .domains import SCHEMAS, assert_whole_generations, generation, row_counts
+from .domains import SCHEMAS
+from .model import row_counts
 
 pytestmark = pytest.mark.reliability
 

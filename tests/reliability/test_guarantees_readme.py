@@ -8,12 +8,13 @@ import sys
 import pytest
 from yoyo import read_migrations
 
+from planner.reliability import DAYS, TASKS_PER_DAY
 from test_readme import ROOT, example
 from tether import migrations
 
 from . import test_faults, test_hostile_input, test_load, test_pgbouncer, test_secrets
 from . import test_sql_safety as safety
-from .domains import DAYS, TASKS_PER_DAY, TEXT_INPUTS
+from .domains import TEXT_INPUTS
 from .pgbouncer import SERVER_CONNECTIONS
 
 pytestmark = pytest.mark.reliability

@@ -7,6 +7,13 @@ import random
 
 import pytest
 
+from planner.reliability import (
+    DAYS,
+    DOMAIN,
+    TASKS_PER_DAY,
+    assert_whole_generations,
+    generation,
+)
 from tether import Conflict, MissingReference
 from tether.planner import (
     FeedbackRepository,
@@ -14,8 +21,6 @@ from tether.planner import (
     SubjectRepository,
     UserRepository,
 )
-
-from .domains import DAYS, PLANNER, TASKS_PER_DAY, assert_whole_generations, generation
 
 pytestmark = pytest.mark.reliability
 
@@ -156,7 +161,7 @@ async def test_a_user_deleted_while_plans_are_written_leaves_nothing(tether_db, 
     assert {e.constraint for e in refused} <= {"plans_user_id_fkey", "ai_tasks_subject_id_fkey"}
     # Nothing of the deleted user anywhere; the bystander's writes are all there, whole.
     left = {
-        row["table_name"]: row["count"] for row in await sql.fetch(PLANNER.rows_of_user, doomed.id)
+        row["table_name"]: row["count"] for row in await sql.fetch(DOMAIN.rows_of_owner, doomed.id)
     }
     assert set(left.values()) == {0}, left
     await assert_whole_generations(sql)

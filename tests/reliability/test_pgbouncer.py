@@ -155,11 +155,11 @@ async def test_without_the_setting_pgbouncer_breaks_prepared_statements(pgbounce
 
 @pytest.mark.slow
 async def test_the_planner_repository_tests_pass_through_pgbouncer(pgbouncer, tether_template):
-    """tests/test_planner.py in a pytest of its own, DATABASE_URL at PgBouncer. The
+    """tests/planner/test_repositories.py in a pytest of its own, DATABASE_URL at PgBouncer. The
     migrated template exists already (built over a direct connection): migrations are
     DDL under yoyo's lock and belong on a direct connection, not behind a pooler."""
     env = {**os.environ, "DATABASE_URL": pgbouncer.url("postgres"), "TETHER_PGBOUNCER": "1"}
-    planner_tests = str(ROOT / "tests" / "test_planner.py")
+    planner_tests = str(ROOT / "tests" / "planner" / "test_repositories.py")
     code, said = await run(
         sys.executable,
         "-m",

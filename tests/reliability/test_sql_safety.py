@@ -1,10 +1,11 @@
 """No SQL in src/ is built from values: an AST check of every call that sends SQL.
 
 The SQL argument of execute/fetch*/prepare/cursor/copy_* must be a literal or the
-`.sql` of a named query; a query picked at run time (a sort or filter option) must come
-out of a fixed mapping written in the module (`ORDER = {"newest": Q.x, ...}`), never
-from a call or an f-string. Query objects are made only by the loader, from sql/ files,
-and PL/pgSQL in sql/ and migrations/ runs no dynamic EXECUTE. The checker is tested on
+`.sql` of a named query (for COPY: a :copy query's `.copy_table` and `.copy_schema`);
+a query picked at run time (a sort or filter option) must come out of a fixed
+mapping written in the module (`ORDER = {"newest": Q.x, ...}`), never from a call
+or an f-string. Query objects are made only by the loader, from sql/ files, and
+PL/pgSQL in sql/ and migrations/ runs no dynamic EXECUTE. The checker is tested on
 bad and good snippets too, so that it cannot pass by seeing nothing.
 """
 
@@ -124,6 +125,10 @@ def _is_fixed_mapping(value: ast.AST) -> bool:
     )
 
 
+# The attributes of a named query that carry SQL, or a :copy query's target table.
+QUERY_SQL = {"sql", "copy_table", "copy_schema"}
+
+
 def _is_chain(node: ast.AST) -> bool:
     """`name` or `name.attr.attr`: a named thing, not something computed."""
     while isinstance(node, ast.Attribute):
@@ -144,7 +149,7 @@ def why_unsafe(module: Module, expr: ast.AST, seen: frozenset[str] = frozenset()
             return why_unsafe(module, expr.func.value, seen)
         if expr.func.attr in ("format", "join", "replace"):
             return f"built with .{expr.func.attr}()"
-    if isinstance(expr, ast.Attribute) and expr.attr == "sql":
+    if isinstance(expr, ast.Attribute) and expr.attr in QUERY_SQL:
         return _why_unsafe_query(module, expr.value)
     if isinstance(expr, ast.Name):
         if expr.id in seen:
@@ -270,6 +275,10 @@ BAD = {
 }
 GOOD = {
     "a named query": "async def f(self, query, args):\n    await self._db.fetch(query.sql, *args)",
+    "a copy query's table": (
+        "async def f(self, query, rows):\n    await self._db.copy_records_to_table(\n"
+        "        query.copy_table, schema_name=query.copy_schema, records=rows)"
+    ),
     "a literal": 'async def f(conn, x):\n    await conn.fetch("select * from t where a = $1", x)',
     "a literal through a variable": (
         'SQL = "select 1"\nasync def f(conn):\n    await conn.fetchval(SQL)'

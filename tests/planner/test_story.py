@@ -1,4 +1,5 @@
-"""`tether demo` plays the seed-001 story: the calendar, then what each deletion cascaded."""
+"""`tether demo planner` plays the seed-001 story: the calendar, then what each deletion
+cascaded, in a database holding `common` and the planner only."""
 
 import os
 
@@ -6,14 +7,15 @@ from tether import admin
 from tether.demo import run
 
 
-async def test_the_demo_tells_the_story_with_the_databases_counts(tether_server_url):
+async def test_the_story_is_told_with_the_databases_counts(tether_server_url):
     lines: list[str] = []
     database = f"tether_demo_{os.getpid()}"
     try:
-        await run(tether_server_url, out=lines.append, database=database)
+        await run(tether_server_url, ["planner"], out=lines.append, database=database)
     finally:
-        await admin.drop_database(tether_server_url, database)
+        await admin.drop_database(tether_server_url, f"{database}_planner")
     text = "\n".join(lines)
+    assert "applying common_0001_extensions" in text
     assert "applying planner_0001_schema" in text
     assert "Tue 2026-01-13  Physics           Physics Lab Report     4           9" in text
     assert "Thu 2026-01-15  Computer Science  CS Midterm Prep        5           10" in text

@@ -1,9 +1,5 @@
--- Untimed setup of the benchmark database: what the fixtures need to read back
--- after COPY, the cleanup between timed runs, and the versions the report records.
-
--- name: versions :one
-select current_setting('server_version') as postgresql,
-       (select extversion from pg_extension where extname = 'vector') as pgvector;
+-- Untimed setup of the planner's benchmark: what the fixtures read back after COPY,
+-- and the cleanup between timed runs.
 
 -- name: user_ids :many
 -- Users by e-mail address (lower-case), through the unique index on lower(email).
@@ -25,9 +21,6 @@ where user_id = any(:user_ids::bigint[]);
 -- Undo a timed bulk insert: the user's plans and, by cascade, their tasks.
 delete from planner.plans
 where user_id = :user_id;
-
--- name: vacuum_analyze :exec
-vacuum analyze;
 
 -- name: vacuum_planner :exec
 -- After a timed bulk write or delete, so that the next one starts from the same

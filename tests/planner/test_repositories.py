@@ -9,7 +9,6 @@ import attrs
 import pytest
 
 from tether import Conflict, InvalidValue, MissingReference, NotFound
-from tether.demo import DAY1, DAY2, DAY3, first_generation, regenerate
 from tether.planner import (
     DayPlan,
     FeedbackRepository,
@@ -18,6 +17,7 @@ from tether.planner import (
     SubjectRepository,
     UserRepository,
 )
+from tether.planner.story import DAY1, DAY2, DAY3, first_generation, regenerate
 from tether.testing import expect_changes
 
 
