@@ -129,8 +129,14 @@ async def versions(conn: asyncpg.Connection) -> dict[str, str]:
 
 
 async def _scenarios(db: Connections, mode: Mode, chosen: list[ModuleType]) -> list[Scenario]:
-    """The chosen domains' scenarios, their fixtures loaded and analyzed."""
-    found = [s for package in chosen for s in await package.scenarios(db, package.SIZES[mode.name])]
+    """The chosen domains' scenarios, their fixtures loaded and analyzed; each named
+    `<domain>.<scenario>` in the results."""
+    found = []
+    for package in chosen:
+        domain = package.__name__.rpartition(".")[2]
+        for scenario in await package.scenarios(db, package.SIZES[mode.name]):
+            scenario.name = f"{domain}.{scenario.name}"
+            found.append(scenario)
     await db.setup.execute(B.vacuum_analyze.sql)
     return found
 

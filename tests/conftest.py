@@ -1,2 +1,41 @@
 """The suite uses tether's own pytest plugin (tether.testing): `tether_db` gives each
-test a freshly migrated database of its own."""
+test a freshly migrated database of its own. `bench_smoke` runs the benchmarks once,
+on tiny data, for every domain's expectations of them."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def bench_smoke(tether_server_url, tmp_path_factory):
+    """`python -m benchmarks --smoke`: its printed tables and its results.json."""
+    pytest.importorskip(
+        "sqlalchemy", reason="the benchmarks need the bench extra (pip install -e '.[bench]')"
+    )
+    output = tmp_path_factory.mktemp("bench") / "results.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--smoke",
+            "--database",
+            f"tether_bench_t{os.getpid()}",
+            "--output",
+            str(output),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": tether_server_url},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout, json.loads(output.read_text())
