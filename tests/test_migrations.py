@@ -1,5 +1,7 @@
 """Migrations: tether's API and CLI, and plain `yoyo apply` from the repository root,
-all build the same schema; everything rolls back and applies again."""
+all build the same schema; everything rolls back and applies again. A service that
+uses one domain applies `common` and that domain only, and rolls back that domain
+only."""
 
 import os
 import subprocess
@@ -95,3 +97,57 @@ async def test_tether_cli_migrates_reports_status_and_rolls_back(empty_url):
     assert "rolling back common_0001_extensions" in out
     assert "[ ] planner_0001_schema" in run(tether, "--database", empty_url, "status")
     assert await schema_facts(empty_url) == EMPTY
+
+
+def applied(url: str) -> list[str]:
+    return [m for m, done in migrations.status(url) if done]
+
+
+async def schemas(url: str) -> list[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(
+            "select coalesce(array_agg(nspname::text order by nspname), '{}') from pg_namespace "
+            "where nspname not like 'pg\\_%' and nspname not in ('information_schema', 'public')"
+        )
+    finally:
+        await conn.close()
+
+
+async def test_one_domain_alone_applies_common_and_rolls_back_to_it(empty_url):
+    assert migrations.migrate(empty_url, domains=["planner"]) == ALL
+    assert await schemas(empty_url) == ["planner"]
+    assert migrations.status(empty_url, domains=["planner"]) == [(m, True) for m in ALL]
+    assert migrations.rollback(empty_url, count=None, domain="planner") == ["planner_0001_schema"]
+    assert applied(empty_url) == ["common_0001_extensions"]
+    assert await schema_facts(empty_url) == {**EMPTY, "vector": 1}
+    assert migrations.rollback(empty_url, count=None, domain="planner") == []
+
+
+def test_an_unknown_domain_is_refused_before_anything_runs():
+    with pytest.raises(ValueError, match="no domain 'nope'"):
+        migrations.migrate("postgresql://nowhere/none", domains=["nope"])
+
+
+async def test_plain_yoyo_apply_of_one_domain(empty_url):
+    yoyo_url = migrations.yoyo_url(empty_url)
+    yoyo = str(BIN / "yoyo")
+    run(yoyo, "apply", "--batch", "--database", yoyo_url, "migrations/common", "migrations/planner")
+    assert await schema_facts(empty_url) == BUILT
+    assert applied(empty_url) == ALL
+
+
+async def test_the_cli_selects_domains_as_a_service_deploys_one(empty_url):
+    """`python -m tether` as a new user types it: planner alone on an empty database."""
+    tether = [sys.executable, "-m", "tether", "--database", empty_url]
+    out = run(*tether, "migrate", "planner")
+    assert "(common, planner)" in out and "2 migration(s) applied" in out
+    out = run(*tether, "status", "planner")
+    assert "[x] common_0001_extensions" in out and "[x] planner_0001_schema" in out
+    out = run(*tether, "rollback", "planner", "--all")
+    assert "rolling back planner_0001_schema" in out and "common_0001" not in out
+    assert "[x] common_0001_extensions\n  [ ] planner_0001_schema" in run(*tether, "status")
+    refused = subprocess.run(
+        [*tether, "migrate", "nope"], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert refused.returncode == 2 and "no domain 'nope'" in refused.stderr

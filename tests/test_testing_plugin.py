@@ -80,3 +80,34 @@ def test_without_pytest_asyncio_tether_db_says_what_is_missing(service):
     result = run(service, "hide_pytest_asyncio")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*tether_db is an async fixture and needs pytest-asyncio*"])
+
+
+def test_a_service_suite_migrates_only_its_domains(service):
+    """`tether_domains = planner`: the service's databases hold common and the planner only."""
+    service.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+        "tether_domains = planner\n"
+    )
+    service.makepyfile(
+        test_service="""
+from tether.testing import template_prefix
+
+async def test_only_the_chosen_schemas(tether_db, tether_template, tether_domains):
+    assert tether_domains == ["planner"]
+    assert tether_template.startswith(template_prefix(["planner"]))
+    found = await tether_db.pool.fetchval(
+        "select array_agg(nspname::text order by nspname) from pg_namespace "
+        "where nspname not like 'pg%' and nspname not in ('information_schema', 'public')"
+    )
+    assert found == ["planner"]
+"""
+    )
+    run(service, "pytest_asyncio.plugin").assert_outcomes(passed=1)
+
+
+def test_an_unknown_domain_in_the_ini_is_named(service):
+    service.makeini("[pytest]\nasyncio_mode = auto\ntether_domains = planner nope\n")
+    service.makepyfile(test_service="async def test_x(tether_db):\n    pass\n")
+    result = run(service, "pytest_asyncio.plugin")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*tether_domains: no domain 'nope'*"])

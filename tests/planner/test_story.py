@@ -2,6 +2,8 @@
 cascaded, in a database holding `common` and the planner only."""
 
 import os
+import subprocess
+import sys
 
 from tether import admin
 from tether.demo import run
@@ -29,3 +31,15 @@ async def test_the_story_is_told_with_the_databases_counts(tether_server_url):
         assert f"planner.{table}" in user and f"{rows} " in user
     assert "John's rows left: users 0, subjects 0, plans 0, ai_tasks 0, feedback 0" in user
     assert lines[-1] == "Mary's rows left: users 1, subjects 1, plans 1, ai_tasks 1, feedback 0"
+
+
+def test_python_m_tether_demo_planner_plays_it(tether_server_url):
+    done = subprocess.run(
+        [sys.executable, "-m", "tether", "--database", tether_server_url, "demo", "planner"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "#### planner (seed 001)" in done.stdout
+    assert "Mary's rows left: users 1, subjects 1, plans 1, ai_tasks 1, feedback 0" in done.stdout
