@@ -27,7 +27,7 @@ import subprocess
 import tempfile
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, Self
@@ -82,13 +82,15 @@ def start() -> str:
 @contextmanager
 def scratch_server(folder: Path) -> Iterator[str]:
     """A private embedded server in `folder`/pgdata (made, started, and deleted after
-    the block); its URL."""
+    the block, with `folder` if nothing else is left in it); its URL."""
     folder.mkdir(parents=True, exist_ok=True)
     server = _package("postgres_server").get_server(folder / "pgdata", cleanup_mode="delete")
     try:
         yield server.get_uri()
     finally:
         server.cleanup()
+        with suppress(OSError):
+            folder.rmdir()  # when nothing else is left in it
 
 
 class StandbyError(RuntimeError):
@@ -235,11 +237,12 @@ class Standby:
     primary_url: str
     folder: Path
     url: str = field(init=False, default="")
+    socket_dir: Path | None = field(init=False, default=None)
 
     def start(self) -> Self:
         if not (self.folder / "PG_VERSION").exists():
             self._clone()
-        socket_dir = _socket_dir(self.folder)
+        socket_dir = self.socket_dir = _socket_dir(self.folder)
         if _running(self.folder) is None:
             _run(
                 "pg_ctl",
@@ -294,6 +297,9 @@ class Standby:
         if self.folder.exists():
             self.stop("immediate")
             shutil.rmtree(self.folder, ignore_errors=True)
+        if self.socket_dir is not None and self.socket_dir != self.folder:
+            with suppress(OSError):
+                self.socket_dir.rmdir()  # a short one of its own, now empty
         atexit.unregister(self.remove)
 
     def __enter__(self) -> Self:

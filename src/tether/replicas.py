@@ -115,10 +115,11 @@ class StandbyLag:
 # Bound here so that `tether check` holds the query to its record.
 STANDBY_LAG = Q.standby_lag.returning(StandbyLag)
 
-# A token read polls the standby: at once a few times (each poll is a round trip,
-# ~0.1 ms), then sleeping from 1 ms, doubling, up to 10 ms between polls.
-_QUICK_POLLS = 4
-_MIN_SLEEP, _MAX_SLEEP = 0.001, 0.01
+# A token read polls the standby: at once a few times (each poll is a round trip of
+# 0.1-0.3 ms, about the usual lag), then every 1-2 ms (asyncio sleeps whole
+# milliseconds) until `wait` is spent.
+_QUICK_POLLS = 8
+_MIN_SLEEP, _MAX_SLEEP = 0.001, 0.002
 
 State = Literal["up", "down", "behind"]
 
