@@ -9,12 +9,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def example(name: str) -> str:
-    text = (ROOT / "README.md").read_text()
+def example(name: str, page: str = "README.md") -> str:
+    text = (ROOT / page).read_text()
     block = re.search(
         rf"<!-- example:{name} -->\s*```python\n(.*?)```\s*<!-- /example:{name} -->", text, re.S
     )
-    assert block, f"no example:{name} in README.md"
+    assert block, f"no example:{name} in {page}"
     return block.group(1)
 
 

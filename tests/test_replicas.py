@@ -6,6 +6,9 @@ tests/reliability/test_standby.py."""
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
@@ -14,7 +17,16 @@ import asyncpg
 import pytest
 from attrs import frozen
 
-from tether import Database, InvalidValue, ReadOnly, ReplicaPolicy, ReplicaUnavailable, Token
+from test_readme import example
+from tether import (
+    Database,
+    InvalidValue,
+    ReadOnly,
+    ReplicaPolicy,
+    ReplicaUnavailable,
+    Token,
+    embedded,
+)
 from tether.queries import parse
 from tether.repository import Repository
 
@@ -222,3 +234,25 @@ async def test_cursors_and_connections_of_a_reader_are_on_the_standby(tether_rep
         assert await conn.fetchval("select pg_is_in_recovery()")
         assert await Notes(conn).get(1) == Note(1, "a")
     assert db.read_counts.standby == 2
+
+
+def test_the_scale_out_example_runs(tether_url):
+    """docs/scale-out.md's example, as a new user runs it: a standby of the server made
+    for it, a read of its own write there, the standby stopped, the read on the
+    primary; and no standby left behind."""
+    before = set(embedded.home().glob("standby-*"))
+    done = subprocess.run(
+        [sys.executable, "-c", example("scale-out", "docs/scale-out.md")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DATABASE_URL": tether_url},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "standby: True",
+        "primary: True",
+        "1 read on the standby, 1 on the primary",
+    ]
+    assert done.stderr.count("reads go elsewhere") == 1, done.stderr
+    assert set(embedded.home().glob("standby-*")) == before
