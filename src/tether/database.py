@@ -152,8 +152,14 @@ class Database:
     @property
     def pool(self) -> asyncpg.Pool:
         if self._pool is None:
-            raise RuntimeError("Database is not connected: use `async with Database() as db`")
+            raise _not_connected()
         return self._pool
+
+    @property
+    def _standbys(self) -> Replicas:
+        if self._replicas is None:
+            raise _not_connected()
+        return self._replicas
 
     async def _new_pool(self, url: str, **options: Any) -> asyncpg.Pool:
         try:
@@ -187,7 +193,7 @@ class Database:
                 )
                 for url in self.replica_urls
             ]
-            self._replicas = Replicas(standbys, self.replica_policy)
+            self._replicas = Replicas(standbys)
         return self
 
     async def close(self) -> None:
@@ -237,12 +243,10 @@ class Database:
         (default the policy's) says. Without any standby configured, reads run on the
         primary, read-only.
         """
-        if self._replicas is None:
-            raise RuntimeError("Database is not connected: use `async with Database() as db`")
         policy = self.replica_policy
         return Reader(
             self,
-            self._replicas,
+            self._standbys,
             Token.parse(token) if isinstance(token, str) else token,
             fallback=fallback or policy.fallback,
             wait=policy.wait if wait is None else wait,
@@ -252,9 +256,7 @@ class Database:
     def read_counts(self) -> ReadCounts:
         """What the reads sent through `replica()` did: served by a standby, by the
         primary, waited for their token, waited in vain."""
-        if self._replicas is None:
-            raise RuntimeError("Database is not connected: use `async with Database() as db`")
-        return self._replicas.counts
+        return self._standbys.counts
 
     @asynccontextmanager
     async def read_only_connection(self) -> AsyncIterator[asyncpg.Connection]:
@@ -322,6 +324,10 @@ class Database:
             f"<Database {where}{replicas} pgbouncer={self.pgbouncer} "
             f"connected={self._pool is not None}>"
         )
+
+
+def _not_connected() -> RuntimeError:
+    return RuntimeError("Database is not connected: use `async with Database() as db`")
 
 
 @asynccontextmanager

@@ -175,9 +175,8 @@ class Standby:
 class Replicas:
     """The standbys of a Database, taken in turns."""
 
-    def __init__(self, standbys: list[Standby], policy: ReplicaPolicy) -> None:
+    def __init__(self, standbys: list[Standby]) -> None:
         self.standbys = standbys
-        self.policy = policy
         self.counts = ReadCounts()
         self._turn = 0
 
@@ -215,7 +214,7 @@ class Reader:
     marked down and the call runs elsewhere. `connection()` holds one connection
     for several statements."""
 
-    __slots__ = ("_db", "_fallback", "_replicas", "_token", "_wait", "_why_not")
+    __slots__ = ("_db", "_fallback", "_replicas", "_token", "_wait")
 
     def __init__(
         self,
@@ -231,11 +230,6 @@ class Reader:
         self._token = token
         self._fallback = fallback
         self._wait = wait
-        self._why_not = ""
-
-    @property
-    def token(self) -> Token | None:
-        return self._token
 
     async def fetch(self, query: str, *args: Any) -> list[Any]:
         return await self._run(lambda conn: conn.fetch(query, *args))
@@ -253,7 +247,7 @@ class Reader:
         return await self._run(lambda conn: conn.copy_records_to_table(table_name, **options))
 
     async def _run(self, call: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-        while (found := await self._standby()) is not None:
+        while not isinstance(found := await self._standby(), str):
             standby, conn = found
             try:
                 result = await call(conn)
@@ -263,14 +257,14 @@ class Reader:
                     continue
                 if getattr(error, "sqlstate", None) != _CONFLICT_WITH_RECOVERY:
                     raise
-                self._why_not = f"{standby.name} cancelled the read (a conflict with replay)"
+                found = f"{standby.name} cancelled the read (a conflict with replay)"
                 break
             finally:
                 await standby.release(conn)
             standby.serving()
             self._replicas.counts.standby += 1
             return result
-        async with self._primary() as conn:
+        async with self._primary(found) as conn:
             return await call(conn)
 
     @asynccontextmanager
@@ -279,8 +273,8 @@ class Reader:
         or read-only on the primary. A standby lost meanwhile raises ConnectionLost
         (and is marked down): run the block again."""
         found = await self._standby()
-        if found is None:
-            async with self._primary() as conn:
+        if isinstance(found, str):
+            async with self._primary(found) as conn:
                 yield conn
             return
         standby, conn = found
@@ -299,17 +293,18 @@ class Reader:
         finally:
             await standby.release(conn)
 
-    def _primary(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+    def _primary(self, why: str) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """The read's way to the primary, when no standby served it (`why`; empty when
+        none was usable: the standbys' states say why)."""
         if self._fallback == "raise" and self._replicas.standbys:
-            why = self._why_not or "; ".join(map(str, self._replicas.standbys))
+            why = why or "; ".join(map(str, self._replicas.standbys))
             raise ReplicaUnavailable(f"replica: no standby can serve this read: {why}")
         self._replicas.counts.primary += 1
         return self._db.read_only_connection()
 
-    async def _standby(self) -> tuple[Standby, asyncpg.Connection] | None:
+    async def _standby(self) -> tuple[Standby, asyncpg.Connection] | str:
         """A connection to a usable standby that has replayed the token (or, without
-        one, lags less than max_lag); None when there is none."""
-        self._why_not = ""
+        one, lags less than max_lag); else why there is none."""
         for standby in self._replicas.rotation():
             try:
                 conn = await standby.pool.acquire()
@@ -319,7 +314,7 @@ class Reader:
                 standby.down(f"cannot connect ({_why(error)})")
                 continue
             try:
-                ready = await (
+                why = await (
                     self._fresh(standby, conn)
                     if self._token is None
                     else self._caught_up(standby, conn, self._token)
@@ -331,42 +326,45 @@ class Reader:
             except BaseException:
                 await standby.release(conn)
                 raise
-            if ready:
+            if why is None:
                 return standby, conn
             await standby.release(conn)
             if self._token is not None:
-                return None  # the wait is spent: further standbys would wait again
-        return None
+                return why  # the wait is spent: further standbys would wait again
+        return ""
 
-    async def _fresh(self, standby: Standby, conn: asyncpg.Connection) -> bool:
-        """Whether a standby is within max_lag, measured at most every check_every."""
+    async def _fresh(self, standby: Standby, conn: asyncpg.Connection) -> str | None:
+        """None when a standby is within max_lag (measured at most every check_every),
+        else why not."""
         now = time.monotonic()
         if now - standby.checked_at < standby.policy.check_every:
-            return True
+            return None
         row = await conn.fetchrow(STANDBY_LAG.query.sql)
         state = STANDBY_LAG.record(*row)
         standby.checked_at = now
         if state.replayed is None:
             standby.down("it is not a standby (not in recovery)")
-            return False
+            return str(standby)
         standby.replayed = max(standby.replayed, state.replayed)
         lag = math.inf if state.lag_seconds is None else state.lag_seconds
-        if lag > standby.policy.max_lag:
+        if lag <= standby.policy.max_lag:
+            return None
+        if state.streaming:
+            behind = f"{lag:.3g} s behind"
+        else:
             behind = (
-                f"{lag:.3g} s behind"
-                if state.streaming
-                else (
-                    f"not streaming from the primary, its last replayed transaction {lag:.3g} s old"
-                )
+                f"not streaming from the primary, its last replayed transaction {lag:.3g} s old"
             )
-            standby.behind(f"{behind} (limit {standby.policy.max_lag:g} s)")
-            return False
-        return True
+        standby.behind(f"{behind} (limit {standby.policy.max_lag:g} s)")
+        return str(standby)
 
-    async def _caught_up(self, standby: Standby, conn: asyncpg.Connection, token: Token) -> bool:
-        """Whether a standby has replayed `token`, polling it for at most `wait`."""
+    async def _caught_up(
+        self, standby: Standby, conn: asyncpg.Connection, token: Token
+    ) -> str | None:
+        """None when a standby has replayed `token` (polled for at most `wait`), else
+        why not."""
         if token.lsn <= standby.replayed:
-            return True
+            return None
         counts = self._replicas.counts
         replayed = await replayed_to(conn, token.lsn, 0)
         if replayed is not None and replayed < token.lsn:
@@ -374,18 +372,17 @@ class Reader:
             replayed = await replayed_to(conn, token.lsn, self._wait)
         if replayed is None:
             standby.down("it is not a standby (not in recovery)")
-            return False
+            return str(standby)
         standby.replayed = max(standby.replayed, replayed)
         if replayed >= token.lsn:
-            return True
+            return None
         counts.timed_out += 1
         if await self._db.token() < token:
             # Forged, or from another cluster: no standby will ever reach it, and the
             # standby is not to blame.
-            self._why_not = f"token {token} is ahead of the primary's WAL"
-        else:
-            standby.behind(f"it had not replayed {token} after {self._wait:g} s")
-        return False
+            return f"token {token} is ahead of the primary's WAL"
+        standby.behind(f"it had not replayed {token} after {self._wait:g} s")
+        return str(standby)
 
 
 async def replayed_to(conn: asyncpg.Connection, lsn: int, wait: float) -> int | None:
