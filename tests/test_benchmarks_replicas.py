@@ -6,11 +6,14 @@ remote_apply commit missed it; never a speed."""
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tether import embedded
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ("lag", "stale", "read_cost", "throughput", "remote_apply")
@@ -18,12 +21,15 @@ FIGURES = ("lag", "stale", "read_cost", "throughput", "remote_apply")
 pytestmark = pytest.mark.slow
 
 
-def test_the_replica_figures_are_measured_and_cleaned_up(tmp_path):
+def test_the_replica_figures_are_measured_and_cleaned_up():
     pytest.importorskip(
         "sqlalchemy", reason="the benchmarks need the bench extra (pip install -e '.[bench]')"
     )
-    # A deep folder: sockets whose path would pass the kernel's limit go elsewhere.
-    home = tmp_path / "a-folder-deep-enough-that-its-unix-sockets-would-not-fit"
+    # A folder deep enough that sockets in it would pass the kernel's limit (they go
+    # elsewhere), in the project's .tether/ rather than pytest's temporary folders: other
+    # pytest sessions make /tmp/pytest-of-<user> private again, locking the servers'
+    # user out mid-run.
+    home = embedded.home() / f"bench-test-{os.getpid()}" / ("deep-" * 12)
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.replicas", "--smoke"],
         cwd=ROOT,
@@ -45,3 +51,4 @@ def test_the_replica_figures_are_measured_and_cleaned_up(tmp_path):
         assert numbers and all(math.isfinite(n) for n in numbers), (name, values)
     assert "| reads after a remote_apply commit never miss | yes |" in done.stdout
     assert not (home / "bench-replicas").exists()
+    shutil.rmtree(home.parent.parent)

@@ -256,3 +256,21 @@ def test_the_scale_out_example_runs(tether_url):
     ]
     assert done.stderr.count("reads go elsewhere") == 1, done.stderr
     assert set(embedded.home().glob("standby-*")) == before
+
+
+def test_a_standby_that_pg_ctl_cannot_stop_is_stopped_by_signal(tether_standby, monkeypatch):
+    """A standby must never outlive its stop: when pg_ctl fails (the servers' user
+    locked out of a folder, say), the postmaster gets the shutdown signal itself."""
+    run = embedded._run
+
+    def failing_stop(program, *args, **options):
+        if args[:1] == ("stop",):
+            raise embedded.StandbyError("pg_ctl failed: could not access directory")
+        return run(program, *args, **options)
+
+    monkeypatch.setattr(embedded, "_run", failing_stop)
+    tether_standby.stop()
+    assert not tether_standby.running
+    monkeypatch.undo()
+    tether_standby.start()
+    assert tether_standby.running

@@ -23,8 +23,10 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -129,11 +131,18 @@ def _give_to_server_user(folder: Path) -> None:
     if (user := _server_user()) is not None:
         import pwd
 
-        utils = _package("utils")
-        utils.ensure_user_exists(user)
-        utils.ensure_prefix_permissions(folder)
+        _package("utils").ensure_user_exists(user)
+        _let_server_user_in(folder)
         entry = pwd.getpwnam(user)
         os.chown(folder, entry.pw_uid, entry.pw_gid)
+
+
+def _let_server_user_in(folder: Path) -> None:
+    """Let the server's user reach `folder`: every folder above it open to traverse.
+    Done before each pg_ctl, not once: others may close one meanwhile (pytest makes
+    its shared /tmp/pytest-of-<user> private again at each session's start)."""
+    if _server_user() is not None:
+        _package("utils").ensure_prefix_permissions(folder)
 
 
 def _socket_dir(folder: Path) -> Path:
@@ -169,6 +178,18 @@ def _running(folder: Path) -> int | None:
     return pid
 
 
+def _stop_by_signal(pid: int, signum: int, timeout: float = START_TIMEOUT_SECONDS) -> None:
+    """Send a postmaster the signal of a shutdown mode and wait for it to exit."""
+    with suppress(ProcessLookupError):
+        os.kill(pid, signum)
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 _FOLDER = re.compile(r"standby-(\d+)-\d+")
 
 
@@ -179,8 +200,7 @@ def remove_stale_standbys(parent: Path) -> None:
         owner = _FOLDER.fullmatch(folder.name)
         if owner is None or _alive(int(owner[1])):
             continue
-        if _running(folder) is not None:
-            _run("pg_ctl", "stop", "-D", str(folder), "-w", "-m", "immediate")
+        Standby("", folder).stop("immediate")
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -244,6 +264,7 @@ class Standby:
             self._clone()
         socket_dir = self.socket_dir = _socket_dir(self.folder)
         if _running(self.folder) is None:
+            _let_server_user_in(self.folder)
             _run(
                 "pg_ctl",
                 "start",
@@ -284,9 +305,16 @@ class Standby:
 
     def stop(self, mode: Literal["fast", "immediate"] = "fast") -> None:
         """Stop the server (`fast`: clients disconnected, a clean shutdown; `immediate`:
-        as if it crashed)."""
-        if _running(self.folder) is not None:
+        as if it crashed). Should pg_ctl fail, the server is sent pg_ctl's own signal
+        for the mode: it never outlives a stop."""
+        if (pid := _running(self.folder)) is None:
+            return
+        _let_server_user_in(self.folder)
+        try:
             _run("pg_ctl", "stop", "-D", str(self.folder), "-w", "-m", mode)
+        except (StandbyError, subprocess.TimeoutExpired) as error:
+            log.warning("standby at %s: %s; signalling it instead", self.folder, error)
+            _stop_by_signal(pid, signal.SIGINT if mode == "fast" else signal.SIGQUIT)
 
     @property
     def running(self) -> bool:
