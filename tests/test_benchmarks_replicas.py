@@ -29,26 +29,29 @@ def test_the_replica_figures_are_measured_and_cleaned_up():
     # elsewhere), in the project's .tether/ rather than pytest's temporary folders: other
     # pytest sessions make /tmp/pytest-of-<user> private again, locking the servers'
     # user out mid-run.
-    home = embedded.home() / f"bench-test-{os.getpid()}" / ("deep-" * 12)
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.replicas", "--smoke"],
-        cwd=ROOT,
-        env={**os.environ, "TETHER_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    rows = {
-        match[1]: match[2]
-        for match in re.finditer(
-            r"^\| planner \| replicas\.(\w+): .*? \| (.*?) \|", done.stdout, re.M
+    mine = embedded.home() / f"bench-test-{os.getpid()}"
+    home = mine / ("deep-" * 12)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.replicas", "--smoke"],
+            cwd=ROOT,
+            env={**os.environ, "TETHER_HOME": str(home)},
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
-    }
-    assert tuple(rows) == FIGURES, done.stdout
-    for name, values in rows.items():
-        numbers = [float(n.replace(",", "")) for n in re.findall(r" ([\d,.]+)(?= |$)", values)]
-        assert numbers and all(math.isfinite(n) for n in numbers), (name, values)
-    assert "| reads after a remote_apply commit never miss | yes |" in done.stdout
-    assert not (home / "bench-replicas").exists()
-    shutil.rmtree(home.parent.parent)
+        assert done.returncode == 0, done.stderr
+        rows = {
+            match[1]: match[2]
+            for match in re.finditer(
+                r"^\| planner \| replicas\.(\w+): .*? \| (.*?) \|", done.stdout, re.M
+            )
+        }
+        assert tuple(rows) == FIGURES, done.stdout
+        for name, values in rows.items():
+            numbers = [float(n.replace(",", "")) for n in re.findall(r" ([\d,.]+)(?= |$)", values)]
+            assert numbers and all(math.isfinite(n) for n in numbers), (name, values)
+        assert "| reads after a remote_apply commit never miss | yes |" in done.stdout
+        assert not (home / "bench-replicas").exists()
+    finally:
+        shutil.rmtree(mine, ignore_errors=True)

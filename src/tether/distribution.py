@@ -173,14 +173,16 @@ def plan_tables(
                 present[table], via[table] = False, first
                 nullable[table] = nullable[parent] or not first.required
     referenced = {a for table in bound for a in _ancestors(table, parents)} - bound
+
+    def kind(table: str) -> Kind:
+        if table in bound:
+            return "distributed"
+        return "reference" if table in referenced else "standalone"
+
     plans = [
         TablePlan(
             name=table,
-            kind="distributed"
-            if table in bound
-            else "reference"
-            if table in referenced
-            else "standalone",
+            kind=kind(table),
             column=column.get(table),
             present=present.get(table, False),
             via=via.get(table),
