@@ -165,9 +165,9 @@ class Database:
         try:
             pool: asyncpg.Pool = await _Pool(
                 url,
-                init=init_connection,
                 acquire_timeout=self.acquire_timeout,
                 **{
+                    "init": init_connection,
                     **_POOL_DEFAULTS,
                     **connect_kwargs(self.pgbouncer),
                     **self._pool_options,
@@ -183,16 +183,16 @@ class Database:
             self._pool = await self._new_pool(self.url)
             # Standby pools connect on first use: a standby down at start-up is skipped
             # like one that goes down later, and the service starts all the same.
-            standbys = [
-                Standby(
-                    redact(url),
-                    await self._new_pool(
-                        url, min_size=0, timeout=self.replica_policy.connect_timeout
-                    ),
-                    self.replica_policy,
+            standbys = []
+            for url in self.replica_urls:
+                standby = Standby(redact(url), self.replica_policy, init_connection)
+                standby.pool = await self._new_pool(
+                    url,
+                    init=standby.connected,
+                    min_size=0,
+                    timeout=self.replica_policy.connect_timeout,
                 )
-                for url in self.replica_urls
-            ]
+                standbys.append(standby)
             self._replicas = Replicas(standbys)
         return self
 

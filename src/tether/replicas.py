@@ -125,17 +125,33 @@ State = Literal["up", "down", "behind"]
 
 
 class Standby:
-    """One standby: its pool, and whether reads should use it now."""
+    """One standby: its pool, and whether reads should use it now.
 
-    def __init__(self, name: str, pool: asyncpg.Pool, policy: ReplicaPolicy) -> None:
+    The Database makes the pool with `connected` as its `init`, after `setup` (the
+    codecs every tether connection has)."""
+
+    pool: asyncpg.Pool
+
+    def __init__(
+        self,
+        name: str,
+        policy: ReplicaPolicy,
+        setup: Callable[[asyncpg.Connection], Awaitable[None]],
+    ) -> None:
         self.name = name  # its URL without a password
-        self.pool = pool
         self.policy = policy
+        self._setup = setup
         self.state: State = "up"
         self.why = ""  # what made it down or behind
         self.until = 0.0  # when down or behind: skipped until then (time.monotonic)
         self.checked_at = -math.inf  # when its lag was last measured
-        self.replayed = 0  # the furthest replay position seen since it was last down
+        self.replayed = 0  # the furthest replay position seen since it last came up
+
+    async def connected(self, conn: asyncpg.Connection) -> None:
+        await self._setup(conn)
+        # A new connection may reach a standby restarted meanwhile, which may show
+        # less than it had replayed before (it replays again from a restartpoint).
+        self.replayed = 0
 
     def usable(self, now: float) -> bool:
         return self.state == "up" or now >= self.until
