@@ -172,10 +172,9 @@ def _running(folder: Path) -> int | None:
     """The pid of the server running on `folder`, if one is."""
     try:
         pid = int((folder / "postmaster.pid").read_text().split("\n", 1)[0])
-        os.kill(pid, 0)
     except (OSError, ValueError):
         return None
-    return pid
+    return pid if _alive(pid) else None
 
 
 def _stop_by_signal(pid: int, signum: int, timeout: float = START_TIMEOUT_SECONDS) -> None:
