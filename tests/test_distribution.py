@@ -78,6 +78,13 @@ insert into shardcases.accounts (email) values (:email) returning id;
 select t.id from shardcases.tasks t join shardcases.projects p
   on p.id = t.project_id and p.account_id = t.account_id
 where p.account_id = :account_id and t.account_id = :account_id;
+-- name: tasks_through_the_project :many
+select t.id from shardcases.projects p join shardcases.tasks t
+  on t.project_id = p.id and t.account_id = p.account_id
+where p.account_id = :account_id;
+-- name: tasks_by_project_only :many
+select t.id from shardcases.projects p join shardcases.tasks t on t.project_id = p.id
+where p.account_id = :account_id;
 -- name: task_by_id :one
 select id from shardcases.tasks where id = :id;
 -- name: new_project :one
@@ -133,7 +140,10 @@ async def test_tables_and_keys_are_placed_from_the_catalog(tether_db, cases, ten
         "(id, account_id) | yes |",
         "`tasks_reviewer_project_id_account_id_fkey`: tasks (reviewer_project_id, "
         "account_id) -> projects (id, account_id) | **no**: ON DELETE SET NULL would clear "
-        "account_id; limit it to (reviewer_project_id) |",
+        "account_id, the distribution column; limit it to (reviewer_project_id) |",
+        "`events_account_id_fkey`: events (account_id) -> accounts (id) | **no**: ON DELETE "
+        "SET NULL would clear account_id, the distribution column; rows cannot outlive "
+        "their tenant |",
         "`comments_task_id_task_account_id_fkey`: comments (task_id, task_account_id) -> "
         "tasks (id, account_id) | yes |",
     ):
@@ -162,6 +172,7 @@ async def test_a_missing_column_is_copied_from_the_parent_it_comes_through(tethe
 
 
 async def test_queries_on_one_shard_are_those_pinned_by_the_tenant(tether_db, cases):
+    """Pinned by a parameter, or joined on the distribution column to a table that is."""
     plan = await distribution.plan_schema(tether_db, tether_db.url, "shardcases", None, cases)
     shards = {q.name: (q.shards, q.why) for q in plan.queries}
     assert shards == {
@@ -169,6 +180,8 @@ async def test_queries_on_one_shard_are_those_pinned_by_the_tenant(tether_db, ca
         "account_by_email": ("all", "accounts not by id"),
         "new_account": ("one", "accounts by the new row's key"),
         "project_tasks": ("one", "projects, tasks by :account_id"),
+        "tasks_through_the_project": ("one", "projects, tasks by :account_id"),
+        "tasks_by_project_only": ("all", "tasks not by account_id"),
         "task_by_id": ("all", "tasks not by account_id"),
         "new_project": ("one", "projects by :account_id"),
         "comment_bodies": ("all", "comments not by task_account_id"),
@@ -176,7 +189,7 @@ async def test_queries_on_one_shard_are_those_pinned_by_the_tenant(tether_db, ca
         "countries": ("none", "no distributed table"),
         "rename_project": ("one", "projects by :account_id"),
     }
-    assert "Queries: 5 of 10 stay on one shard as written, 1 touch no distributed table." in (
+    assert "Queries: 6 of 12 stay on one shard as written, 1 touch no distributed table." in (
         distribution.markdown(plan)
     )
 

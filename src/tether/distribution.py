@@ -17,8 +17,9 @@ planner's `users`); without one, the plan suggests the table most others belong 
   include it on both sides (co-located, as Citus requires), or would clear it with
   ON DELETE SET NULL;
 - which queries stay on one shard as written: every distributed table they touch is
-  pinned by `column = :parameter` (an INSERT: given the column from a parameter or a
-  fresh key), as each query's generic plan (`EXPLAIN (GENERIC_PLAN, VERBOSE)`) shows.
+  pinned by `column = :parameter`, or joined on its distribution column to a table
+  that is (an INSERT: given the column from a parameter or a fresh key), as each
+  query's generic plan (`EXPLAIN (GENERIC_PLAN, VERBOSE)`) shows.
 
 docs/scale-out.md carries each domain's plan between `<!-- distribution:<domain> -->`
 markers; `tether distribution --write-docs` rewrites them (and appends a missing
@@ -220,21 +221,54 @@ def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _nodes(child)
 
 
-_CONDITIONS = ("Index Cond", "Filter", "Recheck Cond", "TID Cond")
+# Where a plan node keeps conditions: on a scan's own rows, and on a join's.
+_CONDITIONS = (
+    "Index Cond",
+    "Filter",
+    "Recheck Cond",
+    "TID Cond",
+    "Hash Cond",
+    "Merge Cond",
+    "Join Filter",
+)
 _PARAMETER = re.compile(r"\(?\$(\d+)\)?(?:::[\w .\[\]]+)?")
+_COLUMN = r'(?<![\w."])"?(\w+)"?\.(\w+)(?!\w)'  # alias.column, as EXPLAIN VERBOSE writes it
+_COLUMN_IS_PARAMETER = re.compile(
+    rf"{_COLUMN} = {_PARAMETER.pattern}|{_PARAMETER.pattern} = {_COLUMN}"
+)
+_COLUMN_IS_COLUMN = re.compile(rf"{_COLUMN} = {_COLUMN}")
 _GENERATED = ("nextval(", "gen_random_uuid(")
 
 
-def _pinned_scan(node: dict[str, Any], column: str) -> set[int]:
-    """The parameters a scan's conditions set its column equal to."""
-    alias = re.escape(node.get("Alias", node["Relation Name"]))
-    side = rf'(?<![\w."])"?{alias}"?\.{re.escape(column)}(?!\w)'
-    equal = re.compile(rf"{side} = {_PARAMETER.pattern}|{_PARAMETER.pattern} = {side}")
-    return {
-        int(match[1] or match[2])
-        for name in _CONDITIONS
-        for match in equal.finditer(node.get(name, ""))
-    }
+def _pinned_scans(scans: dict[str, TablePlan], conditions: list[str]) -> dict[str, set[int]]:
+    """For each scan (by alias) of a table that has its distribution column, the
+    parameters the column equals: directly (`p.user_id = $1`), or through a join on
+    distribution columns to a scan that is pinned (`t.user_id = p.user_id`)."""
+    pinned: dict[str, set[int]] = {alias: set() for alias in scans}
+
+    def distributes(alias: str, column: str) -> bool:
+        table = scans.get(alias)
+        return table is not None and table.present and table.column == column
+
+    links = []
+    for text in conditions:
+        for match in _COLUMN_IS_PARAMETER.finditer(text):
+            alias, column, number = (
+                (match[1], match[2], match[3]) if match[1] else (match[5], match[6], match[4])
+            )
+            if distributes(alias, column):
+                pinned[alias].add(int(number))
+        for match in _COLUMN_IS_COLUMN.finditer(text):
+            if distributes(match[1], match[2]) and distributes(match[3], match[4]):
+                links += [(match[1], match[3]), (match[3], match[1])]
+    changed = True
+    while changed:
+        changed = False
+        for alias, other in links:
+            if not pinned[other] <= pinned[alias]:
+                pinned[alias] |= pinned[other]
+                changed = True
+    return pinned
 
 
 def _pinned_insert(node: dict[str, Any], attnum: int) -> set[int] | None:
@@ -262,24 +296,30 @@ def plan_query(
 ) -> QueryPlan:
     if isinstance(explained, str):
         return QueryPlan(query.name, "all", f"not planned: {explained}")
-    touched: dict[str, set[int] | None] = {}  # table -> pinning parameters (None: unpinned)
+    scans: dict[str, TablePlan] = {}  # alias -> table, for each scan of a distributed table
+    inserts: list[tuple[TablePlan, set[int] | None]] = []
+    conditions: list[str] = []
     for node in _nodes(explained[0]["Plan"]):
+        conditions += [node[name] for name in _CONDITIONS if name in node]
         name = node.get("Relation Name")
         table = tables.get(name) if node.get("Schema") == schema and name else None
         if table is None or table.kind != "distributed" or table.column is None:
             continue
-        if node["Node Type"] == "ModifyTable" and node.get("Operation") != "Insert":
-            continue  # the scan below it says which rows
-        pinned: set[int] | None = None
-        if table.present and node["Node Type"] == "ModifyTable":
-            pinned = _pinned_insert(node, attnums[(table.name, table.column)])
-        elif table.present:
-            pinned = _pinned_scan(node, table.column) or None
+        if node["Node Type"] != "ModifyTable":
+            scans[node.get("Alias", table.name)] = table
+        elif node.get("Operation") == "Insert":
+            attnum = attnums.get((table.name, table.column), 0)
+            inserts.append((table, _pinned_insert(node, attnum) if table.present else None))
+        # An UPDATE or DELETE: the scan below it says which rows.
+    pinned = _pinned_scans(scans, conditions)
+    touched: dict[str, set[int] | None] = {}  # table -> pinning parameters (None: unpinned)
+    instances = [*((t, pinned[a] or None) for a, t in scans.items()), *inserts]
+    for table, parameters in instances:
         before = touched.get(table.name, set())
-        touched[table.name] = None if before is None or pinned is None else before | pinned
+        touched[table.name] = None if before is None or parameters is None else before | parameters
     if not touched:
         return QueryPlan(query.name, "none", "no distributed table")
-    loose = [t for t, pinned in touched.items() if pinned is None]
+    loose = [t for t, parameters in touched.items() if parameters is None]
     if loose:
         why = "; ".join(
             f"{t} has no {tables[t].column} yet"
@@ -288,11 +328,11 @@ def plan_query(
             for t in sorted(loose)
         )
         return QueryPlan(query.name, "all", why)
-    parameters = sorted({n for pinned in touched.values() if pinned for n in pinned})
-    if len(parameters) > 1:
-        named = ", ".join(f":{query.params[n - 1]}" for n in parameters)
+    numbers = sorted({n for parameters in touched.values() if parameters for n in parameters})
+    if len(numbers) > 1:
+        named = ", ".join(f":{query.params[n - 1]}" for n in numbers)
         return QueryPlan(query.name, "all", f"several tenants ({named})")
-    by = f"by :{query.params[parameters[0] - 1]}" if parameters else "by the new row's key"
+    by = f"by :{query.params[numbers[0] - 1]}" if numbers else "by the new row's key"
     return QueryPlan(query.name, "one", f"{', '.join(sorted(touched))} {by}")
 
 
@@ -410,9 +450,10 @@ def _foreign_key_row(plan: DomainPlan, key: ForeignKey) -> str:
             )
         elif cleared:
             kept = [c for c in key.columns if c != child.column]
+            remedy = f"limit it to {_cols(kept)}" if kept else "rows cannot outlive their tenant"
             verdict = (
-                f"**no**: ON DELETE {key.on_delete.upper()} would clear {child.column}; "
-                f"limit it to {_cols(kept)}"
+                f"**no**: ON DELETE {key.on_delete.upper()} would clear {child.column}, the "
+                f"distribution column; {remedy}"
             )
         else:
             verdict = "yes"
