@@ -48,8 +48,7 @@ from tether.database import Database
 from tether.queries import Query
 
 Kind = Literal["distributed", "reference", "standalone"]
-BLOCK = "distribution"
-PAGE = Path("docs") / "scale-out.md"
+BLOCK = "distribution"  # docs/scale-out.md's blocks: <!-- distribution:<domain> -->
 
 
 @frozen
