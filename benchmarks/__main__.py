@@ -1,4 +1,5 @@
 """python -m benchmarks [DOMAIN ...] [--quick] [--rounds N] [--output PATH] [--show] [--profile]
+                       [--replicas]
 
 Compares tether with bare asyncpg and the SQLAlchemy 2 async ORM on the same
 tables (and, where a domain names them, with dedicated tools), prints Markdown
@@ -61,6 +62,12 @@ def main() -> None:
         help="print the table of an earlier run's results (--output) and stop",
     )
     parser.add_argument(
+        "--replicas",
+        action="store_true",
+        help="also measure reads on a hot standby (benchmarks/replicas.py: a private "
+        "primary and standby, about a minute more in full mode)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="instead of measuring: cProfile tether's operations, print the top",
@@ -86,7 +93,13 @@ def main() -> None:
         print(asyncio.run(profile))
         return
     results = asyncio.run(
-        run(mode, database=args.database, progress=progress, domains=args.domains)
+        run(
+            mode,
+            database=args.database,
+            progress=progress,
+            domains=args.domains,
+            replicas=args.replicas,
+        )
     )
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(markdown(results))

@@ -8,6 +8,8 @@ Each domain of tether.domains brings a package `benchmarks/<domain>/`: `SIZES` b
 mode, `scenarios(connections, sizes)` for the four contenders, and optionally
 `figures(server_url, mode, progress)` for measures of its own, taken after the
 scenarios (each in databases of its own: job queues side by side, recall...).
+With `replicas`, the figures of benchmarks/replicas.py (reads on a hot standby)
+are taken last.
 """
 
 from __future__ import annotations
@@ -148,9 +150,11 @@ async def run(
     progress: Progress,
     server_url: str | None = None,
     domains: Iterable[str] | None = None,
+    replicas: bool = False,
 ) -> dict[str, Any]:
     """Set up, measure every scenario and figure of the chosen domains (default: all),
-    and return the results (as results.json holds them)."""
+    and the replica figures when asked, and return the results (as results.json holds
+    them)."""
     started = time.monotonic()
     server_url = server_url or configured_url() or embedded.start()
     chosen = packages(domains)
@@ -174,6 +178,10 @@ async def run(
         if hasattr(package, "figures")
         for figure in await package.figures(server_url, mode.name, progress)
     ]
+    if replicas:
+        from . import replicas as standby
+
+        figures += await standby.figures(mode.name, progress)
     return results(mode, outcomes, figures, found_versions, time.monotonic() - started)
 
 

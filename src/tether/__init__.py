@@ -9,10 +9,12 @@ from tether.errors import (
     NotFound,
     PoolExhausted,
     ReadOnly,
+    ReplicaUnavailable,
     Retryable,
     TetherError,
     Timeout,
 )
+from tether.replicas import ReplicaPolicy, Token
 from tether.retry import retry
 
 __all__ = [
@@ -24,8 +26,11 @@ __all__ = [
     "NotFound",
     "PoolExhausted",
     "ReadOnly",
+    "ReplicaPolicy",
+    "ReplicaUnavailable",
     "Retryable",
     "TetherError",
     "Timeout",
+    "Token",
     "retry",
 ]

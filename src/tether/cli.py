@@ -1,4 +1,5 @@
-"""`tether`: migrate, roll back, show status, play the demo, check queries, draw the schema.
+"""`tether`: migrate, roll back, show status, play the demo, check queries, draw the schema,
+plan its distribution.
 
 Every command reaches the database named by `--database`, else `$DATABASE_URL`,
 else the embedded server (started on demand, data under `.tether/`). Commands
@@ -81,6 +82,12 @@ def cmd_erd(args: argparse.Namespace) -> int:
     return command(_url(args), args.domains, args.write_docs, out=_say, note=_note)
 
 
+def cmd_distribution(args: argparse.Namespace) -> int:
+    from tether.distribution import command
+
+    return command(_url(args), args.domains, args.write_docs, out=_say, note=_note)
+
+
 def _domains(command: argparse.ArgumentParser, what: str) -> None:
     command.add_argument(
         "domains",
@@ -141,6 +148,22 @@ def parser() -> argparse.ArgumentParser:
         "<!-- erd:<domain> --> markers (default docs)",
     )
     erd.set_defaults(run=cmd_erd)
+    distribution = commands.add_parser(
+        "distribution",
+        help="how each domain would shard by tenant (Citus): tables, keys and queries, "
+        "from a scratch database",
+    )
+    _domains(distribution, "the domains to plan")
+    distribution.add_argument(
+        "--write-docs",
+        nargs="?",
+        type=Path,
+        const=Path("docs/scale-out.md"),
+        metavar="PAGE",
+        help="rewrite each domain's plan in PAGE, between <!-- distribution:<domain> --> "
+        "markers, adding those missing (default docs/scale-out.md)",
+    )
+    distribution.set_defaults(run=cmd_distribution)
     return top
 
 

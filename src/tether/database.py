@@ -4,15 +4,18 @@ async with Database() as db:            # $DATABASE_URL, or the embedded server
     users = UserRepository(db)           # runs each call on a pooled connection
     async with db.transaction() as conn:
         await UserRepository(conn).create(...)   # joins the caller's transaction
+    token = await db.token()             # the primary's WAL position (read-your-writes)
+    await UserRepository(db.replica(token)).get(...)   # on a standby (tether.replicas)
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any, Literal, Self
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,13 +24,26 @@ from pgvector.asyncpg import register_vector
 
 from tether import embedded
 from tether.catalog import Q
-from tether.errors import DRIVER_ERRORS, ConnectionLost, PoolExhausted, TetherError, translate
+from tether.errors import (
+    DRIVER_ERRORS,
+    ConnectionLost,
+    PoolExhausted,
+    TetherError,
+    closed,
+    translate,
+)
+from tether.replicas import Fallback, ReadCounts, Reader, ReplicaPolicy, Replicas, Standby, Token
 
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
 
 
 def configured_url() -> str | None:
     return os.environ.get("DATABASE_URL") or None
+
+
+def configured_replica_urls() -> list[str]:
+    """`$DATABASE_REPLICA_URL`: the standbys' URLs, separated by white space."""
+    return os.environ.get("DATABASE_REPLICA_URL", "").split()
 
 
 def pgbouncer_from_env() -> bool:
@@ -91,29 +107,41 @@ _POOL_DEFAULTS: dict[str, Any] = {
 
 
 class Database:
-    """A pool of connections to one PostgreSQL database.
+    """A pool of connections to one PostgreSQL database, and its standbys.
 
     `url` defaults to `$DATABASE_URL`; with neither, the embedded server is started.
-    `pgbouncer` (default `$TETHER_PGBOUNCER`) turns asyncpg's statement cache off,
-    as PgBouncer's transaction pooling requires. `acquire_timeout` bounds the wait
-    for a pooled connection: after it, PoolExhausted.
+    `replicas` are URLs of hot standbys of it, for reads sent there explicitly with
+    `replica()`; they default to `$DATABASE_REPLICA_URL` (several separated by white
+    space) when `url` is not given either. `replica_policy` says how those reads wait,
+    skip and fall back (tether.replicas). `pgbouncer` (default `$TETHER_PGBOUNCER`)
+    turns asyncpg's statement cache off, as PgBouncer's transaction pooling requires.
+    `acquire_timeout` bounds the wait for a pooled connection: after it, PoolExhausted.
     """
 
     def __init__(
         self,
         url: str | None = None,
         *,
+        replicas: Sequence[str] | None = None,
+        replica_policy: ReplicaPolicy | None = None,
         pgbouncer: bool | None = None,
         min_size: int = 1,
         max_size: int = 10,
         acquire_timeout: float = ACQUIRE_TIMEOUT_SECONDS,
         **pool_options: Any,
     ) -> None:
+        if replicas is None:
+            replicas = configured_replica_urls() if url is None else []
         self._url = url or configured_url()
+        self.replica_urls = list(replicas)
+        self.replica_policy = replica_policy or ReplicaPolicy()
         self.pgbouncer = pgbouncer_from_env() if pgbouncer is None else pgbouncer
         self.acquire_timeout = acquire_timeout
         self._pool_options = {"min_size": min_size, "max_size": max_size, **pool_options}
         self._pool: asyncpg.Pool | None = None
+        self._replicas: Replicas | None = None
+        self._read_only_pool: asyncpg.Pool | None = None
+        self._read_only_lock = asyncio.Lock()
 
     @property
     def url(self) -> str:
@@ -124,26 +152,58 @@ class Database:
     @property
     def pool(self) -> asyncpg.Pool:
         if self._pool is None:
-            raise RuntimeError("Database is not connected: use `async with Database() as db`")
+            raise _not_connected()
         return self._pool
+
+    @property
+    def _standbys(self) -> Replicas:
+        if self._replicas is None:
+            raise _not_connected()
+        return self._replicas
+
+    async def _new_pool(self, url: str, **options: Any) -> asyncpg.Pool:
+        try:
+            pool: asyncpg.Pool = await _Pool(
+                url,
+                acquire_timeout=self.acquire_timeout,
+                **{
+                    "init": init_connection,
+                    **_POOL_DEFAULTS,
+                    **connect_kwargs(self.pgbouncer),
+                    **self._pool_options,
+                    **options,
+                },
+            )
+        except DRIVER_ERRORS as error:
+            raise translate(error, "connect") from None
+        return pool
 
     async def connect(self) -> Self:
         if self._pool is None:
-            try:
-                self._pool = await _Pool(
-                    self.url,
-                    init=init_connection,
-                    acquire_timeout=self.acquire_timeout,
-                    **{**_POOL_DEFAULTS, **connect_kwargs(self.pgbouncer), **self._pool_options},
+            self._pool = await self._new_pool(self.url)
+            # Standby pools connect on first use: a standby down at start-up is skipped
+            # like one that goes down later, and the service starts all the same.
+            standbys = []
+            for url in self.replica_urls:
+                standby = Standby(redact(url), self.replica_policy, init_connection)
+                standby.pool = await self._new_pool(
+                    url,
+                    init=standby.connected,
+                    min_size=0,
+                    timeout=self.replica_policy.connect_timeout,
                 )
-            except DRIVER_ERRORS as error:
-                raise translate(error, "connect") from None
+                standbys.append(standby)
+            self._replicas = Replicas(standbys)
         return self
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await pool.close()
+        pools = [self._pool, self._read_only_pool]
+        if self._replicas is not None:
+            pools += [standby.pool for standby in self._replicas.standbys]
+        self._pool = self._read_only_pool = self._replicas = None
+        for pool in pools:
+            if pool is not None:
+                await pool.close()
 
     async def __aenter__(self) -> Self:
         return await self.connect()
@@ -151,27 +211,73 @@ class Database:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+    def connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
         """A pooled connection for several statements outside a transaction."""
+        return _borrow(self.pool)
+
+    async def token(self) -> Token:
+        """The primary's WAL position now, for reads that must see what was committed
+        before: `db.replica(token)`. Take it after the write (or the transaction)
+        committed; `str(token)` and `Token.parse` carry it through a cookie or a header.
+        One round trip to the primary."""
         try:
-            conn = await self.pool.acquire()
+            lsn: int = await self.pool.fetchval(Q.flushed_lsn.sql)
         except DRIVER_ERRORS as error:
-            raise translate(error, "connect") from None
-        try:
+            raise translate(error, "token") from None
+        return Token(lsn)
+
+    def replica(
+        self,
+        token: Token | str | None = None,
+        *,
+        fallback: Fallback | None = None,
+        wait: float | None = None,
+    ) -> Reader:
+        """A handle that sends reads to the standbys, for repositories to run on:
+        `UserRepository(db.replica(token)).get(id)`.
+
+        With a token (a Token, or its text), each read waits on the standby until it
+        has replayed the token (at most `wait`, default the policy's); without one, a
+        read may be stale by the standby's lag. When no standby can serve a read it
+        runs on the primary, read-only, or raises ReplicaUnavailable, as `fallback`
+        (default the policy's) says. Without any standby configured, reads run on the
+        primary, read-only.
+        """
+        policy = self.replica_policy
+        return Reader(
+            self,
+            self._standbys,
+            Token.parse(token) if isinstance(token, str) else token,
+            fallback=fallback or policy.fallback,
+            wait=policy.wait if wait is None else wait,
+        )
+
+    @property
+    def read_counts(self) -> ReadCounts:
+        """What the reads sent through `replica()` did: served by a standby, by the
+        primary, waited for their token, waited in vain."""
+        return self._standbys.counts
+
+    @asynccontextmanager
+    async def read_only_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection to the primary on which writes fail as ReadOnly (25006), for
+        reads a reader sends there. Its own pool's connections start with
+        `default_transaction_read_only` on, so a read costs no extra round trip; behind
+        PgBouncer, which does not pass that setting on, a read-only transaction instead."""
+        if self.pgbouncer:
+            async with self.transaction(readonly=True) as conn:
+                yield conn
+            return
+        async with self._read_only_lock:
+            if self._read_only_pool is None:
+                settings = self._pool_options.get("server_settings") or {}
+                self._read_only_pool = await self._new_pool(
+                    self.url,
+                    min_size=0,
+                    server_settings={**settings, "default_transaction_read_only": "on"},
+                )
+        async with _borrow(self._read_only_pool) as conn:
             yield conn
-        except TetherError as error:
-            # asyncpg hands a pooled connection that died back to the pool at once, and
-            # later calls on it fail as if misused ("released back to the pool").
-            if isinstance(error, ConnectionLost) or not _lost(conn):
-                raise
-            where = str(error).partition(":")[0]  # translate's messages start "where: "
-            raise ConnectionLost(f"{where}: the connection to the database was lost") from None
-        finally:
-            # asyncpg resets the connection here and drops it if that fails; the
-            # caller's work is over by then, so such a failure is not theirs to see.
-            with suppress(*DRIVER_ERRORS):
-                await self.pool.release(conn)
 
     @asynccontextmanager
     async def transaction(
@@ -212,15 +318,40 @@ class Database:
 
     def __repr__(self) -> str:
         where = redact(self._url) if self._url else "embedded (not started)"
-        return f"<Database {where} pgbouncer={self.pgbouncer} connected={self._pool is not None}>"
+        standbys = [redact(url) for url in self.replica_urls]
+        replicas = f" replicas={standbys}" if standbys else ""
+        return (
+            f"<Database {where}{replicas} pgbouncer={self.pgbouncer} "
+            f"connected={self._pool is not None}>"
+        )
 
 
-def _lost(conn: asyncpg.Connection) -> bool:
+def _not_connected() -> RuntimeError:
+    return RuntimeError("Database is not connected: use `async with Database() as db`")
+
+
+@asynccontextmanager
+async def _borrow(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of `pool` for a block; a failure to get one, or the connection
+    dying under a tether error, is a ConnectionLost."""
     try:
-        closed: bool = conn.is_closed()
-    except asyncpg.InterfaceError:  # already handed back to the pool: it closed
-        return True
-    return closed
+        conn = await pool.acquire()
+    except DRIVER_ERRORS as error:
+        raise translate(error, "connect") from None
+    try:
+        yield conn
+    except TetherError as error:
+        # asyncpg hands a pooled connection that died back to the pool at once, and
+        # later calls on it fail as if misused ("released back to the pool").
+        if isinstance(error, ConnectionLost) or not closed(conn):
+            raise
+        where = str(error).partition(":")[0]  # translate's messages start "where: "
+        raise ConnectionLost(f"{where}: the connection to the database was lost") from None
+    finally:
+        # asyncpg resets the connection here and drops it if that fails; the
+        # caller's work is over by then, so such a failure is not theirs to see.
+        with suppress(*DRIVER_ERRORS):
+            await pool.release(conn)
 
 
 # libpq and asyncpg also take `?password=` (and `sslpassword=`) in the query string.

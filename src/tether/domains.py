@@ -44,6 +44,11 @@ class Domain:
     name: str
     seed: str  # the seed document in shared/seeds/ it comes from
     summary: str  # what the application does, in a line
+    # The table whose rows are the tenants a sharded (Citus) deployment would
+    # distribute by: planner's `users`. Everything else of the distribution plan
+    # (docs/scale-out.md, `tether distribution`) is derived from the catalog and the
+    # queries; None lets it suggest one.
+    tenant: str | None = None
 
     @property
     def schema(self) -> str:
@@ -83,6 +88,7 @@ DOMAINS: tuple[Domain, ...] = (
         "001",
         "an AI study planner: subjects, day plans grouped in generations, AI tasks, "
         "feedback that drives regeneration",
+        tenant="users",
     ),
 )
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from itertools import groupby
 from pathlib import Path
 
-from tether import admin
+from tether import admin, docblocks
 from tether import domains as registry
 from tether.check import Out, scratch_name
 from tether.check.catalog import Catalog, ErdColumn, ForeignKey
@@ -38,7 +38,6 @@ _SHORT_TYPES = {
     "bit varying": "varbit",
     "character": "char",
 }
-_BLOCK = re.compile(r"<!-- erd:(?P<schema>\w+) -->\n.*?<!-- /erd:(?P=schema) -->", re.DOTALL)
 
 
 def mermaid_type(type_name: str) -> str:
@@ -103,23 +102,19 @@ async def diagrams(db: Database | Executor, schemas: Sequence[str] | None = None
 
 
 def readme_block(schema: str, diagram: str) -> str:
-    return f"<!-- erd:{schema} -->\n```mermaid\n{diagram}\n```\n<!-- /erd:{schema} -->"
+    return docblocks.block("erd", schema, f"```mermaid\n{diagram}\n```")
 
 
 def readme_blocks(text: str) -> dict[str, str]:
     """The diagram blocks a README holds, markers included, by schema."""
-    return {match["schema"]: match.group() for match in _BLOCK.finditer(text)}
+    return docblocks.blocks("erd", text)
 
 
 def refresh_readme(text: str, found: dict[str, str]) -> tuple[str, list[str]]:
     """`text` with the blocks of `found` rewritten, and the schemas it has no markers for."""
-
-    def rewrite(match: re.Match[str]) -> str:
-        schema = match["schema"]
-        return readme_block(schema, found[schema]) if schema in found else match.group()
-
-    present = readme_blocks(text)
-    return _BLOCK.sub(rewrite, text), [schema for schema in found if schema not in present]
+    return docblocks.refresh(
+        "erd", text, {schema: readme_block(schema, diagram) for schema, diagram in found.items()}
+    )
 
 
 async def _diagrams_of_migrations(server_url: str, domains: list[str]) -> dict[str, str]:

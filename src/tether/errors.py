@@ -82,6 +82,13 @@ class ReadOnly(TetherError):
     """A write reached a read-only transaction or a hot standby (SQLSTATE 25006)."""
 
 
+class ReplicaUnavailable(TetherError):
+    """No standby could serve a read sent through `db.replica()`, and the caller chose
+    to be told (`fallback="raise"`) rather than read on the primary: every standby is
+    down or further behind than the lag limit, or none replayed the read's token in
+    time. The message says which."""
+
+
 @frozen
 class Rule:
     """A rule's plain words, and the error class a violation raises when the default
@@ -160,6 +167,15 @@ def translate(error: BaseException, query: Query | str) -> TetherError:
     raise TypeError(f"not a database error: {type(error).__name__}") from error
 
 
+def closed(conn: asyncpg.Connection) -> bool:
+    """Whether a (pooled) connection has died."""
+    try:
+        dead: bool = conn.is_closed()
+    except asyncpg.InterfaceError:  # asyncpg hands a dead pooled connection back at once
+        return True
+    return dead
+
+
 # What `translate` understands: the errors a repository call catches.
 DRIVER_ERRORS = (
     asyncpg.PostgresError,
@@ -223,7 +239,12 @@ def _classify(state: str, error: asyncpg.PostgresError, column: str | None) -> _
     if state == "57014":
         return _Failure(Timeout, "the statement was cancelled (statement_timeout or a cancel)")
     if state == "25006":
-        return _Failure(ReadOnly, "a write was sent to a read-only transaction or a standby")
+        return _Failure(
+            ReadOnly,
+            "a write was sent to a standby or a read-only transaction; writes go to the "
+            "primary (a repository on the Database or on db.transaction()'s connection, "
+            "not on db.replica())",
+        )
     if state in ("26000", "42P05"):
         # asyncpg's named prepared statements, behind a pooler that switches server
         # connections between transactions: a statement is missing, or there twice.

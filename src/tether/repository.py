@@ -1,7 +1,8 @@
 """The base of every typed repository: run a named query, translate errors, build records.
 
-A repository wraps whatever it is given (a `Database`, an asyncpg pool, or a
-connection inside the caller's transaction) and runs each method's query on it.
+A repository wraps whatever it is given (a `Database`, an asyncpg pool, a
+connection inside the caller's transaction, or `db.replica()`'s reader for reads
+on a standby) and runs each method's query on it.
 Nothing here parses SQL or builds dicts per call: the query was compiled at
 import, arguments go straight to `$1..$n`, rows become records positionally.
 
@@ -24,11 +25,13 @@ from tether.database import Database
 from tether.errors import DRIVER_ERRORS, NotFound, translate
 from tether.paging import Page
 from tether.queries import Mapped, Query, mark_bound
+from tether.replicas import Reader
 
 R = TypeVar("R")
 
-# A pool (one pooled connection per call) or a connection (the caller's transaction).
-Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection
+# A pool (one pooled connection per call), a connection (the caller's transaction), or
+# a reader (one standby connection per call, see tether.replicas).
+Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection | Reader
 
 
 class Repository:
@@ -116,9 +119,9 @@ class Repository:
         """The rows one by one from a server-side cursor, `prefetch` rows per round trip:
         however many rows there are, at most `prefetch` are held at once.
 
-        A cursor lives in a transaction: on a pool, a connection is held (in a
-        read-only transaction) until the iteration ends; on a connection outside a
-        transaction, one is opened for it; inside the caller's, it joins that one.
+        A cursor lives in a transaction: on a pool or a reader, a connection is held
+        (in a read-only transaction) until the iteration ends; on a connection outside
+        a transaction, one is opened for it; inside the caller's, it joins that one.
         Close early with `contextlib.aclosing` to hand the connection back at once.
         """
         query = stmt.query
@@ -126,12 +129,16 @@ class Repository:
         make = stmt.record
         async with AsyncExitStack() as stack:
             try:
-                conn = self._db
-                if isinstance(conn, asyncpg.Pool):
-                    conn = await stack.enter_async_context(conn.acquire())
-                    await stack.enter_async_context(conn.transaction(readonly=True))
-                elif not conn.is_in_transaction():
-                    await stack.enter_async_context(conn.transaction())
+                held = self._db
+                if isinstance(held, Reader):
+                    conn = await stack.enter_async_context(held.connection())
+                elif isinstance(held, asyncpg.Pool):
+                    conn = await stack.enter_async_context(held.acquire())
+                else:
+                    conn = held
+                if not conn.is_in_transaction():
+                    readonly = conn is not held  # borrowed for this iteration alone
+                    await stack.enter_async_context(conn.transaction(readonly=readonly))
                 cursor = conn.cursor(query.sql, *values, prefetch=prefetch)
                 async for row in cursor:
                     yield make(*row)

@@ -13,6 +13,18 @@ pytest-asyncio, which `tether_db` needs. Fixtures:
 - `tether_url`: the same database's URL, for code that connects by itself.
 - `tether_server_url`: the server (`$DATABASE_URL`, else the embedded one).
 
+Opt-in, for reads on a hot standby (tether.replicas); nothing starts until a test
+asks:
+
+- `tether_standby_url`: a standby of that server: `$DATABASE_REPLICA_URL` when set
+  (a standby of `$DATABASE_URL`'s server), else `tether_standby`'s.
+- `tether_standby`: an embedded hot standby of the embedded server
+  (`tether.embedded.Standby`), started once per session, stopped and removed at its
+  end; a test may `stop()` and `start()` it. Skips when the servers are external.
+- `tether_replica_url`: `tether_url`'s database on the standby, once the standby has
+  replayed its creation.
+- `tether_replicated_db`: like `tether_db`, with that standby as its replica.
+
 With `$DATABASE_URL`, the role needs CREATEDB: each test gets its own database
 next to the one the URL names. A template of the same domains built from other
 migrations (another branch's run on the same server) is dropped as stale; a run
@@ -33,6 +45,7 @@ import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -41,7 +54,14 @@ from tether import admin, embedded, migrations
 from tether import domains as registry
 from tether.catalog import Q
 from tether.changes import Changes, track
-from tether.database import Database, configured_url, pgbouncer_from_env, redact
+from tether.database import (
+    Database,
+    configured_replica_urls,
+    configured_url,
+    pgbouncer_from_env,
+    redact,
+)
+from tether.replicas import replayed_to
 from tether.repository import Repository
 
 _counter = itertools.count(1)
@@ -169,6 +189,61 @@ def tether_url(
     asyncio.run(admin.drop_database(tether_server_url, name))
 
 
+@pytest.fixture(scope="session")
+def tether_standby(tether_server_url: str) -> Iterator[embedded.Standby]:
+    if configured_url() or configured_replica_urls():
+        pytest.skip(
+            "tether_standby starts a standby of the embedded server; the servers here are "
+            "external ($DATABASE_URL, $DATABASE_REPLICA_URL)"
+        )
+    with embedded.standby(tether_server_url) as standby:
+        yield standby
+
+
+@pytest.fixture(scope="session")
+def tether_standby_url(request: pytest.FixtureRequest) -> str:
+    if found := configured_replica_urls():
+        return found[0]
+    if configured_url():
+        pytest.skip(
+            "$DATABASE_URL names an external server: set $DATABASE_REPLICA_URL to a hot "
+            "standby of it to run the tests that read on one"
+        )
+    standby: embedded.Standby = request.getfixturevalue("tether_standby")
+    return standby.url
+
+
+# How long the standby may take to replay a test database's creation.
+REPLAY_TIMEOUT_SECONDS = 30.0
+
+
+async def _replayed(primary_url: str, standby_url: str) -> None:
+    """Wait until the standby at `standby_url` has replayed everything the primary at
+    `primary_url` had flushed when called."""
+    primary = await asyncpg.connect(primary_url)
+    try:
+        target: int = await primary.fetchval(Q.flushed_lsn.sql)
+    finally:
+        await primary.close()
+    standby = await asyncpg.connect(standby_url)
+    try:
+        replayed = await replayed_to(standby, target, REPLAY_TIMEOUT_SECONDS)
+    finally:
+        await standby.close()
+    if replayed is None or replayed < target:
+        pytest.fail(
+            f"the standby {redact(standby_url)} did not replay the primary's WAL within "
+            f"{REPLAY_TIMEOUT_SECONDS:g} s (is it a standby of {redact(primary_url)}?)",
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def tether_replica_url(tether_url: str, tether_standby_url: str) -> str:
+    asyncio.run(_replayed(tether_url, tether_standby_url))
+    return admin.with_database(tether_standby_url, urlsplit(tether_url).path.lstrip("/"))
+
+
 if importlib.util.find_spec("pytest_asyncio") is None:
     # tether without its [testing] extra: say so where tether_db is asked for.
 
@@ -187,6 +262,15 @@ else:
     @pytest_asyncio.fixture
     async def tether_db(tether_url: str) -> AsyncIterator[Database]:
         async with Database(tether_url, pgbouncer=pgbouncer_from_env()) as db:
+            yield db
+
+    @pytest_asyncio.fixture
+    async def tether_replicated_db(
+        tether_url: str, tether_replica_url: str
+    ) -> AsyncIterator[Database]:
+        async with Database(
+            tether_url, replicas=[tether_replica_url], pgbouncer=pgbouncer_from_env()
+        ) as db:
             yield db
 
 

@@ -1,12 +1,15 @@
 """No SQL in src/ is built from values: an AST check of every call that sends SQL.
 
 The SQL argument of execute/fetch*/prepare/cursor/copy_* must be a literal or the
-`.sql` of a named query (for COPY: a :copy query's `.copy_table` and `.copy_schema`);
-a query picked at run time (a sort or filter option) must come out of a fixed
-mapping written in the module (`ORDER = {"newest": Q.x, ...}`), never from a call
-or an f-string. Query objects are made only by the loader, from sql/ files, and
-PL/pgSQL in sql/ and migrations/ runs no dynamic EXECUTE. The checker is tested on
-bad and good snippets too, so that it cannot pass by seeing nothing.
+`.sql` of a named query (for COPY: a :copy query's `.copy_table` and `.copy_schema`),
+or a concatenation of such parts (`"explain " + query.sql`); a query picked at run
+time (a sort or filter option) must come out of a fixed mapping written in the
+module (`ORDER = {"newest": Q.x, ...}`), never from a call or an f-string. A method
+that is itself named like one of those calls (the replica reader's `fetch`) may pass
+its own SQL parameter on: every call of it is checked in its turn. Query objects are
+made only by the loader, from sql/ files, and PL/pgSQL in sql/ and migrations/ runs
+no dynamic EXECUTE. The checker is tested on bad and good snippets too, so that it
+cannot pass by seeing nothing.
 """
 
 from __future__ import annotations
@@ -94,6 +97,19 @@ class Module:
                 return values
         return None
 
+    def forwarded(self, name: str, at: ast.AST) -> bool:
+        """Whether `name` is a parameter of the innermost function binding it, and that
+        function is named like a call that sends SQL: it passes its caller's SQL on,
+        and its callers are checked as such calls."""
+        for scope in self.scopes(at):
+            if not isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            arguments = scope.args
+            names = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+            if name in names + [a.arg for a in arguments.kwonlyargs]:
+                return scope.name in SINKS
+        return False
+
     def _scope_of(self, node: ast.AST) -> ast.AST:
         # A function's arguments sit inside its node, so they belong to it.
         return self.scopes(node)[0]
@@ -142,8 +158,14 @@ def why_unsafe(module: Module, expr: ast.AST, seen: frozenset[str] = frozenset()
         return None
     if isinstance(expr, ast.JoinedStr):
         return "an f-string"
-    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add | ast.Mod):
-        return "built with " + ("+" if isinstance(expr.op, ast.Add) else "%")
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+        # Static parts joined are static: a literal and a named query's SQL.
+        reasons = [why_unsafe(module, part, seen) for part in (expr.left, expr.right)]
+        if any(reasons):
+            return "built with + from " + next(r for r in reasons if r)
+        return None
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mod):
+        return "built with %"
     if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
         if expr.func.attr == "encode" and not expr.args:
             return why_unsafe(module, expr.func.value, seen)
@@ -155,6 +177,8 @@ def why_unsafe(module: Module, expr: ast.AST, seen: frozenset[str] = frozenset()
         if expr.id in seen:
             return None
         values = module.bindings(expr.id, expr)
+        if values is None and module.forwarded(expr.id, expr):
+            return None
         if values is None:
             return f"{expr.id!r} comes from outside (a parameter, an import or a loop)"
         for value in values:
@@ -262,6 +286,13 @@ BAD = {
         'async def f(conn, x):\n    sql = "select 1"\n    sql += x\n    await conn.fetch(sql)'
     ),
     "a parameter": "async def f(conn, statement):\n    await conn.execute(statement)",
+    "a literal plus a parameter": (
+        'async def f(conn, query):\n    await conn.fetch("explain " + query)'
+    ),
+    "a forwarding sink's other parameter": (
+        "async def fetch(self, query, x):\n    await self.conn.fetch(x)\n"
+        "async def g(conn, query):\n    await conn.fetch(query)"
+    ),
     "picked by a call": "async def f(conn, name):\n    await conn.fetch(getattr(Q, name).sql)",
     "a dynamic mapping": (
         "ORDER = {name: q for name, q in load()}\n"
@@ -288,6 +319,13 @@ GOOD = {
         "async def f(conn, sort):\n    await conn.fetch(ORDER[sort].sql)"
     ),
     "psycopg prepare": 'def f(pg, query):\n    pg.prepare(b"", query.sql.encode())',
+    "a literal plus a named query": (
+        'def f(pg, query):\n    pg.execute(b"explain (generic_plan) " + query.sql.encode())'
+    ),
+    "a sink forwarding its own SQL": (
+        "async def fetch(self, query, *args):\n"
+        "    return await self._run(lambda conn: conn.fetch(query, *args))"
+    ),
 }
 
 

@@ -42,7 +42,7 @@ __all__ = ["Finding", "Out", "Report", "command", "run", "scratch_name"]
 
 # Core modules that bind catalog queries to records; each domain's repositories
 # and story bind its own.
-BINDING_MODULES = ("tether.changes", "tether.testing", "tether.check.catalog")
+BINDING_MODULES = ("tether.changes", "tether.replicas", "tether.testing", "tether.check.catalog")
 CATALOG_FOLDER = "catalog"
 
 

@@ -1,4 +1,5 @@
-"""What `tether check` and `tether erd` read from pg_catalog (sql/catalog/check.sql, schema.sql)."""
+"""What `tether check`, `tether erd` and `tether distribution` read from pg_catalog
+(sql/catalog/check.sql, schema.sql)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,7 @@ class ErdColumn:
     primary_key: bool
     foreign_key: bool
     unique_key: bool
+    attnum: int
 
 
 @frozen
@@ -74,6 +76,21 @@ class ForeignKey:
     required: bool
     one_to_one: bool
     indexed: bool
+    parent_columns: list[str]
+
+
+@frozen
+class UniqueKey:
+    """A primary key or unique index: its key columns (None for an expression) and
+    their text as the index writes them."""
+
+    schema_name: str
+    table_name: str
+    index_name: str
+    primary_key: bool
+    partial: bool
+    columns: list[str | None]
+    definitions: list[str]
 
 
 class Catalog(Repository):
@@ -85,6 +102,7 @@ class Catalog(Repository):
     TRIGGER_FUNCTIONS = Q.trigger_functions.returning(TriggerFunction)
     ERD_COLUMNS = Q.erd_columns.returning(ErdColumn)
     FOREIGN_KEYS = Q.foreign_keys.returning(ForeignKey)
+    UNIQUE_KEYS = Q.unique_keys.returning(UniqueKey)
 
     async def domain_schemas(self) -> list[str]:
         schemas: list[str] = await self._val(self.DOMAIN_SCHEMAS)
@@ -120,3 +138,6 @@ class Catalog(Repository):
 
     async def foreign_keys(self, schemas: list[str]) -> list[ForeignKey]:
         return await self._many(self.FOREIGN_KEYS, schemas=schemas)
+
+    async def unique_keys(self, schemas: list[str]) -> list[UniqueKey]:
+        return await self._many(self.UNIQUE_KEYS, schemas=schemas)

@@ -35,6 +35,7 @@ PYTHON_TYPES: Mapping[str, tuple[type, ...]] = {
     "int4": (int,),
     "int8": (int,),
     "oid": (int,),
+    "pg_lsn": (int,),  # asyncpg reads a WAL position as its byte offset
     "float4": (float,),
     "float8": (float,),
     "numeric": (decimal.Decimal,),
