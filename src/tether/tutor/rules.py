@@ -37,7 +37,9 @@ RULES = {
         "a session id must not be blank and has at most 255 characters"
     ),
     "conversations_session_id_key": "a conversation with this session id already exists",
-    "conversations_duration_seconds_check": "a duration is 0 seconds or more",
+    "conversations_duration_seconds_check": (
+        "a duration is 0 seconds or more: a conversation cannot end before it started"
+    ),
     "conversations_ended_at_check": "a conversation cannot end before it started",
     "conversations_ended_check": "an end time and a duration are set together",
     "conversations_duration_agrees_check": (
