@@ -64,11 +64,17 @@ set progress = :progress,
     lease_expires_at = now() + make_interval(secs => :lease_seconds)
 where id = :id and attempt = :attempt and status = 'running';
 
--- name: renew_lease :execrows
--- The worker holding claim :attempt is alive: its lease starts again from now.
-update tutor.jobs
-set lease_expires_at = now() + make_interval(secs => :lease_seconds)
-where id = :id and attempt = :attempt and status = 'running';
+-- name: renew_leases :val
+-- The workers holding these claims (job ids and attempts) are alive: their leases
+-- start again from now. Returns the ids whose claim still held.
+with renewed as (
+    update tutor.jobs j
+    set lease_expires_at = now() + make_interval(secs => :lease_seconds)
+    from unnest(:ids::bigint[], :attempts::integer[]) as claim (id, attempt)
+    where j.id = claim.id and j.attempt = claim.attempt and j.status = 'running'
+    returning j.id
+)
+select coalesce(array_agg(id), '{}') from renewed;
 
 -- name: succeed_jobs :val
 -- The jobs (id and the attempt that claimed each) succeed, if each claim still

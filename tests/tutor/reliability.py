@@ -158,7 +158,10 @@ DOMAIN = Domain(
         ),
         TextInput("tutor.courses.find_by_code", _find_by_code, None, 0),
         TextInput(
-            "tutor.weeks.title", _week_title, "select array[title] from tutor.weeks where id = $1", 1
+            "tutor.weeks.title",
+            _week_title,
+            "select array[title] from tutor.weeks where id = $1",
+            1,
         ),
         TextInput(
             "tutor.readings.filename",

@@ -115,9 +115,12 @@ async def test_four_workers_claim_a_hundred_jobs_each_exactly_once(tether_db):
     every = [job_id for mine in claims for job_id in mine]
     assert len(every) == len(set(every)) == 100
     assert all(claims), "every worker got some"
-    assert await tether_db.pool.fetchval(
-        "select count(*) from tutor.jobs where status = 'running' and attempt = 1"
-    ) == 100
+    assert (
+        await tether_db.pool.fetchval(
+            "select count(*) from tutor.jobs where status = 'running' and attempt = 1"
+        )
+        == 100
+    )
 
 
 async def test_a_killed_worker_loses_its_job_and_its_late_writes_are_refused(course, tether_url):
@@ -193,6 +196,7 @@ async def test_succeed_many_records_what_it_holds_and_refuses_the_rest(course):
 async def test_wait_sleeps_until_a_job_may_be_there(tether_db):
     """The iterator backs off while the queue is empty (a handful of claims a second,
     not a busy loop) and picks a new job up within its longest sleep."""
+
     class CountingQueue(JobQueue):
         claims = 0
 
@@ -223,7 +227,8 @@ async def test_wait_sleeps_until_a_job_may_be_there(tether_db):
     await asyncio.wait_for(consumer, 1)
 
 
-async def test_the_worker_loop_succeeds_fails_and_keeps_a_slow_jobs_lease(course, caplog):
+@pytest.mark.parametrize("batch", [1, 3])
+async def test_the_worker_loop_succeeds_fails_and_keeps_a_slow_jobs_lease(course, caplog, batch):
     db = course.db
     queue = JobQueue(db, lease=SHORT)
     stop = asyncio.Event()
@@ -244,7 +249,9 @@ async def test_the_worker_loop_succeeds_fails_and_keeps_a_slow_jobs_lease(course
             stop.set()
 
     caplog.set_level(logging.INFO, "tether.tutor.worker")
-    handled = await asyncio.wait_for(work(queue, ["summarize", "embed"], handle, stop=stop), 10)
+    handled = await asyncio.wait_for(
+        work(queue, ["summarize", "embed"], handle, stop=stop, batch=batch), 10
+    )
     assert handled == 3
     assert await job_rows(db) == [
         (course.jobs[0].id, "succeeded", 1, 100, None),
@@ -267,9 +274,7 @@ async def test_the_claim_is_an_index_scan_among_a_million_finished_jobs(tether_d
             """
         )
         claim = Q.claim_jobs
-        values = claim.args(
-            {"kinds": ["summarize", "embed"], "limit": 10, "lease_seconds": 30.0}
-        )
+        values = claim.args({"kinds": ["summarize", "embed"], "limit": 10, "lease_seconds": 30.0})
         [plan] = await conn.fetchval("explain (format json) " + claim.sql, *values)
         if isinstance(plan, str):
             plan = json.loads(plan)[0]

@@ -182,7 +182,10 @@ async def test_chunks_are_written_with_copy_and_read_in_order(course):
     # Written out of order; read back in order, JSON metadata intact.
     written = await chunks.write(
         reading.id,
-        [NewChunk(i, f"part {i}", {"page": i // 10, "tags": ["é", None]}) for i in range(249, -1, -1)],
+        [
+            NewChunk(i, f"part {i}", {"page": i // 10, "tags": ["é", None]})
+            for i in range(249, -1, -1)
+        ],
     )
     assert written == 250
     every = await chunks.of_reading(reading.id)
@@ -314,10 +317,14 @@ async def test_a_conversation_cannot_end_before_it_started(course):
 @pytest.mark.parametrize(
     ("assignment", "constraint"),
     [
-        ("ended_at = started_at + interval '10 s', duration_seconds = 11",
-         "conversations_duration_agrees_check"),
-        ("ended_at = started_at + interval '10 s', duration_seconds = 9",
-         "conversations_duration_agrees_check"),
+        (
+            "ended_at = started_at + interval '10 s', duration_seconds = 11",
+            "conversations_duration_agrees_check",
+        ),
+        (
+            "ended_at = started_at + interval '10 s', duration_seconds = 9",
+            "conversations_duration_agrees_check",
+        ),
         ("ended_at = started_at + interval '10 s'", "conversations_ended_check"),
         ("duration_seconds = 10", "conversations_ended_check"),
         ("duration_seconds = -1", "conversations_duration_seconds_check"),
@@ -434,7 +441,8 @@ async def test_audio_rules(course):
 
 async def test_every_method_joins_the_callers_transaction(course):
     db = course.db
-    with pytest.raises(RuntimeError):
+
+    async def everything_then_a_failure():
         async with db.transaction() as conn:
             user = await UserRepository(conn).create("tx@example.com", "Tx", "professor")
             new = await CourseRepository(conn).create(user.id, "Tx", "TX-1")
@@ -446,4 +454,7 @@ async def test_every_method_joins_the_callers_transaction(course):
             await AudioRepository(conn).append(talk.id, b"x")
             assert [b.blob_data async for b in AudioRepository(conn).stream(talk.id)] == [b"x"]
             raise RuntimeError("roll it all back")
+
+    with pytest.raises(RuntimeError):
+        await everything_then_a_failure()
     assert await counts(db) == FULL

@@ -57,9 +57,7 @@ async def test_the_tutor_on_a_database_built_by_plain_yoyo_apply(tether_server_u
             with pytest.raises(InvalidValue) as refused:
                 await ConversationRepository(db).end(course.talk.id, START - dt.timedelta(1))
             assert refused.value.constraint == "conversations_duration_seconds_check"
-            job = await JobQueue(db, lease=dt.timedelta(0)).claim_one(
-                ["summarize"]
-            )
+            job = await JobQueue(db, lease=dt.timedelta(0)).claim_one(["summarize"])
             rescued = await JobQueue(db).claim_one(["summarize"])
             assert (rescued.id, rescued.attempt) == (job.id, 2)
             with pytest.raises(LeaseLost):

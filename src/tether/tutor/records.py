@@ -118,7 +118,9 @@ class NewJob:
     """A job to enqueue: its kind, the week it works on (if any), and its JSON payload."""
 
     kind: str = field(validator=is_a(str, "tutor.jobs"))
-    week_id: int | None = field(default=None, validator=attrs.validators.optional(is_a(int, "tutor.jobs")))
+    week_id: int | None = field(
+        default=None, validator=attrs.validators.optional(is_a(int, "tutor.jobs"))
+    )
     payload: Any = field(factory=dict, validator=is_json("tutor.jobs"))
 
 

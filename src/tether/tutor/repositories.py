@@ -9,6 +9,7 @@ writing it nor delete children.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
@@ -56,7 +57,9 @@ class UserRepository(Repository):
     async def find_by_email(self, email: str) -> User | None:
         return await self._one(self.FIND_USER_BY_EMAIL, email=email)
 
-    async def update(self, user_id: int, *, name: str | None = None, role: str | None = None) -> User:
+    async def update(
+        self, user_id: int, *, name: str | None = None, role: str | None = None
+    ) -> User:
         """A new name and/or role (None keeps it); NotFound if there is no such user."""
         return await self._get(self.UPDATE_USER, "tutor.users", id=user_id, name=name, role=role)
 
@@ -172,7 +175,9 @@ class ChunkRepository(Repository):
         """Every chunk of a reading, in order (for big readings, `page`)."""
         return await self._many(self.CHUNKS_OF_READING, reading_id=reading_id)
 
-    async def page(self, reading_id: int, limit: int = 100, after: str | None = None) -> Page[Chunk]:
+    async def page(
+        self, reading_id: int, limit: int = 100, after: str | None = None
+    ) -> Page[Chunk]:
         """A page of a reading's chunks in order; `after` is the previous page's `next`."""
         return await self._page(
             self.CHUNKS_PAGE, key=("idx",), limit=limit, after=after, reading_id=reading_id
@@ -228,7 +233,7 @@ class JobQueue(Repository):
     COPY_JOBS = Q.copy_jobs
     CLAIM_JOBS = Q.claim_jobs.returning(Job)
     REPORT_PROGRESS = Q.report_progress
-    RENEW_LEASE = Q.renew_lease
+    RENEW_LEASES = Q.renew_leases
     SUCCEED_JOB = Q.succeed_job
     SUCCEED_JOBS = Q.succeed_jobs
     FAIL_JOB = Q.fail_job
@@ -277,11 +282,11 @@ class JobQueue(Repository):
             lease_seconds=self.lease.total_seconds(),
         )
 
-    async def heartbeat(self, job: Job) -> None:
-        """Renew the lease of a claimed job, its progress unchanged.
-        LeaseLost if this claim no longer holds it."""
-        await self._held(
-            "heartbeat", job, self.RENEW_LEASE, lease_seconds=self.lease.total_seconds()
+    async def heartbeat(self, *jobs: Job) -> None:
+        """Renew the leases of claimed jobs, their progress unchanged, in one statement.
+        LeaseLost for those this worker's claim no longer holds."""
+        await self._all_held(
+            "heartbeat", jobs, self.RENEW_LEASES, lease_seconds=self.lease.total_seconds()
         )
 
     async def succeed(self, job: Job) -> None:
@@ -291,14 +296,7 @@ class JobQueue(Repository):
     async def succeed_many(self, jobs: Sequence[Job]) -> None:
         """Several claimed jobs are done, in one statement. Those whose claim no longer
         holds are refused together in one LeaseLost, after the others are recorded."""
-        done: list[int] = await self._val(
-            self.SUCCEED_JOBS,
-            ids=[job.id for job in jobs],
-            attempts=[job.attempt for job in jobs],
-        )
-        if len(done) < len(jobs):
-            recorded = set(done)
-            raise LeaseLost([job.id for job in jobs if job.id not in recorded], "success")
+        await self._all_held("success", jobs, self.SUCCEED_JOBS)
 
     async def fail(self, job: Job, error: str) -> None:
         """The job failed with `error`. LeaseLost if this claim no longer holds it."""
@@ -309,8 +307,20 @@ class JobQueue(Repository):
         await self._held("release", job, self.RELEASE_JOB)
 
     async def _held(self, what: str, job: Job, query: queries.Query, **args: Any) -> None:
+        """Run a write guarded by the job's claim; LeaseLost if the claim no longer holds."""
         if await self._execrows(query, id=job.id, attempt=job.attempt, **args) == 0:
             raise LeaseLost([job.id], what)
+
+    async def _all_held(
+        self, what: str, jobs: Sequence[Job], query: queries.Query, **args: Any
+    ) -> None:
+        """The same for a batch: the query returns the ids whose claim held."""
+        held: list[int] = await self._val(
+            query, ids=[job.id for job in jobs], attempts=[job.attempt for job in jobs], **args
+        )
+        if len(held) < len(jobs):
+            kept = set(held)
+            raise LeaseLost([job.id for job in jobs if job.id not in kept], what)
 
     async def get(self, job_id: int) -> Job:
         return await self._get(self.GET_JOB, "tutor.jobs", id=job_id)
@@ -326,7 +336,6 @@ class JobQueue(Repository):
         self,
         kinds: Sequence[str],
         *,
-        batch: int = 1,
         stop: asyncio.Event | None = None,
         min_sleep: float = 0.01,
         max_sleep: float = 1.0,
@@ -335,23 +344,35 @@ class JobQueue(Repository):
 
         When there is none, it sleeps, twice as long each time from `min_sleep` up to
         `max_sleep` (a backoff poll: see docs/tutor.md for why not LISTEN/NOTIFY), and
-        claims at once again after a claim found work. Claims `batch` at a time.
+        claims again at once after a claim found work.
         """
+        async for jobs in self.batches(
+            kinds, 1, stop=stop, min_sleep=min_sleep, max_sleep=max_sleep
+        ):
+            yield jobs[0]
+
+    async def batches(
+        self,
+        kinds: Sequence[str],
+        size: int,
+        *,
+        stop: asyncio.Event | None = None,
+        min_sleep: float = 0.01,
+        max_sleep: float = 1.0,
+    ) -> AsyncIterator[list[Job]]:
+        """Claimed batches of up to `size` jobs, as `wait` yields single ones."""
         sleep = min_sleep
         while stop is None or not stop.is_set():
-            jobs = await self.claim(kinds, batch)
+            jobs = await self.claim(kinds, size)
             if jobs:
                 sleep = min_sleep
-                for job in jobs:
-                    yield job
+                yield jobs
                 continue
             if stop is None:
                 await asyncio.sleep(sleep)
             else:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), sleep)
-                except TimeoutError:
-                    pass
             sleep = min(sleep * 2, max_sleep)
 
 

@@ -3,10 +3,11 @@
     async with Database() as db:
         await work(JobQueue(db), ["summarize"], summarize, stop=stop)
 
-While a handler runs, a heartbeat renews the job's lease every third of it, so
-a slow job is not taken for a dead one; if the worker dies, the heartbeats stop,
-the lease lapses and another worker's claim rescues the job. A worker that lost
-its claim has its result refused (LeaseLost), which is logged, not raised.
+While handlers run, a heartbeat renews the leases of the jobs claimed every third of
+a lease, so a slow job is not taken for a dead one; if the worker dies, the
+heartbeats stop, the leases lapse and another worker's claim rescues the jobs. A
+worker that lost its claim has its result refused (LeaseLost): that is logged, not
+raised, and the loop goes on.
 """
 
 from __future__ import annotations
@@ -26,16 +27,16 @@ log = logging.getLogger("tether.tutor.worker")
 Handler = Callable[[Job], Awaitable[object]]
 
 
-async def _heartbeat(queue: JobQueue, job: Job, every: float) -> None:
-    while True:
+async def _heartbeat(queue: JobQueue, jobs: list[Job], every: float) -> None:
+    while jobs:
         await asyncio.sleep(every)
         try:
-            await queue.heartbeat(job)
-        except LeaseLost:
-            log.warning("job %d: the lease was lost while the handler ran", job.id)
-            return
+            await queue.heartbeat(*jobs)
+        except LeaseLost as lost:
+            log.warning("%s", lost)
+            jobs[:] = [job for job in jobs if job.id not in lost.job_ids]
         except TetherError as error:  # a lost connection: try again on the next beat
-            log.warning("job %d: heartbeat failed: %s", job.id, error)
+            log.warning("heartbeat failed: %s", error)
 
 
 async def work(
@@ -48,30 +49,38 @@ async def work(
 ) -> int:
     """Handle jobs of `kinds` until `stop` is set; return how many were handled.
 
-    A handler that returns marks its job succeeded; one that raises marks it failed
-    with the exception's type and text as its error. Jobs are claimed `batch` at a
-    time (the ones waiting hold their lease: keep batches short next to it).
+    Jobs are claimed `batch` at a time and handled one after the other; those whose
+    handler returned succeed together (one statement per batch), one whose handler
+    raised fails with the exception's type and text as its error.
     """
     every = queue.lease.total_seconds() / 3
     handled = 0
-    async for job in queue.wait(kinds, batch=batch, stop=stop):
-        beat = asyncio.create_task(_heartbeat(queue, job, every))
-        error: str | None = None
+    async for jobs in queue.batches(kinds, batch, stop=stop):
+        held = list(jobs)  # what the heartbeat keeps: every job not written as failed yet
+        beat = asyncio.create_task(_heartbeat(queue, held, every))
+        done: list[Job] = []
         try:
-            await handle(job)
-        except Exception as failure:
-            error = f"{type(failure).__name__}: {failure}"
-            log.info("job %d (%s) failed: %s", job.id, job.kind, error)
+            for job in jobs:
+                try:
+                    await handle(job)
+                except Exception as failure:
+                    error = f"{type(failure).__name__}: {failure}"
+                    log.info("job %d (%s) failed: %s", job.id, job.kind, error)
+                    if job in held:
+                        held.remove(job)
+                    try:
+                        await queue.fail(job, error)
+                    except LeaseLost as lost:
+                        log.warning("%s", lost)
+                else:
+                    done.append(job)
+                handled += 1
         finally:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
         try:
-            if error is None:
-                await queue.succeed(job)
-            else:
-                await queue.fail(job, error)
+            await queue.succeed_many(done)
         except LeaseLost as lost:
             log.warning("%s", lost)
-        handled += 1
     return handled
