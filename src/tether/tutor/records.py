@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable
 from typing import Any
 
 import attrs
 from attrs import field, frozen
 
-from tether.errors import InvalidValue
 from tether.records import is_a
-
-
-def is_json(table: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    """A field validator for values written with COPY into a jsonb column: COPY has no
-    way to report a value its codec cannot encode, so it is refused here, by type."""
-
-    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError):
-            raise InvalidValue(
-                f"{table}: {attribute.name} must be a JSON value, not {type(value).__name__}",
-                table=table,
-            ) from None
-
-    return check
 
 
 @frozen
@@ -82,7 +63,7 @@ class NewChunk:
 
     idx: int = field(validator=is_a(int, "tutor.chunks"))
     content: str = field(validator=is_a(str, "tutor.chunks"))
-    meta: Any = field(default=None, validator=is_json("tutor.chunks"))
+    meta: Any = None
 
 
 @frozen
@@ -121,7 +102,7 @@ class NewJob:
     week_id: int | None = field(
         default=None, validator=attrs.validators.optional(is_a(int, "tutor.jobs"))
     )
-    payload: Any = field(factory=dict, validator=is_json("tutor.jobs"))
+    payload: Any = field(factory=dict)
 
 
 @frozen
