@@ -48,6 +48,7 @@ create table tutor.weeks (
     id         bigint generated always as identity primary key,
     course_id  bigint not null
                constraint weeks_course_id_fkey references tutor.courses (id) on delete cascade,
+    -- squawk-ignore prefer-bigint-over-int -- a week's number within one course
     number     integer not null constraint weeks_number_check check (number >= 1),
     title      text constraint weeks_title_check check (length(title) <= 255),
     created_at timestamptz not null default now(),
@@ -80,6 +81,7 @@ create table tutor.jobs (
     status           text not null default 'pending'
                      constraint jobs_status_check
                      check (status in ('pending', 'running', 'succeeded', 'failed')),
+    -- squawk-ignore prefer-bigint-over-int -- checked to 0..100 below
     progress         integer not null default 0
                      constraint jobs_progress_check check (progress between 0 and 100),
     error            text,
@@ -88,6 +90,7 @@ create table tutor.jobs (
     created_at       timestamptz not null default now(),
     updated_at       timestamptz not null default now(),
     payload          jsonb not null default '{}',
+    -- squawk-ignore prefer-bigint-over-int -- how many times one job was claimed
     attempt          integer not null default 0 constraint jobs_attempt_check check (attempt >= 0),
     lease_expires_at timestamptz,
     -- A running job holds a lease; a job that is not running holds none.
@@ -109,6 +112,7 @@ create table tutor.chunks (
     id         bigint generated always as identity primary key,
     reading_id bigint not null
                constraint chunks_reading_id_fkey references tutor.readings (id) on delete cascade,
+    -- squawk-ignore prefer-bigint-over-int -- a chunk's position within one reading
     idx        integer not null constraint chunks_idx_check check (idx >= 0),
     content    text not null,
     meta       jsonb,
@@ -147,6 +151,7 @@ create table tutor.conversations (
                      check (btrim(session_id) <> '' and length(session_id) <= 255),
     started_at       timestamptz not null default now(),
     ended_at         timestamptz,
+    -- squawk-ignore prefer-bigint-over-int -- seconds of one conversation (68 years fit)
     duration_seconds integer
                      constraint conversations_duration_seconds_check check (duration_seconds >= 0),
     constraint conversations_session_id_key unique (session_id),
@@ -194,6 +199,7 @@ create table tutor.audio_blobs (
                     constraint audio_blobs_blob_data_check
                     check (octet_length(blob_data) between 1 and 16777216),
     recorded_at     timestamptz not null default now(),
+    -- squawk-ignore prefer-bigint-over-int -- milliseconds of one piece of at most 16 MiB
     duration_ms     integer constraint audio_blobs_duration_ms_check check (duration_ms >= 0)
 );
 -- Leading conversation_id: the FK's index, and the order a conversation's audio streams in.
