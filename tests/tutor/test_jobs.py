@@ -114,7 +114,6 @@ async def test_four_workers_claim_a_hundred_jobs_each_exactly_once(tether_db):
     claims = await asyncio.gather(worker(1), worker(1), worker(3), worker(7))
     every = [job_id for mine in claims for job_id in mine]
     assert len(every) == len(set(every)) == 100
-    assert all(claims), "every worker got some"
     assert (
         await tether_db.pool.fetchval(
             "select count(*) from tutor.jobs where status = 'running' and attempt = 1"

@@ -258,10 +258,11 @@ class JobQueue(Repository):
     async def claim(self, kinds: Sequence[str], limit: int = 1) -> list[Job]:
         """Up to `limit` jobs of these kinds, oldest first, now running and held by this
         claim for `lease`: pending ones, and those whose lease lapsed. Concurrent
-        claims never return the same job. An empty list when there is none."""
+        claims never return the same job. An empty list when there is none. (A single
+        kind may be given as a plain string.)"""
         return await self._many(
             self.CLAIM_JOBS,
-            kinds=list(kinds),
+            kinds=[kinds] if isinstance(kinds, str) else list(kinds),
             limit=limit,
             lease_seconds=self.lease.total_seconds(),
         )
