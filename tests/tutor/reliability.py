@@ -5,6 +5,8 @@ write the same columns, under the same rules, as the creates here."""
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
@@ -36,6 +38,18 @@ class Owner:
     reading_id: int
     conversation_id: int
     job: Any
+
+
+def as_jsonb(value: Any) -> Any:
+    """A JSON value as jsonb gives it back: each float becomes the decimal its shortest
+    text reads as (3.990930955913701e+16 comes back as 39909309559137010)."""
+    if isinstance(value, float):
+        return json.loads(format(Decimal(repr(value)), "f"))
+    if isinstance(value, dict):
+        return {key: as_jsonb(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_jsonb(item) for item in value]
+    return value
 
 
 async def make_owner(db: Database, email: str = "owner@example.com") -> Owner:
@@ -186,6 +200,7 @@ DOMAIN = Domain(
             _chunk_meta,
             "select array_agg(meta) from tutor.chunks where reading_id = $1",
             1,
+            as_jsonb,
         ),
         TextInput(
             "tutor.summaries.content",
@@ -201,6 +216,7 @@ DOMAIN = Domain(
             _job_payload,
             "select array[payload -> 'value'] from tutor.jobs where id = $1",
             1,
+            as_jsonb,
         ),
         TextInput(
             "tutor.jobs.error", _job_error, "select array[error] from tutor.jobs where id = $1", 0
