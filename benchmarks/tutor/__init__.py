@@ -56,9 +56,7 @@ async def scenarios(connections: Connections, sizes: Sizes) -> list[Scenario]:
     courses = []
     for n in range(sizes.courses):
         weeks = await load_course(setup, f"READ-{n}", READER)
-        courses.append(
-            await setup.fetchval("select course_id from tutor.weeks where id = $1", weeks[0])
-        )
+        courses.append(await setup.fetchval(B.course_of_week.sql, weeks[0]))
     [long_week] = await load_course(setup, "LONG", Syllabus(1, 1, sizes.long_reading, 0, 0, 256))
     [reading] = [r[0] for r in await setup.fetch(B.reading_ids.sql, [long_week])]
     [bulk_week] = await load_course(setup, "BULK", Syllabus(1, 1, 0, 0, 0, 256))

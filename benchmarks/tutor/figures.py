@@ -35,11 +35,12 @@ from tether.tutor import (
     JobQueue,
     NewChunk,
     NewJob,
+    UserRepository,
     work,
 )
 
 from ..harness import Figure, Progress
-from .fixtures import Syllabus, chunk_text, copy, load_course
+from .fixtures import B, Syllabus, chunk_text, copy, load_course
 from .orm import mapped
 
 F = queries.load_folder(Path(__file__).resolve().parent / "sql", "bench_tutor")
@@ -119,7 +120,7 @@ async def _pgqueuer(url: str, jobs: int, batch: int) -> float:
         queries_ = Queries(AsyncpgDriver(setup))
         await queries_.install()
         await queries_.enqueue(["noop"] * jobs, [None] * jobs, [0] * jobs)
-        await setup.execute("analyze")
+        await setup.execute(F.analyze_all.sql)
         managers = []
         for _ in range(WORKERS):
             conn = await asyncpg.connect(url)
@@ -144,7 +145,7 @@ async def _pgqueuer(url: str, jobs: int, batch: int) -> float:
             )
         )
         elapsed = time.perf_counter() - started
-        left = await setup.fetchval("select count(*) from pgqueuer")
+        left = await setup.fetchval(F.pgqueuer_left.sql)
         assert left == 0, f"pgqueuer left {left} jobs"
         return jobs / elapsed
     finally:
@@ -152,33 +153,34 @@ async def _pgqueuer(url: str, jobs: int, batch: int) -> float:
             await conn.close()
 
 
-def _procrastinate_app(url: str) -> Any:
+def _procrastinate_app(url: str) -> tuple[Any, Any]:
+    """A procrastinate app on `url` and its one task, a no-op."""
     import procrastinate
 
-    return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
-
-
-async def _procrastinate(url: str, jobs: int) -> float:
-    app = _procrastinate_app(url)
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
 
     @app.task(name="noop")
     async def noop() -> None:
         return None
+
+    return app, noop
+
+
+async def _procrastinate(url: str, jobs: int) -> float:
+    app, noop = _procrastinate_app(url)
 
     async with app.open_async():
         await app.schema_manager.apply_schema_async()
         await noop.batch_defer_async(*({} for _ in range(jobs)))
         setup = await asyncpg.connect(url)
         try:
-            await setup.execute("analyze")
+            await setup.execute(F.analyze_all.sql)
             started = time.perf_counter()
             await app.run_worker_async(
                 concurrency=WORKERS, wait=False, install_signal_handlers=False
             )
             elapsed = time.perf_counter() - started
-            left = await setup.fetchval(
-                "select count(*) from procrastinate_jobs where status <> 'succeeded'"
-            )
+            left = await setup.fetchval(F.procrastinate_left.sql)
             assert left == 0, f"procrastinate left {left} jobs"
         finally:
             await setup.close()
@@ -245,7 +247,7 @@ async def _tether_recovery(url: str) -> tuple[float, bool]:
         await JobQueue(alive).enqueue("noop")
         zombie = await JobQueue(dead, lease=LEASE).claim_one(["noop"])
         assert zombie is not None
-        await alive.execute("select pg_terminate_backend($1)", dead.get_server_pid())
+        await alive.fetchval(F.terminate.sql, dead.get_server_pid())
         rescued, seconds = await _until(lambda: JobQueue(alive).claim(["noop"]), 10)
         assert rescued, "never claimed again"
         assert rescued[0].attempt == 2
@@ -294,12 +296,7 @@ async def _pgqueuer_recovery(url: str) -> tuple[float, bool]:
 async def _procrastinate_recovery(url: str) -> tuple[float, bool]:
     """procrastinate: a worker fetches the job and dies without heartbeats; does another
     worker's fetch ever get it? (It reports the job as stalled instead.)"""
-    app = _procrastinate_app(url)
-
-    @app.task(name="noop")
-    async def noop() -> None:
-        return None
-
+    app, noop = _procrastinate_app(url)
     async with app.open_async():
         await app.schema_manager.apply_schema_async()
         await noop.defer_async()
@@ -454,7 +451,7 @@ async def bulk_writes(server_url: str, plan: Plan, progress: Progress) -> list[F
         )
         try:
             [week] = await load_course(setup, "BULK", Syllabus(1, 1, 0, 0, 0, 256))
-            reading = await setup.fetchval("select id from tutor.readings where week_id = $1", week)
+            [reading] = [row[0] for row in await setup.fetch(B.reading_ids.sql, [week])]
             texts = [chunk_text(i) for i in range(n)]
             sessions = async_sessionmaker(engine, expire_on_commit=False)
 
@@ -500,8 +497,7 @@ async def bulk_writes(server_url: str, plan: Plan, progress: Progress) -> list[F
                     await session.commit()
 
             async def forget() -> None:
-                await setup.execute("delete from tutor.jobs; delete from tutor.chunks")
-                await setup.execute("vacuum tutor.jobs, tutor.chunks")
+                await setup.execute(F.forget_bulk.sql)
 
             for name, what, writers in (
                 (
@@ -559,15 +555,12 @@ async def _stream_peak(url: str, megabytes: int) -> float:
     """Peak Python memory (MiB, tracemalloc) while streaming `megabytes` of audio in
     64 KiB pieces through AudioRepository.stream."""
     async with Database(url, min_size=1, max_size=2) as db:
-        user = await db.pool.fetchval(
-            "insert into tutor.users (email, name) values ($1, 'Listener') returning id",
-            f"listener-{megabytes}@bench.test",
-        )
+        listener = await UserRepository(db).create(f"listener-{megabytes}@bench.test", "Listener")
         piece = os.urandom(PIECE)
         async with db.connection() as conn:
             syllabus = Syllabus(1, 0, 0, 0, 0, 256)
             [week] = await load_course(conn, f"AUDIO-{megabytes}", syllabus)
-            talk = await ConversationRepository(conn).start(user, week, f"audio-{megabytes}")
+            talk = await ConversationRepository(conn).start(listener.id, week, f"audio-{megabytes}")
             await copy(
                 conn,
                 "audio_blobs",

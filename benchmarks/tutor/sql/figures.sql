@@ -21,3 +21,21 @@ select exists (select 1 from pgqueuer where id = :id);
 
 -- name: pgqueuer_logged :val
 select count(*) from pgqueuer_log where job_id = :id and status = 'successful';
+
+-- name: analyze_all :exec
+-- After a queue's enqueue: its claim plans on statistics, as in production.
+analyze;
+
+-- name: pgqueuer_left :val
+select count(*) from pgqueuer;
+
+-- name: procrastinate_left :val
+select count(*) from procrastinate_jobs where status <> 'succeeded';
+
+-- name: terminate :val
+-- The hand that kills a worker's connection.
+select pg_terminate_backend(:pid);
+
+-- name: forget_bulk :exec
+-- Undo a timed bulk write (jobs and chunks), so each starts from empty tables.
+truncate tutor.jobs, tutor.chunks;

@@ -39,3 +39,6 @@ vacuum tutor.users, tutor.courses, tutor.weeks, tutor.readings, tutor.jobs, tuto
 
 -- name: vacuum_analyze_jobs :exec
 vacuum analyze tutor.jobs;
+
+-- name: course_of_week :val
+select course_id from tutor.weeks where id = :week_id;
