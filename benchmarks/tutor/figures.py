@@ -343,11 +343,11 @@ async def recovery(server_url: str, progress: Progress) -> list[Figure]:
             domain="tutor",
             name="queue_zombie",
             what=(
-                "then the dead worker comes back and reports success: 1 if that late write "
-                "is refused, 0 if it is taken (pgqueuer deletes the rescued job while "
-                "another worker runs it)"
+                "then the dead worker comes back and reports success: is that late write "
+                "refused? (pgqueuer takes it, and deletes the rescued job while another "
+                "worker runs it)"
             ),
-            unit="",
+            unit="(1: refused, 0: taken)",
             values={k: float(v[1]) for k, v in found.items() if k != "procrastinate"},
             goal="refused",
             met=found["tether"][1],
