@@ -31,6 +31,17 @@ async def test_json_and_vectors_travel_as_python_values(tether_db):
     assert vector.to_list() == [0.5, -1.0, 2.25]
 
 
+async def test_json_goes_through_copy_both_ways(tether_db):
+    """COPY speaks binary only: json and jsonb codecs must have a binary form."""
+    documents = [{"page": 3, "heading": "Limits"}, ["a", 1], "text", None]
+    async with tether_db.connection() as conn:
+        await conn.execute("create temp table docs (j json, b jsonb)")
+        await conn.copy_records_to_table("docs", records=[(d, d) for d in documents])
+        rows = await conn.fetch("select j, b from docs")
+        assert [tuple(r) for r in rows] == [(d, d) for d in documents]
+        assert await conn.fetchval("select b ->> 'heading' from docs limit 1") == "Limits"
+
+
 async def prepared_statements_kept(db: Database) -> int:
     async with db.connection() as conn:
         for _ in range(3):

@@ -146,6 +146,17 @@ async def test_copy_writes_every_row_or_none(db, Items):
     assert await db.pool.fetchval("select count(*) from cases.items where box = 2") == 0
 
 
+@pytest.mark.parametrize("label", [5, None, ["a"], b"bytes"])
+async def test_copy_refuses_a_value_its_codec_cannot_encode(db, Items, label):
+    """COPY encodes on the client: a wrong type is an InvalidValue naming the table (or a
+    not-null rule for None), and nothing is written."""
+    with pytest.raises(InvalidValue) as refused:
+        await Items(db).copy([(6, 0, "fine"), (6, 1, label)])
+    assert refused.value.table == "cases.items"
+    assert await db.pool.fetchval("select count(*) from cases.items") == 0
+    assert await Items(db).copy([(6, 0, "the connection still works")]) == 1
+
+
 async def test_copy_joins_the_callers_transaction(db, Items):
     async def change_of_mind():
         async with db.transaction() as conn:

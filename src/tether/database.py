@@ -50,12 +50,36 @@ def pgbouncer_from_env() -> bool:
     return os.environ.get("TETHER_PGBOUNCER", "").lower() in ("1", "true", "yes", "on")
 
 
+# jsonb's binary form is a version byte (1) and the JSON text; json's is the text alone.
+# Binary codecs serve COPY (binary only) as well as every query.
+_JSONB_VERSION = b"\x01"
+
+
+def _encode_json(value: object) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _decode_json(data: bytes) -> object:
+    return json.loads(data)
+
+
+def _encode_jsonb(value: object) -> bytes:
+    return _JSONB_VERSION + json.dumps(value).encode()
+
+
+def _decode_jsonb(data: bytes) -> object:
+    return json.loads(data[1:])
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
-    """Codecs every tether connection has: json/jsonb as Python values, pgvector's vector."""
-    for type_name in ("json", "jsonb"):
-        await conn.set_type_codec(
-            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
+    """Codecs every tether connection has: json/jsonb as Python values (in binary, so
+    that COPY takes them too), pgvector's vector."""
+    await conn.set_type_codec(
+        "json", encoder=_encode_json, decoder=_decode_json, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
     # Before the first migration the vector extension may not exist yet.
     if await conn.fetchval(Q.vector_installed.sql):
         await register_vector(conn, schema="public")

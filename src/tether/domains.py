@@ -84,6 +84,12 @@ class Domain:
 
 DOMAINS: tuple[Domain, ...] = (
     Domain(
+        "tutor",
+        "000",
+        "courses, weekly readings cut into chunks, summaries, background jobs, "
+        "voice tutoring conversations with audio",
+    ),
+    Domain(
         "planner",
         "001",
         "an AI study planner: subjects, day plans grouped in generations, AI tasks, "

@@ -22,7 +22,7 @@ import asyncpg
 
 from tether import paging
 from tether.database import Database
-from tether.errors import DRIVER_ERRORS, NotFound, translate
+from tether.errors import DRIVER_ERRORS, InvalidValue, NotFound, translate
 from tether.paging import Page
 from tether.queries import Mapped, Query, mark_bound
 from tether.replicas import Reader
@@ -102,7 +102,9 @@ class Repository:
         """Write rows with COPY (binary) into a :copy query's table; return how many.
 
         Each row holds the query's columns in order. Constraints and triggers hold as
-        for INSERT, and a refused row refuses the whole COPY: nothing is written.
+        for INSERT, and a refused row refuses the whole COPY: nothing is written. A
+        value the column's codec cannot encode (a str for an integer, a set for jsonb)
+        is an InvalidValue too: COPY raises the codec's own TypeError or ValueError.
         """
         try:
             status: str = await self._db.copy_records_to_table(
@@ -113,6 +115,13 @@ class Repository:
             )
         except DRIVER_ERRORS as error:
             raise translate(error, query) from None
+        except (TypeError, ValueError) as error:
+            # The codec's message names the type, never the value; say only which kind.
+            raise InvalidValue(
+                f"{query.domain}.{query.name}: a row holds a value its column type cannot "
+                f"take ({type(error).__name__})",
+                table=f"{query.copy_schema}.{query.copy_table}",
+            ) from None
         return int(status.rpartition(" ")[2] or 0)
 
     async def _stream(self, stmt: Mapped[R], /, *, prefetch: int, **args: Any) -> AsyncIterator[R]:

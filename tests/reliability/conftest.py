@@ -1,6 +1,8 @@
 """Fixtures of the reliability suite: a plain connection for the test's own SQL, and
 PgBouncer."""
 
+import json
+
 import asyncpg
 import pytest
 
@@ -10,8 +12,11 @@ from .pgbouncer import PgBouncer, find_or_install
 @pytest.fixture
 async def sql(tether_url):
     """A connection of the test's own, outside tether: invariants are checked with it,
-    and it is the hand that kills other connections."""
+    and it is the hand that kills other connections. JSON comes back as Python values."""
     conn = await asyncpg.connect(tether_url)
+    # JSON read back as Python values (the stdlib's own codec), to compare with what was sent.
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     yield conn
     await conn.close()
 

@@ -43,12 +43,16 @@ class TextInput:
     the key of the row it wrote (or None for a read); `read_back` is SQL returning the
     stored values for that key as one array (`$1` is the key) to compare with
     `[value]`; `adds` is how many rows a success writes, in all tables.
+    `stored_as`, where given, is the form the database keeps a value in when that
+    form is not Python's own: jsonb keeps numbers as decimals, so a float of 1e16
+    or more comes back as the int of its shortest decimal digits.
     """
 
     name: str
     call: Callable[[Database, Any, Any], Awaitable[Any]]
     read_back: LiteralString | None
     adds: int
+    stored_as: Callable[[Any], Any] | None = None
 
 
 @frozen

@@ -122,7 +122,8 @@ async def check(db, sql, domain, target, value) -> str:
     assert sum(after.values()) - sum(before.values()) == target.adds
     if target.read_back is not None:
         stored = await sql.fetchval(target.read_back, key)
-        assert stored == [value], f"stored {stored!r:.80}"
+        expected = value if target.stored_as is None else target.stored_as(value)
+        assert stored == [expected], f"stored {stored!r:.80}"
     return "stored" if target.adds else "read"
 
 

@@ -1,0 +1,24 @@
+-- name: copy_chunks :copy
+-- A reading's chunks, written with COPY: all of them or, if one breaks a rule, none.
+insert into tutor.chunks (reading_id, idx, content, meta)
+values (:reading_id, :idx, :content, :meta);
+
+-- name: chunks_of_reading :many
+-- Every chunk of a reading, in order (chunks_reading_id_idx_key serves the order).
+select id, reading_id, idx, content, meta
+from tutor.chunks
+where reading_id = :reading_id
+order by idx;
+
+-- name: chunks_page :many
+-- A page of a reading's chunks in order, after chunk :after_idx (NULL: from the start).
+select id, reading_id, idx, content, meta
+from tutor.chunks
+where reading_id = :reading_id and idx > coalesce(:after_idx::integer, -1)
+order by idx
+limit :limit;
+
+-- name: delete_chunks :execrows
+-- A reading's chunks, to cut it again.
+delete from tutor.chunks
+where reading_id = :reading_id;

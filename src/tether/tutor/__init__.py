@@ -1,0 +1,59 @@
+"""tutor (seed 000): courses of weekly readings cut into chunks, summaries, a job queue
+that survives dead workers, and voice tutoring conversations with their audio."""
+
+from tether.tutor.errors import AlreadyEnded, LeaseLost
+from tether.tutor.records import (
+    AudioBlob,
+    AudioPiece,
+    Chunk,
+    Conversation,
+    Course,
+    Job,
+    NewChunk,
+    NewJob,
+    QueueDepth,
+    Reading,
+    Summary,
+    User,
+    Week,
+)
+from tether.tutor.repositories import (
+    AudioRepository,
+    ChunkRepository,
+    ConversationRepository,
+    CourseRepository,
+    JobQueue,
+    ReadingRepository,
+    SummaryRepository,
+    UserRepository,
+    WeekRepository,
+)
+from tether.tutor.worker import work
+
+__all__ = [
+    "AlreadyEnded",
+    "AudioBlob",
+    "AudioPiece",
+    "AudioRepository",
+    "Chunk",
+    "ChunkRepository",
+    "Conversation",
+    "ConversationRepository",
+    "Course",
+    "CourseRepository",
+    "Job",
+    "JobQueue",
+    "LeaseLost",
+    "NewChunk",
+    "NewJob",
+    "QueueDepth",
+    "Reading",
+    "ReadingRepository",
+    "Summary",
+    "SummaryRepository",
+    "User",
+    "UserRepository",
+    "Week",
+    "WeekRepository",
+    "work",
+]

@@ -1,0 +1,145 @@
+"""The tutor's records: one attrs class per result shape, fields in column order."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+from attrs import field, frozen
+
+from tether.records import is_a
+
+
+@frozen
+class User:
+    id: int
+    email: str
+    name: str
+    role: str
+    created_at: dt.datetime
+
+
+@frozen
+class Course:
+    id: int
+    name: str
+    code: str
+    professor_id: int
+    created_at: dt.datetime
+
+
+@frozen
+class Week:
+    id: int
+    course_id: int
+    number: int
+    title: str | None
+    created_at: dt.datetime
+
+
+@frozen
+class Reading:
+    id: int
+    week_id: int
+    filename: str
+    file_path: str
+    uploaded_at: dt.datetime
+
+
+@frozen
+class Chunk:
+    id: int
+    reading_id: int
+    idx: int
+    content: str
+    meta: Any
+
+
+@frozen
+class NewChunk:
+    """A chunk of a reading to write: its position (0, 1, ...), its text, and optional
+    JSON metadata (page numbers, headings...)."""
+
+    idx: int = field(validator=is_a(int, "tutor.chunks"))
+    content: str = field(validator=is_a(str, "tutor.chunks"))
+    meta: Any = None
+
+
+@frozen
+class Summary:
+    id: int
+    week_id: int
+    created_by_id: int
+    content: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@frozen
+class Job:
+    """A job as the queue holds it. A claimed job's `attempt` is its claim token:
+    progress, success and failure are accepted only while that claim holds."""
+
+    id: int
+    kind: str
+    status: str
+    progress: int
+    error: str | None
+    week_id: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    payload: Any
+    attempt: int
+    lease_expires_at: dt.datetime | None
+
+
+@frozen
+class NewJob:
+    """A job to enqueue: its kind, the week it works on (if any), and its JSON payload."""
+
+    kind: str = field(validator=is_a(str, "tutor.jobs"))
+    week_id: int | None = field(
+        default=None, validator=attrs.validators.optional(is_a(int, "tutor.jobs"))
+    )
+    payload: Any = field(factory=dict)
+
+
+@frozen
+class QueueDepth:
+    kind: str
+    status: str
+    jobs: int
+
+
+@frozen
+class Conversation:
+    id: int
+    user_id: int
+    week_id: int
+    session_id: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    duration_seconds: int | None
+
+
+@frozen
+class AudioPiece:
+    """A piece of a conversation's audio, without its bytes: `size` is their count."""
+
+    id: int
+    conversation_id: int
+    recorded_at: dt.datetime
+    duration_ms: int | None
+    size: int
+
+
+@frozen
+class AudioBlob:
+    """A piece of a conversation's audio with its bytes (kept out of the repr)."""
+
+    id: int
+    conversation_id: int
+    blob_data: bytes = field(repr=False)
+    recorded_at: dt.datetime
+    duration_ms: int | None
