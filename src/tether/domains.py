@@ -88,6 +88,7 @@ DOMAINS: tuple[Domain, ...] = (
         "000",
         "courses, weekly readings cut into chunks, summaries, background jobs, "
         "voice tutoring conversations with audio",
+        tenant="courses",
     ),
     Domain(
         "planner",
