@@ -84,6 +84,12 @@ DOMAINS: tuple[Domain, ...] = (
         "an AI study planner: subjects, day plans grouped in generations, AI tasks, "
         "feedback that drives regeneration",
     ),
+    Domain(
+        "chat",
+        "002",
+        "a healthcare chatbot: users (password or OAuth) with hashed refresh tokens, "
+        "conversations with exact counters, streamed messages",
+    ),
 )
 
 _BY_NAME = {domain.name: domain for domain in DOMAINS}
