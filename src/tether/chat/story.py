@@ -79,19 +79,29 @@ REPLY = (
 )
 
 
-async def converse(db: Database, user: User) -> tuple[Conversation, Message, Message]:
+def _quiet(_: str) -> None:
+    pass
+
+
+async def converse(
+    db: Database, user: User, out: Out = _quiet
+) -> tuple[Conversation, Message, Message]:
     """A conversation of `user`: a question, then the assistant's reply, streamed
-    chunk by chunk into the database and finished as sent."""
+    chunk by chunk into the database (each told on `out`) and finished as sent."""
     messages = MessageRepository(db)
     conversation = await ConversationRepository(db).create(user.id, "Headache after running")
     question = await messages.append(
         conversation.id, "user", QUESTION, metadata={"client": "web-app"}
     )
     reply = await messages.append(conversation.id, "assistant", "", status="streaming")
-    for chunk in REPLY:
+    out(f"user: {question.content}")
+    out(f"assistant's reply appended: status {reply.status}, content {reply.content!r}")
+    for number, chunk in enumerate(REPLY, start=1):
         assert await messages.append_chunk(reply.id, chunk)
+        out(f"chunk {number} appended in the database: {chunk!r}")
     finished = await messages.finish(reply.id, "sent", {"model": "veda-1", "chunks": len(REPLY)})
     assert finished is not None
+    out(f"finished: status {finished.status}, metadata {finished.metadata}")
     return conversation, question, finished
 
 
@@ -121,13 +131,6 @@ def _counters(conversation: Conversation) -> str:
     return (
         f"messages_count {conversation.messages_count}, "
         f"last_message_at {when.isoformat(timespec='microseconds') if when else None}"
-    )
-
-
-def _messages_table(messages: list[Message] | tuple[Message, ...]) -> str:
-    return table(
-        ("sender", "status", "content", "metadata"),
-        [(m.sender, m.status, m.content, m.metadata) for m in messages],
     )
 
 
@@ -164,20 +167,19 @@ async def play(db: Database, out: Out) -> None:
     )
 
     out("\n== A question, and the assistant's reply streamed one chunk per statement ==")
-    conversation, _, reply = await converse(db, ada)
+    conversation, _, reply = await converse(db, ada, out)
     conversation = await conversations.get(conversation.id)
-    out(_messages_table(list(await messages.page(conversation.id))))
+    out(f"the reply as stored: {reply.content!r}")
     out(f"counted by the database: {_counters(conversation)}")
-    out(
-        f"a chunk after the reply was sent is refused: {await messages.append_chunk(reply.id, '!')}"
-    )
+    late = await messages.append_chunk(reply.id, "!")
+    out(f"a chunk after the reply was sent: {'appended' if late else 'refused'}")
 
     out("\n== Refresh: the token is rotated; the old one, stolen and reused, is refused ==")
     rotated = await tokens.rotate(session.token)
     assert rotated is not None
     out(f"rotated: a new token for the same user ({rotated.user_id == ada.id})")
     reused = await tokens.rotate(session.token)
-    out(f"the old token again: {'refused' if reused is None else 'ACCEPTED'}")
+    out(f"the old token, reused: {'refused (not found)' if reused is None else 'ACCEPTED'}")
     racing = await asyncio.gather(tokens.rotate(rotated.token), tokens.rotate(rotated.token))
     out(f"two rotations of one token at once: {sum(r is not None for r in racing)} succeeded")
     out(f"Ada's live tokens: {len(await tokens.active(ada.id))}")
@@ -203,10 +205,13 @@ async def play(db: Database, out: Out) -> None:
     )
 
     out("\n== Deleting the newest message: last_message_at falls back to the one before ==")
-    newest = (await messages.page(conversation.id, limit=100)).items[-1]
+    *_, before_last, newest = (await messages.page(conversation.id, limit=100)).items
     out(f"before: {_counters(await conversations.get(conversation.id))}")
     await messages.delete(newest.id)
-    out(f"after:  {_counters(await conversations.get(conversation.id))}")
+    after = await conversations.get(conversation.id)
+    out(f"after:  {_counters(after)}")
+    fallback = after.last_message_at == before_last.created_at
+    out(f"{newest.content!r} deleted; last_message_at is {before_last.content!r}'s: {fallback}")
 
     out("\n== Deleting Ada: what would go (a preview, rolled back), then the delete ==")
     await converse(db, ben)
