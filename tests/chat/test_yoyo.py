@@ -55,7 +55,7 @@ async def test_every_chat_rule_holds_on_a_plain_yoyo_database(yoyo_url):
             "where nspname in ('chat', 'planner')"
         )
         assert schemas == ["chat"]
-        ada, ben = await sign_up(db)
+        ada, _ = await sign_up(db)
         with pytest.raises(EmailTaken):
             await UserRepository(db).create_oauth("ADA.LOVELACE@example.com")
         conversation, _, reply = await converse(db, ada)
