@@ -111,6 +111,44 @@ async def test_deleting_the_newest_while_an_insert_is_in_flight_sees_that_insert
     assert older.created_at < late.created_at
 
 
+# The tempting trigger: recompute last_message_at inside the UPDATE that waits for the
+# conversation's lock. Its subquery keeps the snapshot taken before the wait.
+READ_INSIDE_THE_UPDATE = """
+create or replace function chat.count_deleted_messages() returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    update chat.conversations as c
+    set messages_count = c.messages_count - removed.n,
+        last_message_at = (select max(m.created_at) from chat.messages as m
+                           where m.conversation_id = c.id)
+    from (select conversation_id, count(*) as n from deleted_messages
+          group by conversation_id) as removed
+    where c.id = removed.conversation_id;
+    return null;
+end
+$$
+"""
+
+
+async def test_a_read_inside_the_locking_update_would_miss_the_insert(tether_db, chat):
+    """The same race as above against the tempting trigger (in this test's own
+    database): last_message_at falls back past the message that committed meanwhile."""
+    await tether_db.pool.execute(READ_INSIDE_THE_UPDATE)
+    messages = MessageRepository(tether_db)
+    older = await messages.append(chat.id, "user", "older")
+    newest = await messages.append(chat.id, "user", "newest")
+    async with tether_db.connection() as deleter:
+        async with tether_db.transaction() as inserter:
+            late = await MessageRepository(inserter).append(chat.id, "assistant", "late")
+            deleting = asyncio.create_task(MessageRepository(deleter).delete(newest.id))
+            await asyncio.sleep(0.2)
+        assert await deleting
+    assert await truth(tether_db, chat.id) == (2, late.created_at)
+    assert await kept(tether_db, chat.id) == (2, older.created_at)  # wrong: late is missed
+
+
 async def test_deleting_the_newest_while_an_insert_rolls_back_falls_back_to_the_one_before(
     tether_db, chat
 ):
