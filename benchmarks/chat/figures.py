@@ -98,6 +98,8 @@ async def append_with_counters(url: str, sizes: FigureSizes, goals: bool) -> Fig
     try:
         [conversation_id] = await _conversations(conn, 1)
         await _append(conn, conversation_id, sizes.appends // 10)  # warm-up
+        # Short blocks, the two variants side by side in turns, so that load from
+        # elsewhere on the machine falls on both; the cost is taken per pair of blocks.
         rates: dict[str, list[float]] = {"with": [], "without": []}
         for block in range(sizes.blocks):
             for variant in rotated(["with", "without"], block):
@@ -109,7 +111,9 @@ async def append_with_counters(url: str, sizes: FigureSizes, goals: bool) -> Fig
     finally:
         await conn.close()
     counted, bare = (statistics.median(rates[v]) for v in ("with", "without"))
-    cost = 1 - counted / bare
+    cost = statistics.median(
+        1 - with_ / without for with_, without in zip(rates["with"], rates["without"], strict=True)
+    )
     return Figure(
         domain="chat",
         name="append_with_counters",
@@ -121,7 +125,10 @@ async def append_with_counters(url: str, sizes: FigureSizes, goals: bool) -> Fig
         values={"with the counting trigger": counted, "without it": bare},
         goal=f"the trigger costs at most {COST_GOAL:.0%}",
         met=cost <= COST_GOAL if goals else None,
-        note=f"the trigger costs {cost:.1%}; median of {sizes.blocks} blocks of {sizes.appends}",
+        note=(
+            f"the trigger costs {cost:.1%} (median over {sizes.blocks} pairs of blocks of "
+            f"{sizes.appends} appends)"
+        ),
     )
 
 
