@@ -40,7 +40,7 @@ DEFAULT_TOKEN_TTL = dt.timedelta(days=30)
 PAGE_KEY = ("created_at", "id")
 
 
-def _object(metadata: Mapping[str, Any] | None) -> Any:
+def _metadata(metadata: Mapping[str, Any] | None) -> Any:
     """Metadata to send: {} for none; anything else goes as given, for the database
     to judge (messages_metadata_check refuses what is not a JSON object)."""
     return {} if metadata is None else metadata
@@ -222,7 +222,7 @@ class MessageRepository(Repository):
             sender=sender,
             content=content,
             status=status,
-            metadata=_object(metadata),
+            metadata=_metadata(metadata),
         )
 
     async def get(self, message_id: uuid.UUID) -> Message:
@@ -247,7 +247,7 @@ class MessageRepository(Repository):
                 "chat.messages: a message finishes as sent or failed", table="chat.messages"
             )
         return await self._one(
-            self.FINISH_MESSAGE, id=message_id, status=status, metadata=_object(metadata)
+            self.FINISH_MESSAGE, id=message_id, status=status, metadata=_metadata(metadata)
         )
 
     async def page(
