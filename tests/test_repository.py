@@ -4,12 +4,14 @@ error class, the delete preview, and a pool that refuses to wait forever."""
 
 import asyncio
 import datetime as dt
+import uuid
 from contextlib import aclosing
 
 import pytest
+from asyncpg.pgproto import pgproto
 from attrs import frozen
 
-from tether import Conflict, InvalidValue, PoolExhausted, TetherError, queries
+from tether import Conflict, InvalidValue, PoolExhausted, TetherError, paging, queries
 from tether.changes import preview
 from tether.errors import Rule, describe_rules
 from tether.planner import SubjectRepository, UserRepository
@@ -204,6 +206,18 @@ async def test_keyset_pages_cover_every_row_once_despite_inserts_between_pages(d
         page = await items.page(6, limit=10, after=page.next)
     assert seen == list(range(24, -1, -1))
     assert len(seen) == 25
+
+
+def test_a_cursor_carries_the_key_types_asyncpg_returns():
+    """asyncpg returns uuid columns as its own subclass of uuid.UUID; a subclass is
+    written as its base (a bool stays a bool, a datetime a datetime)."""
+    value = pgproto.UUID("12345678-1234-5678-1234-567812345678")
+    when = dt.datetime(2026, 1, 13, 9, 30, tzinfo=dt.UTC)
+    decoded = paging.decode(paging.encode([value, True, when, None]), 4, "cases.items_page")
+    assert decoded == (uuid.UUID(str(value)), True, when, None)
+    assert [type(v) for v in decoded] == [uuid.UUID, bool, dt.datetime, type(None)]
+    with pytest.raises(TypeError, match="a page key cannot be a list"):
+        paging.encode([[1]])
 
 
 @pytest.mark.parametrize("cursor", ["", "x", "W1sidCIsMV1d", "WyJ0Il0", "bm90IGpzb24"])

@@ -97,6 +97,13 @@ DOMAINS: tuple[Domain, ...] = (
         "feedback that drives regeneration",
         tenant="users",
     ),
+    Domain(
+        "chat",
+        "002",
+        "a healthcare chatbot: users (password or OAuth) with hashed refresh tokens, "
+        "conversations with exact counters, streamed messages",
+        tenant="users",
+    ),
 )
 
 _BY_NAME = {domain.name: domain for domain in DOMAINS}

@@ -75,10 +75,19 @@ def encode(values: Sequence[Any]) -> str:
         if value is None:
             items.append(["z", None])
             continue
-        tag, convert = _ENCODE[type(value)]
+        tag, convert = _encoder(type(value))
         items.append([tag, convert(value)])
     text = json.dumps(items, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(text).rstrip(b"=").decode()
+
+
+def _encoder(kind: type) -> tuple[str, Any]:
+    """How to write a value of `kind`: its own entry, else its nearest base class's
+    (asyncpg returns uuid columns as its own subclass of uuid.UUID)."""
+    for base in kind.__mro__:
+        if base in _ENCODE:
+            return _ENCODE[base]
+    raise TypeError(f"a page key cannot be a {kind.__name__}")
 
 
 def decode(cursor: str, size: int, where: str) -> tuple[Any, ...]:

@@ -1,0 +1,33 @@
+-- name: insert_conversation :one
+-- A new conversation, with no messages yet (its counters start at zero).
+insert into chat.conversations (user_id, title)
+values (:user_id, :title)
+returning id, user_id, title, messages_count, created_at, last_message_at;
+
+-- name: get_conversation :one
+select id, user_id, title, messages_count, created_at, last_message_at
+from chat.conversations
+where id = :id;
+
+-- name: conversations_page :many
+-- A user's conversations, newest first, after the cursor's (created_at, id): the
+-- first page starts above every row. The index (user_id, created_at, id) is read
+-- backwards from the cursor; no OFFSET, so page 1,000 costs what page 1 does.
+select id, user_id, title, messages_count, created_at, last_message_at
+from chat.conversations
+where user_id = :user_id
+  and (created_at, id) < (coalesce(:after_created_at::timestamptz, 'infinity'),
+                          coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+order by created_at desc, id desc
+limit :limit;
+
+-- name: rename_conversation :one
+update chat.conversations
+set title = :title
+where id = :id
+returning id, user_id, title, messages_count, created_at, last_message_at;
+
+-- name: delete_conversation :execrows
+-- The database cascades to the conversation's messages.
+delete from chat.conversations
+where id = :id;

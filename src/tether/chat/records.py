@@ -1,0 +1,83 @@
+"""The chat domain's records: one attrs class per result shape, fields in column order.
+
+Secrets stay out of every repr: a user's password hash, a raw refresh token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Literal
+
+from attrs import field, frozen
+
+Role = Literal["user", "admin"]
+Sender = Literal["user", "assistant"]
+Status = Literal["sending", "streaming", "sent", "failed"]
+
+
+@frozen
+class User:
+    id: uuid.UUID
+    email: str
+    # The hash the service computed, for it to verify a password at sign-in; None
+    # for a user who signs in with OAuth only.
+    hashed_password: str | None = field(repr=False)
+    name: str | None
+    role: Role
+    created_at: dt.datetime
+
+    @property
+    def has_password(self) -> bool:
+        return self.hashed_password is not None
+
+
+@frozen
+class Conversation:
+    id: uuid.UUID
+    user_id: uuid.UUID
+    title: str | None
+    # Kept exact by the database: how many messages, and when the newest was written.
+    messages_count: int
+    created_at: dt.datetime
+    last_message_at: dt.datetime | None
+
+
+@frozen
+class Message:
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    sender: Sender
+    content: str
+    status: Status
+    metadata: dict[str, Any]
+    created_at: dt.datetime
+
+
+@frozen
+class TokenGrant:
+    """The row an issued or rotated refresh token leaves: whose, and when."""
+
+    user_id: uuid.UUID
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+
+
+@frozen
+class RefreshToken:
+    """A refresh token just issued: the raw token, to hand to the client once (the
+    database holds only its hash, and no repr shows it), its user and its lifetime."""
+
+    token: str = field(repr=False)
+    user_id: uuid.UUID
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+
+
+@frozen
+class ActiveToken:
+    """When one of a user's live refresh tokens was issued and when it expires (a
+    signed-in device); never its hash."""
+
+    issued_at: dt.datetime
+    expires_at: dt.datetime

@@ -1,0 +1,268 @@
+"""The chat domain's repositories: one method per use case, one statement per method.
+
+Each works on a `Database`, a pool, or a connection inside the caller's
+transaction. Integrity is the database's: messages_count and last_message_at are
+kept by triggers (these methods never touch them), cascades delete children, and
+every refresh-token operation is one UPDATE of the user's row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from tether import queries
+from tether.chat.records import (
+    ActiveToken,
+    Conversation,
+    Message,
+    RefreshToken,
+    Role,
+    Sender,
+    Status,
+    TokenGrant,
+    User,
+)
+from tether.chat.tokens import TokenKey, new_token
+from tether.database import Database
+from tether.errors import InvalidValue
+from tether.paging import Page
+from tether.repository import Executor, Repository
+
+Q = queries.load("chat")
+
+# How long a refresh token lives unless the caller says otherwise; each rotation
+# starts a new one (a session idle for longer ends).
+DEFAULT_TOKEN_TTL = dt.timedelta(days=30)
+# The keyset of each page query: the cursor carries these fields of a page's last row.
+PAGE_KEY = ("created_at", "id")
+
+
+def _metadata(metadata: Mapping[str, Any] | None) -> Any:
+    """Metadata to send: {} for none; anything else goes as given, for the database
+    to judge (messages_metadata_check refuses what is not a JSON object)."""
+    return {} if metadata is None else metadata
+
+
+class UserRepository(Repository):
+    INSERT_USER = Q.insert_user.returning(User)
+    GET_USER = Q.get_user.returning(User)
+    FIND_USER_BY_EMAIL = Q.find_user_by_email.returning(User)
+    CHANGE_PASSWORD = Q.change_password.returning(User)
+    DELETE_USER = Q.delete_user
+
+    async def create_with_password(
+        self, email: str, hashed_password: str, name: str | None = None, role: Role = "user"
+    ) -> User:
+        """A user who signs in with a password, of which tether stores the hash the
+        service computed; EmailTaken if the address is taken, whatever its case."""
+        if hashed_password is None:
+            raise InvalidValue(
+                "chat.users: a password user needs a password hash (create_oauth makes a "
+                "user without one)",
+                table="chat.users",
+            )
+        return await self._returning(
+            self.INSERT_USER, email=email, hashed_password=hashed_password, name=name, role=role
+        )
+
+    async def create_oauth(self, email: str, name: str | None = None, role: Role = "user") -> User:
+        """A user who signs in through an OAuth provider only: no password hash."""
+        return await self._returning(
+            self.INSERT_USER, email=email, hashed_password=None, name=name, role=role
+        )
+
+    async def get(self, user_id: uuid.UUID) -> User:
+        return await self._get(self.GET_USER, "chat.users", id=user_id)
+
+    async def find_by_email(self, email: str) -> User | None:
+        """The user with this e-mail address in any case (sign-in), or None."""
+        return await self._one(self.FIND_USER_BY_EMAIL, email=email)
+
+    async def change_password(self, user_id: uuid.UUID, hashed_password: str | None) -> User:
+        """Store a new password hash (None: OAuth only) and, in the same statement,
+        revoke every refresh token of the user."""
+        return await self._get(
+            self.CHANGE_PASSWORD, "chat.users", id=user_id, hashed_password=hashed_password
+        )
+
+    async def delete(self, user_id: uuid.UUID) -> bool:
+        """Delete a user and, by cascade, their conversations and messages."""
+        return await self._execrows(self.DELETE_USER, id=user_id) > 0
+
+
+class RefreshTokenRepository(Repository):
+    """Refresh tokens, hashed with the service's `TokenKey` before anything is sent.
+
+    Each operation is one atomic statement. An expired, revoked, rotated or unknown
+    token is simply not found: `rotate` returns None, and a stolen token used after
+    its owner rotated it gets nothing.
+    """
+
+    __slots__ = ("_key",)
+
+    ISSUE_REFRESH_TOKEN = Q.issue_refresh_token.returning(TokenGrant)
+    ROTATE_REFRESH_TOKEN = Q.rotate_refresh_token.returning(TokenGrant)
+    REVOKE_REFRESH_TOKEN = Q.revoke_refresh_token
+    REVOKE_ALL_REFRESH_TOKENS = Q.revoke_all_refresh_tokens
+    LIST_REFRESH_TOKENS = Q.list_refresh_tokens.returning(ActiveToken)
+
+    def __init__(self, db: Database | Executor, key: TokenKey) -> None:
+        super().__init__(db)
+        self._key = key
+
+    async def issue(
+        self, user_id: uuid.UUID, ttl: dt.timedelta = DEFAULT_TOKEN_TTL
+    ) -> RefreshToken:
+        """A new refresh token for the user (sign-in). Of the user's other live tokens
+        the newest 19 stay; expired ones go. NotFound if there is no such user."""
+        token = new_token()
+        grant = await self._get(
+            self.ISSUE_REFRESH_TOKEN,
+            "chat.users",
+            user_id=user_id,
+            token_hash=self._key.hash(token),
+            ttl=ttl,
+        )
+        return RefreshToken(token, grant.user_id, grant.issued_at, grant.expires_at)
+
+    async def rotate(
+        self, token: str, ttl: dt.timedelta = DEFAULT_TOKEN_TTL
+    ) -> RefreshToken | None:
+        """Verify `token` and replace it with a new one, in one statement (refresh).
+
+        None when the token is not live: expired, revoked, already rotated (a reuse:
+        of two concurrent rotations of one token, exactly one gets a new token) or
+        never issued. The new token's user is the old one's.
+        """
+        fresh = new_token()
+        grant = await self._one(
+            self.ROTATE_REFRESH_TOKEN,
+            old_hash=self._key.hash(token),
+            new_hash=self._key.hash(fresh),
+            ttl=ttl,
+        )
+        if grant is None:
+            return None
+        return RefreshToken(fresh, grant.user_id, grant.issued_at, grant.expires_at)
+
+    async def revoke(self, token: str) -> bool:
+        """Revoke one token (sign-out on one device); False if it was not held."""
+        return await self._execrows(self.REVOKE_REFRESH_TOKEN, token_hash=self._key.hash(token)) > 0
+
+    async def revoke_all(self, user_id: uuid.UUID) -> bool:
+        """Revoke every token of the user (sign-out everywhere); False if no such user."""
+        return await self._execrows(self.REVOKE_ALL_REFRESH_TOKENS, user_id=user_id) > 0
+
+    async def active(self, user_id: uuid.UUID) -> list[ActiveToken]:
+        """When each live token of the user was issued and expires, oldest first."""
+        return await self._many(self.LIST_REFRESH_TOKENS, user_id=user_id)
+
+
+class ConversationRepository(Repository):
+    INSERT_CONVERSATION = Q.insert_conversation.returning(Conversation)
+    GET_CONVERSATION = Q.get_conversation.returning(Conversation)
+    CONVERSATIONS_PAGE = Q.conversations_page.returning(Conversation)
+    RENAME_CONVERSATION = Q.rename_conversation.returning(Conversation)
+    DELETE_CONVERSATION = Q.delete_conversation
+
+    async def create(self, user_id: uuid.UUID, title: str | None = None) -> Conversation:
+        """A new conversation of the user; MissingReference if there is no such user."""
+        return await self._returning(self.INSERT_CONVERSATION, user_id=user_id, title=title)
+
+    async def get(self, conversation_id: uuid.UUID) -> Conversation:
+        """The conversation with its exact messages_count and last_message_at, and its
+        owner (for the service's access check)."""
+        return await self._get(self.GET_CONVERSATION, "chat.conversations", id=conversation_id)
+
+    async def page(
+        self, user_id: uuid.UUID, limit: int = 20, after: str | None = None
+    ) -> Page[Conversation]:
+        """The user's conversations newest first, `limit` at a time: pass the page's
+        `next` as `after` for the one that follows. Conversations created between two
+        requests land before the first page, never repeating or hiding a row."""
+        return await self._page(
+            self.CONVERSATIONS_PAGE, key=PAGE_KEY, limit=limit, after=after, user_id=user_id
+        )
+
+    async def rename(self, conversation_id: uuid.UUID, title: str | None) -> Conversation:
+        return await self._get(
+            self.RENAME_CONVERSATION, "chat.conversations", id=conversation_id, title=title
+        )
+
+    async def delete(self, conversation_id: uuid.UUID) -> bool:
+        """Delete a conversation and, by cascade, its messages."""
+        return await self._execrows(self.DELETE_CONVERSATION, id=conversation_id) > 0
+
+
+class MessageRepository(Repository):
+    INSERT_MESSAGE = Q.insert_message.returning(Message)
+    GET_MESSAGE = Q.get_message.returning(Message)
+    APPEND_CHUNK = Q.append_chunk
+    FINISH_MESSAGE = Q.finish_message.returning(Message)
+    MESSAGES_PAGE = Q.messages_page.returning(Message)
+    DELETE_MESSAGE = Q.delete_message
+
+    async def append(
+        self,
+        conversation_id: uuid.UUID,
+        sender: Sender,
+        content: str,
+        *,
+        status: Status = "sent",
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """Append a message (status `streaming` and empty content to start a streamed
+        reply); the database counts it into its conversation."""
+        return await self._returning(
+            self.INSERT_MESSAGE,
+            conversation_id=conversation_id,
+            sender=sender,
+            content=content,
+            status=status,
+            metadata=_metadata(metadata),
+        )
+
+    async def get(self, message_id: uuid.UUID) -> Message:
+        return await self._get(self.GET_MESSAGE, "chat.messages", id=message_id)
+
+    async def append_chunk(self, message_id: uuid.UUID, chunk: str) -> bool:
+        """Append a streamed chunk to the message's content, in the database (one
+        statement per chunk). False when the message is not streaming (finished,
+        failed, deleted): the stream should stop."""
+        return await self._execrows(self.APPEND_CHUNK, id=message_id, chunk=chunk) > 0
+
+    async def finish(
+        self,
+        message_id: uuid.UUID,
+        status: Status = "sent",
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Message | None:
+        """End a message being sent or streamed as `sent` or `failed`, merging
+        `metadata` into its own; None when it was not being sent or streamed."""
+        if status not in ("sent", "failed"):
+            raise InvalidValue(
+                "chat.messages: a message finishes as sent or failed", table="chat.messages"
+            )
+        return await self._one(
+            self.FINISH_MESSAGE, id=message_id, status=status, metadata=_metadata(metadata)
+        )
+
+    async def page(
+        self, conversation_id: uuid.UUID, limit: int = 50, after: str | None = None
+    ) -> Page[Message]:
+        """The conversation's messages in order, oldest first, `limit` at a time: pass
+        the page's `next` as `after` for the one that follows."""
+        return await self._page(
+            self.MESSAGES_PAGE,
+            key=PAGE_KEY,
+            limit=limit,
+            after=after,
+            conversation_id=conversation_id,
+        )
+
+    async def delete(self, message_id: uuid.UUID) -> bool:
+        """Delete a message; the database takes it out of its conversation's counters."""
+        return await self._execrows(self.DELETE_MESSAGE, id=message_id) > 0

@@ -1,0 +1,74 @@
+"""Refresh tokens: made by tether, kept in the database only as their keyed hash.
+
+A raw token is 32 random bytes (`secrets.token_urlsafe`, 43 characters): it goes to
+the client once and never to the database. What is stored, and looked up, is its
+HMAC-SHA256 under a key of the service's (`TokenKey`), as 64 hex digits.
+
+Why a keyed hash and not a salted one: a salt per token makes the hash impossible to
+look up, so the raw token would have to carry its user's id; an HMAC is the same for
+the same token, so the token stays opaque and the database finds its user through
+an index. Why not a password hash (bcrypt, argon2): those are slow on purpose, to
+make guessing a *weak* secret expensive; a 256-bit random token cannot be guessed,
+and a slow hash would only slow every refresh. The key adds what a bare SHA-256
+would not: a copy of the database alone (a leaked backup) does not let anyone check
+a token they hold or forge a lookup, and hashes of two deployments never match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+
+from attrs import field, frozen
+
+from tether.errors import InvalidValue
+
+# Where TokenKey.from_env looks for the key by default.
+KEY_ENV = "TETHER_CHAT_TOKEN_KEY"
+MIN_KEY_BYTES = 32
+
+
+def _long_enough(_: object, __: object, secret: bytes) -> None:
+    if not isinstance(secret, bytes) or len(secret) < MIN_KEY_BYTES:
+        raise ValueError(f"a refresh-token key is at least {MIN_KEY_BYTES} bytes")
+
+
+@frozen
+class TokenKey:
+    """The secret refresh tokens are hashed with (HMAC-SHA256): the service's, from its
+    environment or secret store, never from a file in a repository. It never shows in
+    a repr. Changing it ends every session (each user signs in again)."""
+
+    secret: bytes = field(repr=False, validator=_long_enough)
+
+    @classmethod
+    def from_env(cls, name: str = KEY_ENV) -> TokenKey:
+        """The key in environment variable `name` (its UTF-8 bytes; at least 32), for
+        example made with `openssl rand -base64 48`."""
+        value = os.environ.get(name)
+        if not value:
+            raise ValueError(f"set {name} to a secret of at least {MIN_KEY_BYTES} bytes")
+        return cls(value.encode())
+
+    @classmethod
+    def generate(cls) -> TokenKey:
+        """A random key, for tests and demos: tokens hashed with it die with the process."""
+        return cls(secrets.token_bytes(MIN_KEY_BYTES))
+
+    def hash(self, token: str) -> str:
+        """The hash stored for `token`: HMAC-SHA256, 64 lowercase hex digits."""
+        if not isinstance(token, str):
+            raise InvalidValue(
+                f"chat.users: a refresh token is text, not {type(token).__name__}",
+                table="chat.users",
+            )
+        # surrogatepass: any str hashes (a lone surrogate never matches a token anyway).
+        data = token.encode("utf-8", "surrogatepass")
+        return hmac.new(self.secret, data, hashlib.sha256).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh raw refresh token: 32 random bytes as URL-safe text."""
+    return secrets.token_urlsafe(32)

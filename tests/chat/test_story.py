@@ -1,0 +1,40 @@
+"""`tether demo chat` plays the seed-002 story: sign-up and sign-in, a streamed reply
+counted by the database, token rotation with a refused reuse, paging, and the
+cascade of a user's deletion, in a database holding `common` and chat only."""
+
+import os
+
+from tether import admin
+from tether.chat.story import REPLY
+from tether.demo import run
+
+
+async def test_the_story_is_told_with_the_databases_counts(tether_server_url):
+    lines: list[str] = []
+    database = f"tether_demo_{os.getpid()}"
+    try:
+        await run(tether_server_url, ["chat"], out=lines.append, database=database)
+    finally:
+        await admin.drop_database(tether_server_url, f"{database}_chat")
+    text = "\n".join(lines)
+    assert "applying common_0001_extensions" in text and "applying chat_0001_schema" in text
+    assert "planner" not in text
+    assert "Ada.Lovelace@example.com  Ada   user  password" in text
+    assert "ben@example.com           Ben   user  OAuth" in text
+    assert "hashed_password" not in text and "scrypt$" not in text
+    assert "password matches the stored hash: True" in text
+    assert "the database holds only its HMAC-SHA256" in text
+    assert f"chunk {len(REPLY)} appended in the database" in text
+    assert "counted by the database: messages_count 2, last_message_at 20" in text
+    assert "a chunk after the reply was sent: refused" in text
+    assert "the old token, reused: refused (not found)" in text
+    assert "two rotations of one token at once: 1 succeeded" in text
+    assert "page 3: follow-up 7 | follow-up 8 | follow-up 9" in text
+    assert "Ada's conversations, newest first, two per page: Allergies, Sleep / Headache" in text
+    assert "'follow-up 9' deleted; last_message_at is 'follow-up 8''s: True" in text
+    assert "preview: chat.conversations 3, chat.messages 10, chat.users 1" in text
+    cascade = text.split("what the database cascaded")[1]
+    for table, rows in (("conversations", 3), ("messages", 10), ("users", 1)):
+        assert f"chat.{table}" in cascade and f"  {rows}  " in cascade
+    assert "Ada's rows left: users 0, conversations 0, messages 0" in text
+    assert lines[-1] == "Ben's rows left: users 1, conversations 1, messages 2"

@@ -1,0 +1,87 @@
+"""The chat domain on a database built by plain `yoyo apply` with its two folders only
+(`migrations/common migrations/chat`), as a service deploying chat alone would: every
+rule holds there, through tether's repositories."""
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tether import Database, InvalidValue, admin, migrations
+from tether.chat import (
+    ConversationRepository,
+    EmailTaken,
+    MessageRepository,
+    RefreshTokenRepository,
+    TokenKey,
+    UserRepository,
+)
+from tether.chat.story import converse, sign_up
+from tether.testing import expect_changes
+
+ROOT = Path(__file__).resolve().parents[2]
+YOYO = Path(sys.executable).parent / "yoyo"
+
+
+@pytest.fixture
+async def yoyo_url(tether_server_url):
+    async with admin.scratch_database(tether_server_url, f"tether_yoyo_{os.getpid()}") as url:
+        done = subprocess.run(
+            [
+                str(YOYO),
+                "apply",
+                "--batch",
+                "--database",
+                migrations.yoyo_url(url),
+                "migrations/common",
+                "migrations/chat",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        yield url
+
+
+async def test_every_chat_rule_holds_on_a_plain_yoyo_database(yoyo_url):
+    async with Database(yoyo_url) as db:
+        schemas = await db.pool.fetchval(
+            "select array_agg(nspname::text order by nspname) from pg_namespace "
+            "where nspname in ('chat', 'planner')"
+        )
+        assert schemas == ["chat"]
+        ada, _ = await sign_up(db)
+        with pytest.raises(EmailTaken):
+            await UserRepository(db).create_oauth("ADA.LOVELACE@example.com")
+        conversation, _, reply = await converse(db, ada)
+        with pytest.raises(InvalidValue) as refused:
+            await MessageRepository(db).append(conversation.id, "robot", "x")
+        assert refused.value.constraint == "messages_sender_check"
+        assert reply.status == "sent"
+        counters = await ConversationRepository(db).get(conversation.id)
+        assert (counters.messages_count, counters.last_message_at) == (2, reply.created_at)
+
+        tokens = RefreshTokenRepository(db, TokenKey.generate())
+        issued = await tokens.issue(ada.id)
+        results = await asyncio.gather(tokens.rotate(issued.token), tokens.rotate(issued.token))
+        assert sum(r is not None for r in results) == 1
+        assert await tokens.rotate(issued.token) is None
+
+        await MessageRepository(db).delete(reply.id)
+        counters = await ConversationRepository(db).get(conversation.id)
+        assert counters.messages_count == 1 and counters.last_message_at < reply.created_at
+
+        async with (
+            db.connection() as conn,
+            expect_changes(
+                conn,
+                deleted={"chat.users": 1, "chat.conversations": 1, "chat.messages": 1},
+                updated={},
+            ),
+        ):
+            assert await UserRepository(conn).delete(ada.id)
