@@ -84,6 +84,12 @@ DOMAINS: tuple[Domain, ...] = (
         "an AI study planner: subjects, day plans grouped in generations, AI tasks, "
         "feedback that drives regeneration",
     ),
+    Domain(
+        "tickets",
+        "004",
+        "a Jira ticket generator: sessions, uploaded files, tickets with dependencies, "
+        "attachments, encrypted tokens, errors, an append-only audit log",
+    ),
 )
 
 _BY_NAME = {domain.name: domain for domain in DOMAINS}
