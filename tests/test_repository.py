@@ -4,12 +4,13 @@ error class, the delete preview, and a pool that refuses to wait forever."""
 
 import asyncio
 import datetime as dt
+import uuid
 from contextlib import aclosing
 
 import pytest
 from attrs import frozen
 
-from tether import Conflict, InvalidValue, PoolExhausted, TetherError, queries
+from tether import Conflict, InvalidValue, PoolExhausted, TetherError, paging, queries
 from tether.changes import preview
 from tether.errors import Rule, describe_rules
 from tether.planner import SubjectRepository, UserRepository
@@ -193,6 +194,14 @@ async def test_keyset_pages_cover_every_row_once_despite_inserts_between_pages(d
         page = await items.page(6, limit=10, after=page.next)
     assert seen == list(range(24, -1, -1))
     assert len(seen) == 25
+
+
+async def test_a_cursor_carries_the_uuid_asyncpg_returns(db):
+    """asyncpg hands back uuid columns as its own subclass of uuid.UUID: a page keyed on
+    one (a session's errors by (created_at, id)) must still make its cursor."""
+    value = await db.pool.fetchval("select gen_random_uuid()")
+    assert type(value) is not uuid.UUID and isinstance(value, uuid.UUID)
+    assert paging.decode(paging.encode([value, True, 1]), 3, "cases.items") == (value, True, 1)
 
 
 @pytest.mark.parametrize("cursor", ["", "x", "W1sidCIsMV1d", "WyJ0Il0", "bm90IGpzb24"])

@@ -68,6 +68,15 @@ class Page(Generic[R]):
         return len(self.items)
 
 
+def _encoder(kind: type) -> tuple[str, Any]:
+    """How to carry a value of `kind`, found by its nearest class that has a way: asyncpg
+    returns uuids as its own subclass of uuid.UUID (and a bool is also an int)."""
+    for base in kind.__mro__:
+        if base in _ENCODE:
+            return _ENCODE[base]
+    raise TypeError(f"a page key cannot hold a {kind.__name__}")
+
+
 def encode(values: Sequence[Any]) -> str:
     """An opaque cursor for these key values."""
     items = []
@@ -75,7 +84,7 @@ def encode(values: Sequence[Any]) -> str:
         if value is None:
             items.append(["z", None])
             continue
-        tag, convert = _ENCODE[type(value)]
+        tag, convert = _encoder(type(value))
         items.append([tag, convert(value)])
     text = json.dumps(items, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(text).rstrip(b"=").decode()
