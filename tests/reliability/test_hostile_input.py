@@ -107,13 +107,15 @@ where n.nspname = any($1) and not t.tgisinternal and t.tgtype & 32 <> 0
 """
 
 
-async def reset(sql) -> None:
+async def reset(sql, schema: str) -> None:
+    """Empty the tables of the domain under test (each test has a database of its own,
+    where only that domain's methods run)."""
     tables = await sql.fetchval(
         "select string_agg(format('%I.%I', schemaname, tablename), ', ') "
-        "from pg_tables where schemaname = any($1)",
-        SCHEMAS,
+        "from pg_tables where schemaname = $1",
+        schema,
     )
-    guards = [row[0] for row in await sql.fetch(TRUNCATE_GUARDS, SCHEMAS)]
+    guards = [row[0] for row in await sql.fetch(TRUNCATE_GUARDS, [schema])]
     async with sql.transaction():
         for guard in guards:
             await sql.execute(guard % "disable")
@@ -125,7 +127,7 @@ async def reset(sql) -> None:
 async def check(db, sql, domain, target, value) -> str:
     """Call `target` with `value` on fresh tables and judge what the database holds after;
     return the outcome in a word or two."""
-    await reset(sql)
+    await reset(sql, domain.schema)
     owner = await domain.make_owner(db)
     before = await row_counts(sql, SCHEMAS)
     try:
