@@ -10,6 +10,8 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tether import Conflict, InvalidValue, MissingReference, NotFound
 from tether.testing import expect_changes
@@ -517,3 +519,43 @@ async def test_two_attachments_racing_for_one_ticket_one_wins(made, tether_db):
     )
     assert sorted(type(r).__name__ for r in results) == ["Attachment", *["Conflict"] * 3]
     assert (await counts(tether_db))["attachments"] == 1
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def texts(value):
+    """Every string in a JSON value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from texts(item)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(details=st.dictionaries(st.text(), JSON, max_size=4))
+async def test_json_details_read_back_as_given_or_are_refused(made, tether_db, details):
+    """A JSON object of any text, numbers, lists: read back equal, or refused (a NUL or a
+    lone surrogate, which PostgreSQL's jsonb cannot hold) as an InvalidValue, nothing
+    written."""
+    errors = ErrorRepository(tether_db)
+    if any(c == "\x00" or "\ud800" <= c <= "\udfff" for text in texts(details) for c in text):
+        with pytest.raises(InvalidValue) as refused:
+            await errors.log(made.session.id, "x", "y", details)
+        assert refused.value.sqlstate.startswith("22")
+        return
+    logged = await errors.log(made.session.id, "x", "y", details)
+    [read] = (await errors.page(made.session.id, limit=1)).items
+    assert read == logged
+    assert read.details == details
