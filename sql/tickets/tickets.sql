@@ -85,57 +85,47 @@ where ticket_id = :ticket_id and depends_on_ticket_id = :depends_on_ticket_id;
 
 -- name: export_order :many
 -- Every ticket of the session in the order to export it, with the tickets it
--- depends on (by position): nothing comes before what it depends on. Tickets sort by
--- the highest position among themselves and all they depend on, transitively
--- (`highest`), then by their longest chain of dependencies (`depth`), then by
--- position. So positions that already respect the dependencies are kept as they
--- are, and a ticket placed before one of its dependencies comes right after it.
--- `highest` carries a position down only to tickets placed before it, so its cost
--- follows the misplaced tickets; `depth` costs one pass per level of the graph.
-with recursive highest (ticket_id, position) as (
-    select t.id, t.position
+-- depends on (by position): nothing comes before what it depends on. A ticket's
+-- key is the highest position among itself and all it depends on, transitively;
+-- among equal keys, the longer the chain from the ticket holding that position, the
+-- later; then position. So positions that already respect the dependencies are
+-- kept as they are, and a ticket placed before one of its dependencies comes right
+-- after it. The walk carries a position down to a dependent only when the dependent
+-- is placed at or before it, so its cost follows the misplaced tickets: a session
+-- in order costs one step per dependency.
+with recursive walk (ticket_id, highest, hops) as (
+    select t.id, t.position, 0
     from tickets.tickets t
     where t.session_id = :session_id
     union
-    select d.ticket_id, h.position
-    from highest h
+    select d.ticket_id, walk.highest, walk.hops + 1
+    from walk
     join tickets.ticket_dependencies d
-      on d.session_id = :session_id and d.depends_on_ticket_id = h.ticket_id
+      on d.session_id = :session_id and d.depends_on_ticket_id = walk.ticket_id
     join tickets.tickets dependent on dependent.id = d.ticket_id
-    where h.position > dependent.position
-),
-depth (ticket_id, depth) as (
-    select t.id, 0
-    from tickets.tickets t
-    where t.session_id = :session_id
-      and not exists (
-          select 1 from tickets.ticket_dependencies d
-          where d.session_id = :session_id and d.ticket_id = t.id
-      )
-    union
-    select d.ticket_id, depth.depth + 1
-    from depth
-    join tickets.ticket_dependencies d
-      on d.session_id = :session_id and d.depends_on_ticket_id = depth.ticket_id
+    where walk.highest >= dependent.position
 ),
 keys as (
-    select h.ticket_id, h.highest, l.depth
-    from (select ticket_id, max(position) as highest from highest group by ticket_id) h
-    join (select ticket_id, max(depth) as depth from depth group by ticket_id) l
-      on l.ticket_id = h.ticket_id
+    select distinct on (ticket_id) ticket_id, highest, hops
+    from walk
+    order by ticket_id, highest desc, hops desc
+),
+needs as (
+    select d.ticket_id,
+           array_agg(d.depends_on_ticket_id order by dependency.position, dependency.id)
+               as depends_on
+    from tickets.ticket_dependencies d
+    join tickets.tickets dependency on dependency.id = d.depends_on_ticket_id
+    where d.session_id = :session_id
+    group by d.ticket_id
 )
-select row(t.id, t.session_id, t.summary, t.description, t.issue_type, t.priority,
-           t.story_points, t.jira_key, t.position, t.created_at, t.updated_at) as ticket,
-       array(
-           select d.depends_on_ticket_id
-           from tickets.ticket_dependencies d
-           join tickets.tickets dependency on dependency.id = d.depends_on_ticket_id
-           where d.session_id = t.session_id and d.ticket_id = t.id
-           order by dependency.position, dependency.id
-       ) as depends_on
+select t.id, t.session_id, t.summary, t.description, t.issue_type, t.priority, t.story_points,
+       t.jira_key, t.position, t.created_at, t.updated_at,
+       coalesce(needs.depends_on, '{}') as depends_on
 from keys
 join tickets.tickets t on t.id = keys.ticket_id
-order by keys.highest, keys.depth, t.position, t.id;
+left join needs on needs.ticket_id = t.id
+order by keys.highest, keys.hops, t.position, t.id;
 
 -- name: insert_attachment :one
 -- The ticket's one attachment; the ticket must be of the same session.

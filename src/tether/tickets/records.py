@@ -128,21 +128,15 @@ class Ticket:
     updated_at: dt.datetime
 
 
-def _ticket(row: Any) -> Ticket:
-    ticket = _row(Ticket, row)
-    assert ticket is not None, "an export item has its ticket"
-    return ticket
-
-
 def _depends_on(ids: Iterable[uuid.UUID] | None) -> tuple[uuid.UUID, ...]:
     return () if ids is None else tuple(ids)
 
 
 @frozen
-class ExportItem:
-    """A ticket in export order, with the tickets it depends on (each earlier in the order)."""
+class ExportedTicket(Ticket):
+    """A ticket in export order, with the tickets it depends on (each earlier in the
+    order, by position)."""
 
-    ticket: Ticket = field(converter=_ticket)
     depends_on: tuple[uuid.UUID, ...] = field(converter=_depends_on)
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from tether import queries
@@ -22,7 +23,7 @@ from tether.tickets.records import (
     Attachment,
     AuditEvent,
     Dependency,
-    ExportItem,
+    ExportedTicket,
     JiraToken,
     NewDependency,
     NewTicket,
@@ -40,6 +41,19 @@ from tether.tickets.tokens import TABLE as TOKENS
 from tether.tickets.tokens import KeyRing
 
 Q = queries.load("tickets")
+
+# The JSON a method stores when it is given none: no details, no errors.
+NO_DETAILS: Mapping[str, Any] = MappingProxyType({})
+
+
+def _json(value: Any) -> Any:
+    """A JSON object or array as asyncpg's json encoder takes it; anything else as it is
+    (the database then refuses it by the column's check, or NULL by NOT NULL)."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, list | tuple):
+        return list(value)
+    return value
 
 
 class SessionRepository(Repository):
@@ -143,15 +157,12 @@ class ValidationRepository(Repository):
     UPSERT_VALIDATION = Q.upsert_validation.returning(SessionValidation)
 
     async def record(
-        self, session_id: uuid.UUID, is_valid: bool, errors: list[Any] | None = None
+        self, session_id: uuid.UUID, is_valid: bool, errors: Sequence[Any] = ()
     ) -> SessionValidation:
-        """The session's latest validation (it replaces the one before); `errors` is a
-        JSON array."""
+        """The session's latest validation (it replaces the one before); `errors` is
+        stored as a JSON array."""
         return await self._returning(
-            self.UPSERT_VALIDATION,
-            session_id=session_id,
-            is_valid=is_valid,
-            errors=[] if errors is None else errors,
+            self.UPSERT_VALIDATION, session_id=session_id, is_valid=is_valid, errors=_json(errors)
         )
 
 
@@ -163,8 +174,8 @@ class ProjectContextRepository(Repository):
         session_id: uuid.UUID,
         project_key: str,
         project_name: str,
-        issue_types: list[Any],
-        priorities: list[Any],
+        issue_types: Sequence[Any],
+        priorities: Sequence[Any],
     ) -> ProjectContext:
         """What was fetched from Jira about the session's project (replaces what was
         there); issue types and priorities are JSON arrays as Jira gives them."""
@@ -173,8 +184,8 @@ class ProjectContextRepository(Repository):
             session_id=session_id,
             project_key=project_key,
             project_name=project_name,
-            issue_types=issue_types,
-            priorities=priorities,
+            issue_types=_json(issue_types),
+            priorities=_json(priorities),
         )
 
 
@@ -184,7 +195,7 @@ class TicketRepository(Repository):
     TICKETS_PAGE = Q.tickets_page.returning(Ticket)
     SET_JIRA_KEY = Q.set_jira_key.returning(Ticket)
     DELETE_TICKET = Q.delete_ticket
-    EXPORT_ORDER = Q.export_order.returning(ExportItem)
+    EXPORT_ORDER = Q.export_order.returning(ExportedTicket)
 
     async def create_many(
         self, session_id: uuid.UUID, tickets: Sequence[NewTicket]
@@ -242,7 +253,7 @@ class TicketRepository(Repository):
         stay, their related_ticket_id cleared."""
         return await self._execrows(self.DELETE_TICKET, id=ticket_id) > 0
 
-    async def export_order(self, session_id: uuid.UUID) -> list[ExportItem]:
+    async def export_order(self, session_id: uuid.UUID) -> list[ExportedTicket]:
         """Every ticket of the session in dependency order, each with the tickets it
         depends on, in one query (see sql/tickets/tickets.sql for the order)."""
         return await self._many(self.EXPORT_ORDER, session_id=session_id)
@@ -346,7 +357,7 @@ class ErrorRepository(Repository):
         session_id: uuid.UUID,
         error_type: str,
         message: str,
-        details: dict[str, Any] | None = None,
+        details: Mapping[str, Any] = NO_DETAILS,
         *,
         file_id: uuid.UUID | None = None,
         ticket_id: uuid.UUID | None = None,
@@ -360,7 +371,7 @@ class ErrorRepository(Repository):
             related_ticket_id=ticket_id,
             error_type=error_type,
             message=message,
-            details={} if details is None else details,
+            details=_json(details),
         )
 
     async def page(
@@ -389,14 +400,15 @@ class AuditRepository(Repository):
         *,
         session_id: uuid.UUID | None = None,
         actor: str | None = None,
-        details: dict[str, Any] | None = None,
+        details: Mapping[str, Any] = NO_DETAILS,
     ) -> AuditEvent:
+        """Append an event (about a session, or none); `details` is a JSON object."""
         return await self._returning(
             self.INSERT_AUDIT_EVENT,
             session_id=session_id,
             action=action,
             actor=actor,
-            details={} if details is None else details,
+            details=_json(details),
         )
 
     async def page_of_session(

@@ -210,8 +210,8 @@ async def _play(db: Database, out: Out, key_ids: list[str]) -> None:
             [
                 (
                     number,
-                    item.ticket.position,
-                    item.ticket.summary,
+                    item.position,
+                    item.summary,
                     ", ".join(summaries[d] for d in item.depends_on),
                 )
                 for number, item in enumerate(order, start=1)
