@@ -42,7 +42,13 @@ async def schema_facts(url: str) -> dict[str, object]:
 
 BUILT = {"tables": 5, "foreign_keys": 5, "vector": 1, "schema": 1}
 EMPTY = {"tables": 0, "foreign_keys": 0, "vector": 0, "schema": 0}
-ALL = ["common_0001_extensions", "planner_0001_schema"]
+# Every migration tether applies, in order: common's, then each domain's.
+ALL = [
+    path.stem
+    for folder in migrations.sources()
+    for path in sorted(folder.glob("*.sql"))
+    if not path.name.endswith(".rollback.sql")
+]
 
 
 def test_every_migration_has_a_rollback():
@@ -60,8 +66,10 @@ async def test_apply_roll_back_and_apply_again(empty_url):
     assert migrations.migrate(empty_url) == []
     assert migrations.status(empty_url) == [(m, True) for m in ALL]
 
-    assert migrations.rollback(empty_url) == ["planner_0001_schema"]
-    assert migrations.status(empty_url) == [(ALL[0], True), (ALL[1], False)]
+    assert migrations.rollback(empty_url) == [ALL[-1]]
+    assert migrations.status(empty_url) == [(m, m != ALL[-1]) for m in ALL]
+    # The other domains' migrations, newest first, down to common's.
+    assert migrations.rollback(empty_url, count=len(ALL) - 2) == ALL[-2:0:-1]
     assert await schema_facts(empty_url) == {**EMPTY, "vector": 1}
     assert migrations.rollback(empty_url, count=None) == ["common_0001_extensions"]
     assert await schema_facts(empty_url) == EMPTY
@@ -88,7 +96,7 @@ async def test_plain_yoyo_apply_from_the_repository_root(empty_url):
 async def test_tether_cli_migrates_reports_status_and_rolls_back(empty_url):
     tether = str(BIN / "tether")
     out = run(tether, "--database", empty_url, "migrate")
-    assert "applying planner_0001_schema" in out and "2 migration(s) applied" in out
+    assert "applying planner_0001_schema" in out and f"{len(ALL)} migration(s) applied" in out
     assert "already up to date" in run(tether, "--database", empty_url, "migrate")
     assert "[x] planner_0001_schema" in run(tether, "--database", empty_url, "status")
     out = run(tether, "--database", empty_url, "rollback", "--all")
