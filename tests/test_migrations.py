@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from yoyo import read_migrations
 
 from tether import admin, migrations
 
@@ -43,12 +44,7 @@ async def schema_facts(url: str) -> dict[str, object]:
 BUILT = {"tables": 5, "foreign_keys": 5, "vector": 1, "schema": 1}
 EMPTY = {"tables": 0, "foreign_keys": 0, "vector": 0, "schema": 0}
 # Every migration tether applies, in order: common's, then each domain's.
-ALL = [
-    path.stem
-    for folder in migrations.sources()
-    for path in sorted(folder.glob("*.sql"))
-    if not path.name.endswith(".rollback.sql")
-]
+ALL = [step.id for step in read_migrations(*map(str, migrations.sources()))]
 
 
 def test_every_migration_has_a_rollback():
