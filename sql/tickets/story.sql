@@ -29,8 +29,8 @@ select 'audit_log', count(*) from tickets.audit_log where recorded_session_id = 
 -- What the database holds of a Jira user's tokens: the key id, the size of each
 -- ciphertext, and whether `raw` shows anywhere in the table's rows as text.
 select key_id,
-       octet_length(access_token) as access_token_bytes,
-       octet_length(refresh_token) as refresh_token_bytes,
+       octet_length(access_token) as access_size,
+       octet_length(refresh_token) as refresh_size,
        exists (
            select 1 from tickets.jira_auth_tokens t where strpos(t::text, :raw) > 0
        ) as raw_text_found

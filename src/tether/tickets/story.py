@@ -79,13 +79,12 @@ async def generated_session(db: Database) -> GeneratedSession:
     session = await SessionRepository(db).create(JIRA_USER, "Checkout redesign, Q3")
     audit = AuditRepository(db)
     await audit.append("session.created", session_id=session.id, actor=OWNER)
-    files = FileRepository(db)
+    files, folder = FileRepository(db), f"uploads/{session.id}"
     requirements = await files.add(
-        session.id, "requirements.pdf", f"uploads/{session.id}/requirements.pdf", "application/pdf",
-        482_113,
-    )  # fmt: skip
+        session.id, "requirements.pdf", f"{folder}/requirements.pdf", "application/pdf", 482_113
+    )
     wireframes = await files.add(
-        session.id, "checkout.png", f"uploads/{session.id}/checkout.png", "image/png", 96_204
+        session.id, "checkout.png", f"{folder}/checkout.png", "image/png", 96_204
     )
     tasks = TaskRepository(db)
     await tasks.queue(session.id)
@@ -116,8 +115,8 @@ class RowCount:
 @frozen
 class TokenAtRest:
     key_id: str | None
-    access_token_bytes: int
-    refresh_token_bytes: int | None
+    access_size: int
+    refresh_size: int | None
     raw_text_found: bool
 
 
@@ -284,7 +283,7 @@ async def _show_at_rest(out: Out, lookups: StoryLookups, raw: str) -> None:
     at_rest = await lookups.token_at_rest(JIRA_USER, raw)
     assert at_rest is not None
     out(
-        f"in the database: key id {at_rest.key_id!r}, {at_rest.access_token_bytes} + "
-        f"{at_rest.refresh_token_bytes} bytes of ciphertext; the token in clear found in "
+        f"in the database: key id {at_rest.key_id!r}, {at_rest.access_size} + "
+        f"{at_rest.refresh_size} bytes of ciphertext; the token in clear found in "
         f"the table: {'yes' if at_rest.raw_text_found else 'no'}"
     )
