@@ -103,7 +103,7 @@ select format('alter table %I.%I %%s trigger %I', n.nspname, c.relname, t.tgname
 from pg_trigger t
 join pg_class c on c.oid = t.tgrelid
 join pg_namespace n on n.oid = c.relnamespace
-where n.nspname = any($1) and not t.tgisinternal and t.tgtype & 32 <> 0
+where n.nspname = $1 and not t.tgisinternal and t.tgtype & 32 <> 0
 """
 
 
@@ -115,7 +115,7 @@ async def reset(sql, schema: str) -> None:
         "from pg_tables where schemaname = $1",
         schema,
     )
-    guards = [row[0] for row in await sql.fetch(TRUNCATE_GUARDS, [schema])]
+    guards = [row[0] for row in await sql.fetch(TRUNCATE_GUARDS, schema)]
     async with sql.transaction():
         for guard in guards:
             await sql.execute(guard % "disable")
