@@ -188,8 +188,8 @@ create trigger ticket_dependencies_fill_session
 -- Writers of one session's graph are serialized by updating the session row
 -- (its updated_at) first: under READ COMMITTED a second writer waits for the first
 -- to commit, and the walk, a later statement, sees the first writer's edges; under
--- REPEATABLE READ or SERIALIZABLE the second writer gets a serialization failure
--- (its snapshot could not see them) and runs again.
+-- REPEATABLE READ or SERIALIZABLE, where its snapshot could not see them, the second
+-- writer gets a serialization failure, for its caller to run the transaction again.
 create function tickets.check_dependency_cycles() returns trigger
 language plpgsql
 set search_path = pg_catalog, pg_temp
