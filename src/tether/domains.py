@@ -104,6 +104,13 @@ DOMAINS: tuple[Domain, ...] = (
         "conversations with exact counters, streamed messages",
         tenant="users",
     ),
+    Domain(
+        "tickets",
+        "004",
+        "a Jira ticket generator: sessions, uploaded files, tickets with dependencies, "
+        "attachments, encrypted tokens, errors, an append-only audit log",
+        tenant="sessions",
+    ),
 )
 
 _BY_NAME = {domain.name: domain for domain in DOMAINS}

@@ -1,0 +1,24 @@
+-- The audit log: appended to, read back, never changed (the database refuses).
+
+-- name: insert_audit_event :one
+insert into tickets.audit_log (session_id, action, actor, details)
+values (:session_id, :action, :actor, :details)
+returning id, session_id, action, actor, details, created_at, recorded_session_id;
+
+-- name: audit_page_of_session :many
+-- The events recorded about a session, newest first, after the cursor's id; they
+-- are found by recorded_session_id, so a deleted session's trail reads the same.
+select id, session_id, action, actor, details, created_at, recorded_session_id
+from tickets.audit_log
+where recorded_session_id = :session_id
+  and (:after_id::bigint is null or id < :after_id::bigint)
+order by id desc
+limit :limit;
+
+-- name: audit_page :many
+-- Every event, newest first, after the cursor's id.
+select id, session_id, action, actor, details, created_at, recorded_session_id
+from tickets.audit_log
+where :after_id::bigint is null or id < :after_id::bigint
+order by id desc
+limit :limit;

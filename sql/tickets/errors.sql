@@ -1,0 +1,20 @@
+-- Errors met while working on a session.
+
+-- name: insert_error :one
+-- The file and the ticket, when given, must be the session's own.
+insert into tickets.session_errors
+    (session_id, related_file_id, related_ticket_id, error_type, message, details)
+values (:session_id, :related_file_id, :related_ticket_id, :error_type, :message, :details)
+returning id, session_id, related_file_id, related_ticket_id, error_type, message, details,
+          created_at;
+
+-- name: errors_page :many
+-- A session's errors, newest first, after the cursor's (created_at, id).
+select id, session_id, related_file_id, related_ticket_id, error_type, message, details,
+       created_at
+from tickets.session_errors
+where session_id = :session_id
+  and (:after_created_at::timestamptz is null
+       or (created_at, id) < (:after_created_at::timestamptz, :after_id::uuid))
+order by created_at desc, id desc
+limit :limit;

@@ -1,0 +1,274 @@
+"""The tickets domain's records: one attrs class per result shape, fields in column order,
+and the typed input records of the batch writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from attrs import field, frozen
+from attrs.validators import optional
+
+from tether.errors import InvalidValue
+from tether.records import is_a, rows_of
+
+R = TypeVar("R")
+
+
+def _row(record: type[R], row: Any) -> R | None:
+    """A nested row (`row(...)` in the query) as a record; None for NULL."""
+    return None if row is None or isinstance(row, record) else record(*row)
+
+
+@frozen
+class Session:
+    id: uuid.UUID
+    jira_user_id: str | None
+    title: str | None
+    status: str  # active, exported, archived
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@frozen
+class UploadedFile:
+    id: uuid.UUID
+    session_id: uuid.UUID
+    filename: str
+    file_path: str
+    content_type: str
+    size_bytes: int
+    uploaded_at: dt.datetime
+
+
+@frozen
+class SessionTask:
+    """The session's background job: pending, running, completed or failed."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    status: str
+    stage: str | None
+    progress: int
+    error: str | None
+    started_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@frozen
+class SessionValidation:
+    id: uuid.UUID
+    session_id: uuid.UUID
+    is_valid: bool
+    errors: list[Any]
+    validated_at: dt.datetime
+
+
+@frozen
+class ProjectContext:
+    """What the session last fetched from Jira about its project."""
+
+    session_id: uuid.UUID
+    project_key: str
+    project_name: str
+    issue_types: list[Any]
+    priorities: list[Any]
+    fetched_at: dt.datetime
+
+
+def _session(row: Any) -> Session:
+    session = _row(Session, row)
+    assert session is not None, "a session aggregate has its session"
+    return session
+
+
+def _files(rows: Iterable[Any] | None) -> tuple[UploadedFile, ...]:
+    return rows_of(UploadedFile, rows)
+
+
+def _task(row: Any) -> SessionTask | None:
+    return _row(SessionTask, row)
+
+
+def _validation(row: Any) -> SessionValidation | None:
+    return _row(SessionValidation, row)
+
+
+def _project_context(row: Any) -> ProjectContext | None:
+    return _row(ProjectContext, row)
+
+
+@frozen
+class SessionAggregate:
+    """A session with its files (in upload order) and its task, validation and Jira
+    project context (None where there is none yet), read in one round trip."""
+
+    session: Session = field(converter=_session)
+    files: tuple[UploadedFile, ...] = field(converter=_files)
+    task: SessionTask | None = field(converter=_task)
+    validation: SessionValidation | None = field(converter=_validation)
+    project_context: ProjectContext | None = field(converter=_project_context)
+
+
+@frozen
+class Ticket:
+    id: uuid.UUID
+    session_id: uuid.UUID
+    summary: str
+    description: str | None
+    issue_type: str  # Epic, Story, Task, Bug, Subtask
+    priority: str  # Highest, High, Medium, Low, Lowest
+    story_points: Decimal | None
+    jira_key: str | None
+    position: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+def _depends_on(ids: Iterable[uuid.UUID] | None) -> tuple[uuid.UUID, ...]:
+    return () if ids is None else tuple(ids)
+
+
+@frozen
+class ExportedTicket(Ticket):
+    """A ticket in export order, with the tickets it depends on (each earlier in the
+    order, by position)."""
+
+    depends_on: tuple[uuid.UUID, ...] = field(converter=_depends_on)
+
+
+@frozen
+class Dependency:
+    """`ticket_id` depends on `depends_on_ticket_id`: that one is exported first."""
+
+    ticket_id: uuid.UUID
+    depends_on_ticket_id: uuid.UUID
+    session_id: uuid.UUID
+    created_at: dt.datetime
+
+
+@frozen
+class Attachment:
+    id: uuid.UUID
+    session_id: uuid.UUID
+    ticket_id: uuid.UUID
+    filename: str
+    content_type: str
+    file_path: str
+    created_at: dt.datetime
+
+
+@frozen
+class SessionError:
+    """An error met while working on a session, about one of its files or tickets or
+    neither (the reference is cleared when the file or ticket is deleted)."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    related_file_id: uuid.UUID | None
+    related_ticket_id: uuid.UUID | None
+    error_type: str
+    message: str
+    details: dict[str, Any]
+    created_at: dt.datetime
+
+
+@frozen
+class AuditEvent:
+    """One entry of the append-only audit log. `session_id` is None once the session
+    is deleted; `recorded_session_id` keeps the session it was about."""
+
+    id: int
+    session_id: uuid.UUID | None
+    action: str
+    actor: str | None
+    details: dict[str, Any]
+    created_at: dt.datetime
+    recorded_session_id: uuid.UUID | None
+
+
+def _scopes(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+@frozen
+class StoredToken:
+    """A row of tickets.jira_auth_tokens as the database holds it: the tokens encrypted,
+    under the key `key_id`. `JiraTokenRepository` opens it into a `JiraToken`."""
+
+    jira_user_id: str
+    access_token: bytes = field(repr=False)
+    refresh_token: bytes | None = field(repr=False)
+    expires_at: dt.datetime
+    scopes: tuple[str, ...] = field(converter=_scopes)
+    updated_at: dt.datetime
+    key_id: str | None
+
+
+@frozen
+class JiraToken:
+    """A Jira user's OAuth tokens, decrypted. The tokens never show in a repr."""
+
+    jira_user_id: str
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    expires_at: dt.datetime
+    scopes: tuple[str, ...]
+    updated_at: dt.datetime
+    key_id: str
+
+
+TICKETS = "tickets.tickets"
+
+
+def _story_points(value: Any) -> Decimal | None:
+    """Story points as the numeric column takes them: int, Decimal or float (0.5)."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    raise InvalidValue(
+        f"{TICKETS}: story_points must be a number, not {type(value).__name__}", table=TICKETS
+    )
+
+
+def _places(values: Iterable[Any]) -> tuple[int, ...]:
+    places = tuple(values)
+    for place in places:
+        if not isinstance(place, int) or isinstance(place, bool):
+            raise InvalidValue(
+                f"tickets.ticket_dependencies: depends_on holds places in the batch (int), "
+                f"not {type(place).__name__}",
+                table="tickets.ticket_dependencies",
+            )
+    return places
+
+
+@frozen
+class NewTicket:
+    """A ticket to create in a batch. `depends_on` names other tickets of the same
+    batch by their place in it (0 for the first), which the database then keeps
+    acyclic like every dependency."""
+
+    summary: str = field(validator=is_a(str, TICKETS))
+    position: int = field(validator=is_a(int, TICKETS))
+    issue_type: str = field(default="Task", validator=is_a(str, TICKETS))
+    priority: str = field(default="Medium", validator=is_a(str, TICKETS))
+    description: str | None = field(default=None, validator=optional(is_a(str, TICKETS)))
+    story_points: Decimal | None = field(default=None, converter=_story_points)
+    depends_on: tuple[int, ...] = field(default=(), converter=_places)
+
+
+@frozen
+class NewDependency:
+    """`ticket_id` depends on `depends_on_ticket_id` (both existing tickets)."""
+
+    ticket_id: uuid.UUID = field(validator=is_a(uuid.UUID, "tickets.ticket_dependencies"))
+    depends_on_ticket_id: uuid.UUID = field(
+        validator=is_a(uuid.UUID, "tickets.ticket_dependencies")
+    )

@@ -1,0 +1,278 @@
+"""Jira tokens: encrypted before they leave Python (AES-GCM, key ring from the environment
+only), read back decrypted, rotated to a new key in one call; a missing, malformed or
+wrong key, or an altered ciphertext, is a clear tether error, never garbage; no token or
+key in any repr, error, log or column."""
+
+import datetime as dt
+import logging
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tether import InvalidValue, NotFound
+from tether.tickets import (
+    KEYS_VARIABLE,
+    JiraTokenRepository,
+    KeyRing,
+    TokenKeyError,
+    UnreadableToken,
+    new_key,
+)
+
+EXPIRES = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+
+
+def raw(kind: str = "access") -> str:
+    return f"{kind}-{uuid.uuid4().hex}"
+
+
+async def tables_holding(db, text: str) -> list[str]:
+    """The tickets tables with a row whose text form contains `text`, in any column."""
+    statement = await db.pool.fetchval(
+        "select string_agg(format('select %L as t from %I.%I as r where strpos(r::text, $1) > 0',"
+        " schemaname || '.' || tablename, schemaname, tablename), ' union all ') "
+        "from pg_tables where schemaname = 'tickets'"
+    )
+    return sorted({row["t"] for row in await db.pool.fetch(statement, text)})
+
+
+async def test_tokens_are_stored_encrypted_and_read_back(tether_db, keys):
+    tokens = JiraTokenRepository(tether_db)
+    access, refresh = raw(), raw("refresh")
+    stored = await tokens.upsert("jira-1", access, refresh, EXPIRES, ["read:jira-work"])
+    assert (stored.access_token, stored.refresh_token, stored.key_id) == (access, refresh, "k1")
+    assert stored.scopes == ("read:jira-work",)
+    for secret in (access, refresh):
+        assert secret not in repr(stored)
+        assert await tables_holding(tether_db, secret) == []
+    assert await tokens.get("jira-1") == stored
+    held = await tether_db.pool.fetchrow(
+        "select access_token, refresh_token, key_id from tickets.jira_auth_tokens"
+    )
+    assert held["key_id"] == "k1"
+    assert access.encode() not in held["access_token"]
+    assert len(held["access_token"]) == 12 + len(access) + 16  # nonce, ciphertext, tag
+
+
+async def test_an_upsert_replaces_and_a_delete_removes(tether_db, keys):
+    tokens = JiraTokenRepository(tether_db)
+    first = await tokens.upsert("jira-1", raw(), raw("refresh"), EXPIRES)
+    again = await tokens.upsert("jira-1", "new-access-token", None, EXPIRES, ())
+    assert (again.access_token, again.refresh_token, again.scopes) == ("new-access-token", None, ())
+    assert again.updated_at >= first.updated_at
+    assert await tether_db.pool.fetchval("select count(*) from tickets.jira_auth_tokens") == 1
+    assert await tokens.delete("jira-1")
+    assert not await tokens.delete("jira-1")
+    with pytest.raises(NotFound, match=r"tickets\.jira_auth_tokens"):
+        await tokens.get("jira-1")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((1, "a", None), "jira_user_id must be str, not int"),
+        (("u", None, None), "access_token must be str, not NoneType"),
+        (("u", "", None), "access_token must not be empty"),
+        (("u", b"bytes", None), "access_token must be str, not bytes"),
+        (("u", "a", 5), "refresh_token must be str, not int"),
+        (("u", "lone \ud800 surrogate", None), "access_token is not valid text"),
+    ],
+)
+async def test_wrong_tokens_are_refused_before_anything_is_sent(tether_db, keys, args, message):
+    with pytest.raises(InvalidValue, match=message):
+        await JiraTokenRepository(tether_db).upsert(*args, EXPIRES)
+    with pytest.raises(InvalidValue, match="scopes must be a list of str"):
+        await JiraTokenRepository(tether_db).upsert("u", "a", None, EXPIRES, "read")
+    assert await tether_db.pool.fetchval("select count(*) from tickets.jira_auth_tokens") == 0
+
+
+async def test_database_rules_on_the_token_row(tether_db, keys):
+    tokens = JiraTokenRepository(tether_db)
+    for user, scopes, constraint in (
+        (" ", (), "jira_auth_tokens_jira_user_id_check"),
+        ("x" * 256, (), "jira_auth_tokens_jira_user_id_check"),
+    ):
+        with pytest.raises(InvalidValue) as refused:
+            await tokens.upsert(user, "a", None, EXPIRES, scopes)
+        assert (refused.value.table, refused.value.constraint) == (
+            "tickets.jira_auth_tokens",
+            constraint,
+        )
+    with pytest.raises(InvalidValue) as refused:
+        await tokens.upsert("u", "a" * 40_000, None, EXPIRES)
+    assert refused.value.constraint == "jira_auth_tokens_access_token_check"
+
+
+@pytest.mark.parametrize(
+    "ring",
+    [
+        "",
+        "   ",
+        "no-colon-here",
+        "k1:not base64 at all!",
+        "k1:c2hvcnQ=",  # 5 bytes
+        f"bad id!:{new_key()}",
+        f"k1:{new_key()},k1:{new_key()}",
+    ],
+)
+async def test_a_missing_or_malformed_key_ring_is_a_clear_error(
+    tether_db, monkeypatch, caplog, ring
+):
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv(KEYS_VARIABLE, ring)
+    access = raw()
+    with pytest.raises(TokenKeyError) as refused:
+        await JiraTokenRepository(tether_db).upsert("u", access, None, EXPIRES)
+    said = f"{refused.value} {refused.value!r} {caplog.text}"
+    assert KEYS_VARIABLE in said or "key" in said
+    assert access not in said
+    for part in ring.replace(",", ":").split(":")[1:]:
+        if len(part) > 8:
+            assert part not in said  # no key material in the message
+    assert await tether_db.pool.fetchval("select count(*) from tickets.jira_auth_tokens") == 0
+
+
+async def test_no_ring_at_all_names_the_variable(tether_db, monkeypatch):
+    monkeypatch.delenv(KEYS_VARIABLE, raising=False)
+    with pytest.raises(TokenKeyError, match=f"set \\${KEYS_VARIABLE}"):
+        await JiraTokenRepository(tether_db).get("u")
+
+
+async def test_a_wrong_key_is_an_error_never_garbage(tether_db, keys, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG)
+    access = raw()
+    await JiraTokenRepository(tether_db).upsert("jira-1", access, None, EXPIRES)
+    monkeypatch.setenv(KEYS_VARIABLE, f"k1:{new_key()}")  # same id, another key
+    with pytest.raises(UnreadableToken) as refused:
+        await JiraTokenRepository(tether_db).get("jira-1")
+    assert "does not decrypt with key 'k1'" in str(refused.value)
+    assert access not in f"{refused.value!r} {caplog.text}"
+    monkeypatch.setenv(KEYS_VARIABLE, f"k9:{new_key()}")  # the stored key id is unknown
+    with pytest.raises(TokenKeyError, match="encrypted under key 'k1', which"):
+        await JiraTokenRepository(tether_db).get("jira-1")
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        # one bit of the ciphertext flipped
+        "update tickets.jira_auth_tokens set access_token = "
+        "set_byte(access_token, 20, get_byte(access_token, 20) # 1)",
+        # another user's ciphertext copied in: bound to its own row, it does not open here
+        "update tickets.jira_auth_tokens t set access_token = o.access_token "
+        "from tickets.jira_auth_tokens o where t.jira_user_id = 'jira-1' "
+        "and o.jira_user_id = 'jira-2'",
+        # the refresh token's ciphertext in the access token's place
+        "update tickets.jira_auth_tokens set access_token = refresh_token",
+        "update tickets.jira_auth_tokens set access_token = '\\x0001'",
+    ],
+)
+async def test_an_altered_ciphertext_does_not_decrypt(tether_db, keys, tamper):
+    tokens = JiraTokenRepository(tether_db)
+    await tokens.upsert("jira-1", raw(), raw("refresh"), EXPIRES)
+    await tokens.upsert("jira-2", raw(), raw("refresh"), EXPIRES)
+    await tether_db.pool.execute(tamper)
+    with pytest.raises(UnreadableToken):
+        await tokens.get("jira-1")
+
+
+async def test_a_row_written_without_a_key_id_cannot_be_read(tether_db, keys):
+    await tether_db.pool.execute(
+        "insert into tickets.jira_auth_tokens (jira_user_id, access_token, expires_at) "
+        "values ('hand', 'written', now())"
+    )
+    with pytest.raises(TokenKeyError, match="has no key id"):
+        await JiraTokenRepository(tether_db).get("hand")
+
+
+async def test_rotation_reencrypts_every_token_under_the_new_key(tether_db, keys, monkeypatch):
+    tokens = JiraTokenRepository(tether_db)
+    written = {f"jira-{n}": (raw(), raw("refresh") if n % 2 else None) for n in range(5)}
+    for user, (access, refresh) in written.items():
+        await tokens.upsert(user, access, refresh, EXPIRES)
+    before = {
+        row["jira_user_id"]: row["access_token"]
+        for row in await tether_db.pool.fetch("select * from tickets.jira_auth_tokens")
+    }
+    monkeypatch.setenv(KEYS_VARIABLE, f"k2:{new_key()},{keys}")
+    assert await tokens.rotate() == 5
+    assert await tokens.rotate() == 0
+    rows = await tether_db.pool.fetch("select * from tickets.jira_auth_tokens")
+    assert {row["key_id"] for row in rows} == {"k2"}
+    assert all(row["access_token"] != before[row["jira_user_id"]] for row in rows)
+    for user, (access, refresh) in written.items():
+        token = await tokens.get(user)
+        assert (token.access_token, token.refresh_token, token.key_id) == (access, refresh, "k2")
+
+
+async def test_rotation_then_the_old_key_can_be_dropped(tether_db, keys, monkeypatch):
+    tokens = JiraTokenRepository(tether_db)
+    access = raw()
+    await tokens.upsert("jira-1", access, None, EXPIRES)
+    new = f"k2:{new_key()}"
+    monkeypatch.setenv(KEYS_VARIABLE, f"{new},{keys}")
+    assert await tokens.rotate() == 1
+    monkeypatch.setenv(KEYS_VARIABLE, new)
+    token = await tokens.get("jira-1")
+    assert (token.access_token, token.key_id) == (access, "k2")
+    monkeypatch.setenv(KEYS_VARIABLE, keys)  # back to the old key alone: k2 is unknown
+    with pytest.raises(TokenKeyError, match="under key 'k2'"):
+        await tokens.get("jira-1")
+
+
+async def test_rotation_stops_before_writing_when_a_token_does_not_decrypt(
+    tether_db, keys, monkeypatch
+):
+    tokens = JiraTokenRepository(tether_db)
+    await tokens.upsert("jira-1", raw(), None, EXPIRES)
+    monkeypatch.setenv(KEYS_VARIABLE, f"k2:{new_key()}")  # k1 forgotten too early
+    with pytest.raises(TokenKeyError):
+        await tokens.rotate()
+    assert await tether_db.pool.fetchval("select key_id from tickets.jira_auth_tokens") == "k1"
+
+
+async def test_rotation_leaves_a_token_replaced_in_between(tether_db, keys, monkeypatch):
+    """The rewrite is a compare-and-set on the ciphertext read: a token upserted after the
+    read (already under the current key) is not overwritten with the old one."""
+    tokens = JiraTokenRepository(tether_db)
+    await tokens.upsert("jira-1", "old-access-token", None, EXPIRES)
+    monkeypatch.setenv(KEYS_VARIABLE, f"k2:{new_key()},{keys}")
+    [stale] = await tokens._many(tokens.TOKENS_TO_ROTATE, key_id="k2")
+    fresh = await tokens.upsert("jira-1", "fresh-access-token", None, EXPIRES)
+    ring = KeyRing.from_environment()
+    rewritten = await tokens._execrows(
+        tokens.REENCRYPT_TOKENS,
+        key_id="k2",
+        jira_user_ids=["jira-1"],
+        old_access_tokens=[stale.access_token],
+        access_tokens=[ring.encrypt("jira-1", "access_token", "old-access-token")],
+        refresh_tokens=[None],
+    )
+    assert rewritten == 0
+    assert await tokens.get("jira-1") == fresh
+
+
+def test_the_key_ring_shows_ids_never_keys(keys):
+    ring = KeyRing.from_environment()
+    secret = keys.partition(":")[2]
+    assert ring.ids == ("k1",) and ring.current == "k1"
+    assert secret not in repr(ring) and "k1" in repr(ring)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(access=st.text(min_size=1), refresh=st.none() | st.text(min_size=1))
+async def test_any_text_comes_back_exactly(tether_db, keys, access, refresh):
+    """NUL bytes, emoji, right-to-left marks, megabytes: the database never sees the text,
+    only its ciphertext; everything valid as UTF-8 reads back as given."""
+    if any("\ud800" <= c <= "\udfff" for c in access + (refresh or "")):
+        with pytest.raises(InvalidValue, match="not valid text"):
+            await JiraTokenRepository(tether_db).upsert("u", access, refresh, EXPIRES)
+        return
+    stored = await JiraTokenRepository(tether_db).upsert("u", access, refresh, EXPIRES)
+    assert (stored.access_token, stored.refresh_token) == (access, refresh)
+    read = await JiraTokenRepository(tether_db).get("u")
+    assert (read.access_token, read.refresh_token) == (access, refresh)

@@ -1,0 +1,141 @@
+"""The tickets domain on a database built as a deployment builds it: plain `yoyo apply`
+of migrations/common and migrations/tickets, nothing of tether involved. Every rule of
+the SPEC holds there: same-session references, cascades and SET NULL, no cycle even
+between racing writers, the append-only audit log, tokens never in clear; the aggregate
+is one query; and the schema is the one tether's own migrations build."""
+
+import asyncio
+import datetime as dt
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from reliability.test_stairway import schema_of
+from tether import Database, MissingReference, admin, migrations
+from tether.testing import expect_changes
+from tether.tickets import (
+    AppendOnly,
+    AuditRepository,
+    DependencyCycle,
+    DependencyRepository,
+    ErrorRepository,
+    JiraTokenRepository,
+    NewTicket,
+    SessionRepository,
+    TicketRepository,
+)
+from tether.tickets.story import generated_session
+
+from .checks import refusal, statements_sent
+
+ROOT = Path(__file__).resolve().parents[2]
+YOYO = Path(sys.executable).parent / "yoyo"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def yoyo_db(tether_server_url):
+    """A database migrated by the yoyo command line alone, common and tickets only."""
+    async with admin.scratch_database(tether_server_url, f"tether_yoyo_{os.getpid()}") as url:
+        done = subprocess.run(
+            [
+                str(YOYO),
+                "apply",
+                "--batch",
+                "--database",
+                migrations.yoyo_url(url),
+                "migrations/common",
+                "migrations/tickets",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        async with Database(url) as db:
+            yield db
+
+
+async def test_the_schema_is_the_one_tether_builds(yoyo_db, tether_url):
+    def tickets_facts(facts: list[str]) -> list[str]:
+        return [fact for fact in facts if "tickets" in fact]
+
+    built = tickets_facts(await schema_of(yoyo_db.url))
+    assert built and built == tickets_facts(await schema_of(tether_url))
+    assert not any("planner" in fact for fact in await schema_of(yoyo_db.url))
+
+
+async def test_every_rule_holds_on_a_yoyo_built_database(yoyo_db, keys):
+    db = yoyo_db
+    made = await generated_session(db)
+    other = await SessionRepository(db).create()
+    epic, email = made.ticket("Checkout redesign"), made.ticket("Order confirmation email")
+
+    with pytest.raises(DependencyCycle):
+        await DependencyRepository(db).add(epic.id, email.id)
+    with pytest.raises(MissingReference):  # a ticket of another session
+        await ErrorRepository(db).log(other.id, "x", "y", ticket_id=epic.id)
+    assert isinstance(await refusal(db, "delete from tickets.audit_log"), AppendOnly)
+
+    order = [item.summary for item in await TicketRepository(db).export_order(made.session.id)]
+    assert order.index("Payment API client") < order.index("Payment form")
+
+    raw = f"access-{uuid.uuid4().hex}"
+    await JiraTokenRepository(db).upsert("jira-1", raw, None, dt.datetime.now(dt.UTC))
+    holding = await db.pool.fetchval(
+        "select count(*) from tickets.jira_auth_tokens t where strpos(t::text, $1) > 0", raw
+    )
+    assert holding == 0
+
+    sent = await statements_sent(
+        db, lambda conn: SessionRepository(conn).aggregate(made.session.id)
+    )
+    assert len(sent) == 1
+
+    async with (
+        db.connection() as conn,
+        expect_changes(
+            conn,
+            deleted={
+                "tickets.sessions": 1,
+                "tickets.uploaded_files": 2,
+                "tickets.session_tasks": 1,
+                "tickets.session_validations": 1,
+                "tickets.jira_project_context": 1,
+                "tickets.tickets": 6,
+                "tickets.ticket_dependencies": 7,
+            },
+            updated={"tickets.audit_log": 2},
+        ),
+    ):
+        assert await SessionRepository(conn).delete(made.session.id)
+    trail = await AuditRepository(db).page_of_session(made.session.id)
+    assert [e.session_id for e in trail] == [None, None]
+
+
+async def test_racing_writers_leave_no_cycle_on_a_yoyo_built_database(yoyo_db):
+    session = await SessionRepository(yoyo_db).create()
+    a, b, c = (
+        t.id
+        for t in await TicketRepository(yoyo_db).create_many(
+            session.id, [NewTicket(name, n) for n, name in enumerate("abc")]
+        )
+    )
+    dependencies = DependencyRepository(yoyo_db)
+    results = await asyncio.gather(
+        dependencies.add(b, a),
+        dependencies.add(c, b),
+        dependencies.add(a, c),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == [
+        "Dependency",
+        "Dependency",
+        "DependencyCycle",
+    ]
