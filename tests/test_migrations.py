@@ -42,7 +42,7 @@ async def schema_facts(url: str) -> dict[str, object]:
 
 BUILT = {"tables": 5, "foreign_keys": 5, "vector": 1, "schema": 1}
 EMPTY = {"tables": 0, "foreign_keys": 0, "vector": 0, "schema": 0}
-ALL = ["common_0001_extensions", "planner_0001_schema"]
+ALL = ["common_0001_extensions", "planner_0001_schema", "planner_0002_history_indexes"]
 
 
 def test_every_migration_has_a_rollback():
@@ -60,8 +60,11 @@ async def test_apply_roll_back_and_apply_again(empty_url):
     assert migrations.migrate(empty_url) == []
     assert migrations.status(empty_url) == [(m, True) for m in ALL]
 
+    assert migrations.rollback(empty_url) == ["planner_0002_history_indexes"]
+    assert migrations.status(empty_url) == [(ALL[0], True), (ALL[1], True), (ALL[2], False)]
+    assert await schema_facts(empty_url) == BUILT
     assert migrations.rollback(empty_url) == ["planner_0001_schema"]
-    assert migrations.status(empty_url) == [(ALL[0], True), (ALL[1], False)]
+    assert migrations.status(empty_url) == [(ALL[0], True), (ALL[1], False), (ALL[2], False)]
     assert await schema_facts(empty_url) == {**EMPTY, "vector": 1}
     assert migrations.rollback(empty_url, count=None) == ["common_0001_extensions"]
     assert await schema_facts(empty_url) == EMPTY
@@ -88,7 +91,7 @@ async def test_plain_yoyo_apply_from_the_repository_root(empty_url):
 async def test_tether_cli_migrates_reports_status_and_rolls_back(empty_url):
     tether = str(BIN / "tether")
     out = run(tether, "--database", empty_url, "migrate")
-    assert "applying planner_0001_schema" in out and "2 migration(s) applied" in out
+    assert "applying planner_0001_schema" in out and "3 migration(s) applied" in out
     assert "already up to date" in run(tether, "--database", empty_url, "migrate")
     assert "[x] planner_0001_schema" in run(tether, "--database", empty_url, "status")
     out = run(tether, "--database", empty_url, "rollback", "--all")

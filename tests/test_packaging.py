@@ -95,6 +95,6 @@ async def test_the_installed_wheel_migrates_and_queries(wheel, tmp_path, tether_
         )
         assert done.returncode == 0, done.stderr
         assert done.stdout.splitlines() == [
-            "['common_0001_extensions', 'planner_0001_schema']",
+            "['common_0001_extensions', 'planner_0001_schema', 'planner_0002_history_indexes']",
             "wheel@example.com",
         ]
