@@ -129,7 +129,6 @@ class Mapped(Generic[R]):
     rows: RowBuilder[R] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "rows", builder(self.record))
         key = (self.query.domain, self.query.name)
         bound = _RECORDS.setdefault(key, self.record)
         if bound is not self.record:
@@ -139,6 +138,7 @@ class Mapped(Generic[R]):
                 self.query.path,
                 self.query.line,
             )
+        object.__setattr__(self, "rows", builder(self.record))
 
 
 # (domain, query name) -> record class, filled as repository modules are imported.
