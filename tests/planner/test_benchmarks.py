@@ -34,7 +34,7 @@ def test_the_scale_figures_put_heavy_users_beside_light_ones(bench_smoke):
     _, results = bench_smoke
     figures = {f["name"]: f for f in results["figures"] if f["domain"] == "planner"}
     assert {name: list(f["values"]) for name, f in figures.items()} == {
-        "generations_page": ["light", "heavy"],
+        "generations_page": ["light", "mid", "heavy"],
         "latest_feedback": ["light", "heavy"],
         "latest_calendar": ["newest", "light", "heavy"],
     }
