@@ -87,7 +87,7 @@ def _make_builder(record: type[R]) -> RowBuilder[R]:
         )
     namespace: dict[str, Any] = {"Record": record, "Twin": twin}
     targets, conversions = [], []
-    for number, field in enumerate(attrs.fields(twin)):
+    for number, field in enumerate(attrs.fields(twin)):  # the record's, inherited
         if field.converter is None:
             targets.append(f"obj.{field.name}")
         else:
