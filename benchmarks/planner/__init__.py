@@ -5,7 +5,8 @@ domain's name in tether.domains): `SIZES` per mode, `scenarios` (fixtures loaded
 with COPY, untimed, then operations written once per contender, see
 benchmarks/harness.py), and, where a domain compares other things than the four
 contenders' latencies (throughput against a job queue, recall, memory),
-`figures`.
+`figures`. The planner's figures (scale.py) show its reads for a user with a long
+history, or buried under other users' newer plans, against a light one.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from attrs import frozen
 
 from ..harness import Connections, Scenario
 from .fixtures import READER, History, load_users, subject_ids
+from .scale import figures
 from .scenarios import (
     BulkGeneration,
     Calendar,
@@ -22,6 +24,8 @@ from .scenarios import (
     InsertUser,
     SubjectsPage,
 )
+
+__all__ = ["SIZES", "figures", "scenarios"]
 
 
 @frozen

@@ -24,7 +24,9 @@ select generation_id from generation;
 -- name: latest_calendar :one
 -- The user's latest generation (the one holding their newest plan) as a calendar,
 -- in one round trip: its days in date order, each day's tasks by priority with the
--- subject's name. Days and tasks come back as arrays of rows.
+-- subject's name. Days and tasks come back as arrays of rows. The newest plan is
+-- the user's first entry in plans_user_id_id_idx, however many plans other users
+-- wrote after it.
 select latest.generation_id,
        array(
            select row(p.id, p.date, array(
@@ -38,31 +40,61 @@ select latest.generation_id,
            order by p.date
        ) as days
 from (
+    -- Only plans_user_id_id_idx yields this order: with `user_id = :user_id` the
+    -- planner drops user_id from the ORDER BY, and for a user with many plans it
+    -- may then read plans_pkey backwards through everyone's newer plans instead.
     select generation_id
     from planner.plans
-    where user_id = :user_id
-    order by id desc
+    where user_id between :user_id and :user_id
+    order by user_id desc, id desc
     limit 1
 ) as latest;
 
 -- name: list_generations :many
--- Every generation of a user that still has plans, newest first, with its span and
--- size and whether the user has given feedback on it.
-select p.generation_id,
-       min(p.created_at) as created_at,
-       min(p.date) as first_date,
-       max(p.date) as last_date,
-       count(distinct p.id) as plan_count,
-       count(t.id) as task_count,
-       exists (
-           select 1 from planner.feedback f
-           where f.user_id = :user_id and f.generation_id = p.generation_id
-       ) as has_feedback
-from planner.plans p
-left join planner.ai_tasks t on t.plan_id = p.id
-where p.user_id = :user_id
-group by p.generation_id
-order by max(p.id) desc;
+-- A page of the user's generations that still have plans, newest first: a
+-- generation is as new as its newest plan (so the first is latest_calendar's),
+-- with its span, its size and whether the user has given feedback on it. Keyset:
+-- the page after :after_newest_plan_id (NULL: the first), :limit of them. The
+-- user's plans are walked newest first (plans_user_id_id_idx), keeping each
+-- plan that is its generation's newest, so a page costs what its own
+-- generations hold, however many the user has. Each check is a scalar subquery,
+-- run per plan, which a generic plan cannot turn into a join over all of them.
+select head.generation_id,
+       g.created_at,
+       g.first_date,
+       g.last_date,
+       g.plan_count,
+       g.task_count,
+       g.has_feedback,
+       head.id as newest_plan_id
+from (
+    select p.id, p.generation_id
+    from planner.plans p
+    where p.user_id between :user_id and :user_id  -- as in latest_calendar
+      and p.id < coalesce(:after_newest_plan_id::bigint, 9223372036854775807)
+      and p.id = (
+          select max(same.id)
+          from planner.plans same
+          where same.user_id = :user_id and same.generation_id = p.generation_id
+      )
+    order by p.user_id desc, p.id desc
+    limit :limit
+) as head
+cross join lateral (
+    select min(p.created_at) as created_at,
+           min(p.date) as first_date,
+           max(p.date) as last_date,
+           count(*) as plan_count,
+           sum((select count(*) from planner.ai_tasks t where t.plan_id = p.id))::bigint
+               as task_count,
+           exists (
+               select 1 from planner.feedback f
+               where f.user_id = :user_id and f.generation_id = head.generation_id
+           ) as has_feedback
+    from planner.plans p
+    where p.user_id = :user_id and p.generation_id = head.generation_id
+) as g
+order by head.id desc;
 
 -- name: delete_plan :execrows
 -- The plan's tasks go with it (cascade); feedback on its generation stays.

@@ -26,6 +26,7 @@ from typing import Any, Generic, LiteralString, NoReturn, TypeVar, cast
 
 import attrs
 
+from tether.records import RowBuilder, builder
 from tether.resources import sql_dir
 
 COMMANDS = ("one", "many", "val", "exec", "execrows", "copy")
@@ -120,10 +121,12 @@ def _picker(params: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ..
 
 @attrs.frozen
 class Mapped(Generic[R]):
-    """A query bound to the attrs record each of its rows becomes."""
+    """A query bound to the attrs record each of its rows becomes; `rows` builds them
+    (tether.records.builder: made once per record class)."""
 
     query: Query
     record: type[R]
+    rows: RowBuilder[R] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         key = (self.query.domain, self.query.name)
@@ -135,6 +138,7 @@ class Mapped(Generic[R]):
                 self.query.path,
                 self.query.line,
             )
+        object.__setattr__(self, "rows", builder(self.record))
 
 
 # (domain, query name) -> record class, filled as repository modules are imported.

@@ -4,7 +4,8 @@ A repository wraps whatever it is given (a `Database`, an asyncpg pool, a
 connection inside the caller's transaction, or `db.replica()`'s reader for reads
 on a standby) and runs each method's query on it.
 Nothing here parses SQL or builds dicts per call: the query was compiled at
-import, arguments go straight to `$1..$n`, rows become records positionally.
+import, arguments go straight to `$1..$n`, rows become records positionally
+(by each record class's builder, made once: tether.records).
 
 Every statement a repository runs is bound on its class, named after the query
 in capitals (`GET_USER = Q.get_user.returning(User)`, `DELETE_USER =
@@ -60,7 +61,7 @@ class Repository:
             row = await self._db.fetchrow(query.sql, *query.args(args))
         except DRIVER_ERRORS as error:
             raise translate(error, query) from None
-        return None if row is None else stmt.record(*row)
+        return None if row is None else stmt.rows.one(row)
 
     async def _returning(self, stmt: Mapped[R], /, **args: Any) -> R:
         """For `insert ... returning`, whose row is always there when no error was raised."""
@@ -81,8 +82,7 @@ class Repository:
             rows = await self._db.fetch(query.sql, *query.args(args))
         except DRIVER_ERRORS as error:
             raise translate(error, query) from None
-        make = stmt.record
-        return [make(*row) for row in rows]
+        return stmt.rows.many(rows)
 
     async def _val(self, query: Query, **args: Any) -> Any:
         try:
@@ -135,7 +135,7 @@ class Repository:
         """
         query = stmt.query
         values = query.args(args)
-        make = stmt.record
+        make = stmt.rows.one
         async with AsyncExitStack() as stack:
             try:
                 held = self._db
@@ -150,7 +150,7 @@ class Repository:
                     await stack.enter_async_context(conn.transaction(readonly=readonly))
                 cursor = conn.cursor(query.sql, *values, prefetch=prefetch)
                 async for row in cursor:
-                    yield make(*row)
+                    yield make(row)
             except DRIVER_ERRORS as error:
                 raise translate(error, query) from None
 

@@ -60,12 +60,55 @@ async def test_the_latest_generation_reads_as_a_calendar(story):
 
 
 async def test_the_first_generation_stays_for_history(story):
-    generations = await PlanRepository(story["db"]).list_generations(story["john"].id)
-    assert [(g.generation_id, g.plan_count, g.task_count, g.has_feedback) for g in generations] == [
+    page = await PlanRepository(story["db"]).list_generations(story["john"].id)
+    assert [(g.generation_id, g.plan_count, g.task_count, g.has_feedback) for g in page] == [
         (story["second"], 1, 2, False),
         (story["first"], 3, 6, True),
     ]
-    assert (generations[1].first_date, generations[1].last_date) == (DAY1, DAY3)
+    assert (page.items[1].first_date, page.items[1].last_date) == (DAY1, DAY3)
+    assert page.next is None
+
+
+async def test_generations_page_newest_first_with_a_cursor(story):
+    db, john = story["db"], story["john"]
+    plans = PlanRepository(db)
+    third = await plans.create_generation(john.id, [DayPlan(DAY2), DayPlan(DAY3)])
+    first_page = await plans.list_generations(john.id, limit=2)
+    assert [g.generation_id for g in first_page] == [third, story["second"]]
+    assert first_page.items[0].plan_count == 2 and first_page.items[0].task_count == 0
+    assert first_page.next is not None
+    second_page = await plans.list_generations(john.id, limit=2, after=first_page.next)
+    assert [g.generation_id for g in second_page] == [story["first"]]
+    assert second_page.next is None
+    with pytest.raises(InvalidValue, match="cursor"):
+        await plans.list_generations(john.id, after="not-a-cursor")
+    with pytest.raises(InvalidValue, match="1 to 1000"):
+        await plans.list_generations(john.id, limit=0)
+
+
+async def test_generations_written_side_by_side_are_each_listed_once(story):
+    """Two generations written at once can interleave their plan ids: each is still
+    listed once, ordered by its newest plan."""
+    db, john = story["db"], story["john"]
+    a, b = uuid.uuid4(), uuid.uuid4()
+    for generation, date in ((a, DAY1), (b, DAY1), (a, DAY2), (b, DAY2), (a, DAY3)):
+        await db.pool.execute(
+            "insert into planner.plans (user_id, date, generation_id) values ($1, $2, $3)",
+            john.id,
+            date,
+            generation,
+        )
+    plans = PlanRepository(db)
+    listed, after = [], None
+    while True:
+        page = await plans.list_generations(john.id, limit=1, after=after)
+        listed += [(g.generation_id, g.plan_count) for g in page]
+        if page.next is None:
+            break
+        after = page.next
+    assert listed == [(a, 3), (b, 2), (story["second"], 1), (story["first"], 3)]
+    calendar = await plans.latest_calendar(john.id)
+    assert calendar is not None and calendar.generation_id == a
 
 
 async def test_the_calendar_orders_days_by_date_and_tasks_by_priority(story):

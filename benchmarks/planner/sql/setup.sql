@@ -29,3 +29,9 @@ vacuum planner.users, planner.subjects, planner.plans, planner.ai_tasks, planner
 
 -- name: user_exists :val
 select exists (select 1 from planner.users where id = :id);
+
+-- name: analyze_planner :exec
+-- After the scale figures' fixtures: statistics (a heavy user owns much of the
+-- table) and the visibility map, as a live database's autovacuum keeps them.
+vacuum analyze planner.users, planner.subjects, planner.plans, planner.ai_tasks,
+    planner.feedback;

@@ -94,7 +94,9 @@ class Calendar:
 
 @frozen
 class Generation:
-    """A summary of one generation: when it was made, which days it spans, how big it is."""
+    """A summary of one generation: when it was made, which days it spans, how big it
+    is, whether the user gave feedback on it. `newest_plan_id` is the id of its newest
+    plan: generations are listed newest first by it (it is the page cursor's key)."""
 
     generation_id: uuid.UUID
     created_at: dt.datetime
@@ -103,3 +105,4 @@ class Generation:
     plan_count: int
     task_count: int
     has_feedback: bool
+    newest_plan_id: int

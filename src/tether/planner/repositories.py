@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from tether import queries
 from tether.errors import InvalidValue
+from tether.paging import Page
 from tether.planner.records import (
     Calendar,
     DayPlan,
@@ -94,8 +95,19 @@ class PlanRepository(Repository):
         """The user's newest generation as a calendar, in one round trip; None if no plans."""
         return await self._one(self.LATEST_CALENDAR, user_id=user_id)
 
-    async def list_generations(self, user_id: int) -> list[Generation]:
-        return await self._many(self.LIST_GENERATIONS, user_id=user_id)
+    async def list_generations(
+        self, user_id: int, limit: int = 20, after: str | None = None
+    ) -> Page[Generation]:
+        """The user's generations that still have plans, newest first, `limit` (1 to
+        1,000) per page: `after` is the previous page's `next` cursor (None: the first
+        page). A page costs what it holds, however many generations the user has."""
+        return await self._page(
+            self.LIST_GENERATIONS,
+            key=("newest_plan_id",),
+            limit=limit,
+            after=after,
+            user_id=user_id,
+        )
 
     async def delete_plan(self, plan_id: int) -> bool:
         """Delete one day plan and its tasks; feedback on its generation stays."""
