@@ -4,12 +4,13 @@ error class, the delete preview, and a pool that refuses to wait forever."""
 
 import asyncio
 import datetime as dt
+import uuid
 from contextlib import aclosing
 
 import pytest
 from attrs import frozen
 
-from tether import Conflict, InvalidValue, PoolExhausted, TetherError, queries
+from tether import Conflict, InvalidValue, PoolExhausted, TetherError, paging, queries
 from tether.changes import preview
 from tether.errors import Rule, describe_rules
 from tether.planner import SubjectRepository, UserRepository
@@ -193,6 +194,13 @@ async def test_keyset_pages_cover_every_row_once_despite_inserts_between_pages(d
         page = await items.page(6, limit=10, after=page.next)
     assert seen == list(range(24, -1, -1))
     assert len(seen) == 25
+
+
+async def test_a_cursor_holds_the_uuids_asyncpg_returns(db):
+    value = await db.pool.fetchval("select gen_random_uuid()")
+    assert type(value) is not uuid.UUID and isinstance(value, uuid.UUID)  # asyncpg's own
+    cursor = paging.encode([value, True, 3, dt.date(2026, 1, 2)])
+    assert paging.decode(cursor, 4, "cases") == (value, True, 3, dt.date(2026, 1, 2))
 
 
 @pytest.mark.parametrize("cursor", ["", "x", "W1sidCIsMV1d", "WyJ0Il0", "bm90IGpzb24"])

@@ -75,10 +75,21 @@ def encode(values: Sequence[Any]) -> str:
         if value is None:
             items.append(["z", None])
             continue
-        tag, convert = _ENCODE[type(value)]
+        tag, convert = _encoder(value)
         items.append([tag, convert(value)])
     text = json.dumps(items, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(text).rstrip(b"=").decode()
+
+
+def _encoder(value: Any) -> tuple[str, Any]:
+    """How a value travels; a subclass as its class does (asyncpg returns uuids as its own
+    subclass of uuid.UUID). bool is tried before int, datetime before date."""
+    found = _ENCODE.get(type(value))
+    if found is None:
+        found = next((e for kind, e in _ENCODE.items() if isinstance(value, kind)), None)
+    if found is None:
+        raise TypeError(f"a page cursor cannot hold a {type(value).__name__}")
+    return found
 
 
 def decode(cursor: str, size: int, where: str) -> tuple[Any, ...]:
