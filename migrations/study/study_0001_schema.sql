@@ -366,7 +366,7 @@ begin
         where p.document_id <> c.document_id or p.type <> 'PARENT'
     ) then
         raise exception 'a CHILD chunk''s parent must be a PARENT chunk of the same document'
-            using errcode = 'foreign_key_violation',
+            using errcode = 'check_violation',
                   schema = 'study',
                   table = 'document_chunks',
                   constraint = 'document_chunks_parent_check';

@@ -48,7 +48,9 @@ where c.session_id = (select d.session_id from study.documents d where d.id = :d
 --   or when :exact, every chunk of the slice is read and compared (exact);
 -- - above, the HNSW index with pgvector's iterative scan (study.approximate_neighbours);
 --   should it come back with fewer than k, the slice is read after all.
--- `method` says which: exact, hnsw, or exact_fallback.
+-- `method` says which: exact, hnsw, or exact_fallback. The enum and the uuid[] travel
+-- as text inside the rows of `hits`: asyncpg decodes an anonymous row only of types
+-- it knows on every connection (the record turns them back).
 with plan as (
     select case when :exact::boolean then 2147483647
                 else greatest(:k::integer,
@@ -94,7 +96,8 @@ select :k::integer as k,
             else 'exact_fallback'
        end as method,
        array(
-           select row(c.id, c.document_id, c.type, c.chunk_text, h.distance, c.related_topic_ids,
+           select row(c.id, c.document_id, c.type::text, c.chunk_text, h.distance,
+                      c.related_topic_ids::text[],
                       p.id, p.chunk_text)
            from hits h
            join study.document_chunks c on c.id = h.id
@@ -151,7 +154,8 @@ select :k::integer as k,
             else 'exact_fallback'
        end as method,
        array(
-           select row(c.id, c.document_id, c.type, c.chunk_text, h.distance, c.related_topic_ids,
+           select row(c.id, c.document_id, c.type::text, c.chunk_text, h.distance,
+                      c.related_topic_ids::text[],
                       p.id, p.chunk_text)
            from hits h
            join study.document_chunks c on c.id = h.id

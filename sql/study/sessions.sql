@@ -11,12 +11,13 @@ where id = :id;
 
 -- name: session_with_documents :one
 -- A session and its documents (without their text), in one round trip: the
--- documents come back as an array of rows, oldest first.
+-- documents come back as an array of rows, oldest first (the enum as text: asyncpg
+-- decodes an anonymous row only of types it knows).
 select s.id, s.profile_id, s.title, s.description, s.status, s.draft_plan,
        s.created_at, s.updated_at,
        array(
            select row(d.id, d.session_id, d.file_name, d.file_path, d.file_description,
-                      d.content_length, d.processing_status, d.created_at)
+                      d.content_length, d.processing_status::text, d.created_at)
            from study.documents d
            where d.session_id = s.id
            order by d.created_at, d.file_name, d.id

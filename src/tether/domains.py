@@ -84,6 +84,12 @@ DOMAINS: tuple[Domain, ...] = (
         "an AI study planner: subjects, day plans grouped in generations, AI tasks, "
         "feedback that drives regeneration",
     ),
+    Domain(
+        "study",
+        "003",
+        "study sessions over uploaded documents: topics from a draft plan, chats, "
+        "and chunks with 768-d embeddings retrieved by similarity",
+    ),
 )
 
 _BY_NAME = {domain.name: domain for domain in DOMAINS}

@@ -89,8 +89,11 @@ def _embedding_out(value: Vector | np.ndarray | None) -> Embedding | None:
     return array
 
 
-def _uuids(values: Iterable[uuid.UUID] | None) -> tuple[uuid.UUID, ...]:
-    return () if values is None else tuple(values)
+def _uuids(values: Iterable[uuid.UUID | str] | None) -> tuple[uuid.UUID, ...]:
+    """Ids as uuids, also from their text (as they travel inside an anonymous row)."""
+    if values is None:
+        return ()
+    return tuple([v if isinstance(v, uuid.UUID) else uuid.UUID(v) for v in values])
 
 
 def _texts(values: Iterable[str] | None) -> tuple[str, ...]:
