@@ -27,7 +27,9 @@ HASH = "$scrypt$ln=14,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
 async def copy(
     conn: asyncpg.Connection, table: str, columns: Sequence[str], rows: list[tuple[object, ...]]
 ) -> None:
-    await conn.copy_records_to_table(table, schema_name="study", columns=list(columns), records=rows)
+    await conn.copy_records_to_table(
+        table, schema_name="study", columns=list(columns), records=rows
+    )
 
 
 async def profile(conn: asyncpg.Connection, email: str) -> uuid.UUID:
@@ -90,7 +92,9 @@ def small_to_big(count: int, *, seed: int, children_per_parent: int = 4) -> list
         parent = NewChunk.parent(f"paragraph {p} " + "words " * 80)
         chunks.append(parent)
         for c in range(children_per_parent):
-            chunks.append(NewChunk.child(parent, f"sentence {p}.{c} " + "words " * 20, vectors[made]))
+            chunks.append(
+                NewChunk.child(parent, f"sentence {p}.{c} " + "words " * 20, vectors[made])
+            )
             made += 1
     return chunks
 

@@ -141,9 +141,7 @@ def mapped(*, passive_deletes: bool) -> Models:
     class Message(Base):
         __tablename__ = "messages"
 
-        chat_id: Mapped[uuid.UUID] = mapped_column(
-            ForeignKey("study.chats.id", ondelete="CASCADE")
-        )
+        chat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("study.chats.id", ondelete="CASCADE"))
         role: Mapped[str] = mapped_column(Text)
         content: Mapped[str] = mapped_column(Text)
 
@@ -164,9 +162,7 @@ def mapped(*, passive_deletes: bool) -> Models:
         chunk_text: Mapped[str] = mapped_column(Text)
         embedding: Mapped[Any] = mapped_column(Vector(768), nullable=True)
         type: Mapped[ChunkType] = mapped_column(_enum(ChunkType, "chunk_type"))
-        related_topic_ids: Mapped[list[uuid.UUID]] = mapped_column(
-            ARRAY(Uuid), default=list
-        )
+        related_topic_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid), default=list)
 
         session: Mapped[StudySession] = relationship(back_populates="chunks")
         document: Mapped[Document] = relationship(back_populates="chunks")

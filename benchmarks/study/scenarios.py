@@ -210,5 +210,3 @@ class WriteChunks(StudyScenario):
             )
             await session.commit()
         return len(chunks)
-
-

@@ -188,7 +188,8 @@ DOMAIN = Domain(
         select 'study.chats', count(*) from study.chats
         where session_id in (select id from study.study_sessions where profile_id = $1)
         union all
-        select 'study.messages', count(*) from study.messages m join study.chats c on c.id = m.chat_id
+        select 'study.messages', count(*)
+        from study.messages m join study.chats c on c.id = m.chat_id
         where c.session_id in (select id from study.study_sessions where profile_id = $1)
         union all
         select 'study.document_chunks', count(*) from study.document_chunks

@@ -132,7 +132,10 @@ async def test_parents_and_children_follow_the_rules(story, tether_db):
         # a CHILD under a PARENT of another document
         ([NewChunk.child(parent, "elsewhere")], "document_chunks_parent_check"),
         # a PARENT with a parent, a CHILD without one
-        ([NewChunk("p", type=ChunkType.PARENT, parent_chunk_id=parent.id)], "document_chunks_type_check"),
+        (
+            [NewChunk("p", type=ChunkType.PARENT, parent_chunk_id=parent.id)],
+            "document_chunks_type_check",
+        ),
         ([NewChunk("c", type=ChunkType.CHILD)], "document_chunks_type_check"),
         ([NewChunk.parent("   ")], "document_chunks_chunk_text_check"),
     ]
@@ -293,9 +296,12 @@ async def test_many_writers_and_a_deleter_leave_no_stray_topic(story, tether_db,
     await asyncio.gather(delete(), *(write(n) for n in range(6)))
     assert await tether_db.pool.fetchval("select count(*) from study.topics") == 0
     assert await tether_db.pool.fetchval(STRAYS) == 0
-    assert await tether_db.pool.fetchval(
-        "select count(*) from study.document_chunks where related_topic_ids <> '{}'"
-    ) == 0
+    assert (
+        await tether_db.pool.fetchval(
+            "select count(*) from study.document_chunks where related_topic_ids <> '{}'"
+        )
+        == 0
+    )
     assert set(outcomes) <= {"written", "MissingReference", "Retryable"}
     assert "written" in outcomes and ("MissingReference" in outcomes or "Retryable" in outcomes)
 
@@ -356,7 +362,9 @@ async def test_fewer_than_k_says_so(story, tether_db):
         "and embedding is not null",
         determinants.id,
     )
-    found = await chunks.search(story.session.id, embed("determinant"), k=10, topic_ids=[determinants.id])
+    found = await chunks.search(
+        story.session.id, embed("determinant"), k=10, topic_ids=[determinants.id]
+    )
     assert (len(found.hits), found.complete, found.method) == (related, False, "exact")
     assert all(determinants.id in h.related_topic_ids for h in found.hits)
     nothing = await chunks.search(uuid.uuid4(), embed("anything"), k=3)
@@ -456,7 +464,7 @@ async def test_filtered_queries_return_k_at_every_selectivity(corpus):
     db = corpus[0]
     chunks = ChunkRepository(db)
     methods = {}
-    for name, session_id, topic_ids, size in slices(corpus):
+    for name, session_id, topic_ids, _ in slices(corpus):
         for query in synthetic(5, seed=8):
             found = await chunks.search(session_id, query, k=K, topic_ids=topic_ids)
             assert found.complete and len(found.hits) == K, (name, found.method)
@@ -526,6 +534,7 @@ async def plans_of(db, search) -> str:
             "set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on;"
             "set auto_explain.log_level = notice"
         )
+
         def listen(_, message):
             notices.append(message.message)
 

@@ -92,7 +92,10 @@ async def test_emails_are_unique_whatever_their_case_and_never_echoed(tether_db)
     ada = await profiles.create("Ada@Example.com", HASH)
     with pytest.raises(Conflict) as refused:
         await profiles.create("ada@EXAMPLE.com", HASH)
-    assert (refused.value.table, refused.value.constraint) == ("study.profiles", "profiles_email_key")
+    assert (refused.value.table, refused.value.constraint) == (
+        "study.profiles",
+        "profiles_email_key",
+    )
     assert "example" not in str(refused.value).lower()
     assert await profiles.find_by_email("ADA@example.COM") == ada
     assert await profiles.find_by_email("nobody@example.com") is None
@@ -199,19 +202,20 @@ async def test_a_status_moves_only_along_the_seeds_path(tether_db, profile):
     """Every ordered pair of statuses (30): the seed's 7 moves pass, the 23 others are
     refused by the database and leave the session where it was."""
     sessions = SessionRepository(tether_db)
-    refused = set()
+    refused = 0
     for old, new in itertools.permutations(SessionStatus, 2):
         session_id = await session_in(tether_db, profile, old)
-        try:
+        if (old, new) in MOVES:
             assert (await sessions.move(session_id, old, new)).status == new
-        except StatusMoveRefused as error:
-            assert isinstance(error, InvalidValue)
-            assert error.table == "study.study_sessions"
-            assert error.constraint == "study_sessions_status_move_check"
-            assert (await sessions.get(session_id)).status == old
-            refused.add((old, new))
-    assert refused == set(itertools.permutations(SessionStatus, 2)) - MOVES
-    assert len(refused) == 23
+            continue
+        with pytest.raises(StatusMoveRefused) as error:
+            await sessions.move(session_id, old, new)
+        assert isinstance(error.value, InvalidValue)
+        assert error.value.table == "study.study_sessions"
+        assert error.value.constraint == "study_sessions_status_move_check"
+        assert (await sessions.get(session_id)).status == old
+        refused += 1
+    assert refused == 30 - len(MOVES) == 23
 
 
 async def test_a_forbidden_move_is_refused_by_the_database_itself(tether_db, profile):
@@ -245,9 +249,7 @@ async def test_a_compare_and_set_waits_for_the_row_and_then_loses_clearly(tether
     await sessions.move(session.id, S.GENERATING_PLAN, S.EDITING_PLAN)
     async with tether_db.transaction() as first:
         await SessionRepository(first).move(session.id, S.EDITING_PLAN, S.CHUNKING)
-        second = asyncio.ensure_future(
-            sessions.move(session.id, S.EDITING_PLAN, S.GENERATING_PLAN)
-        )
+        second = asyncio.ensure_future(sessions.move(session.id, S.EDITING_PLAN, S.GENERATING_PLAN))
         await asyncio.sleep(0.2)
         assert not second.done()  # waiting for the first's row lock
     with pytest.raises(StatusChanged) as lost:
@@ -406,7 +408,9 @@ async def test_a_plan_with_one_bad_topic_makes_no_topic(tether_db, session):
 async def test_reorder_gives_every_topic_its_place_in_one_statement(story, tether_db):
     topics = TopicRepository(tether_db)
     vectors, matrices, determinants, eigen = story.topics
-    moved = await topics.reorder(story.session.id, [eigen.id, vectors.id, determinants.id, matrices.id])
+    moved = await topics.reorder(
+        story.session.id, [eigen.id, vectors.id, determinants.id, matrices.id]
+    )
     assert [(t.title, t.order_index) for t in moved] == [
         ("Eigenvalues", 0),
         ("Vectors", 1),

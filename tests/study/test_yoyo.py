@@ -74,8 +74,12 @@ async def test_every_rule_holds_in_a_database_built_by_plain_yoyo(yoyo_db):
     assert grandchild.value.constraint == "document_chunks_parent_check"
     matrices = story.topics[1]
     assert await TopicRepository(db).delete(matrices.id)
-    assert await db.pool.fetchval(
-        "select count(*) from study.document_chunks where $1 = any(related_topic_ids)", matrices.id
-    ) == 0
+    assert (
+        await db.pool.fetchval(
+            "select count(*) from study.document_chunks where $1 = any(related_topic_ids)",
+            matrices.id,
+        )
+        == 0
+    )
     found = await ChunkRepository(db).search(story.session.id, embed("length of a vector"), k=3)
     assert found.complete and "length" in found.hits[0].chunk_text + found.hits[1].chunk_text

@@ -21,8 +21,11 @@ from tether.study.records import EMBEDDING_DIMENSIONS, Embedding
 _WORD = re.compile(r"[^\W_]+")
 # Words so common that sharing them says nothing.
 _STOP = frozenset(
-    "a an and are as at be by for from has have how in is it its of on or that the this "
-    "to was what when where which who why will with do does".split()
+    {
+        *("a", "an", "and", "are", "as", "at", "be", "by", "do", "does", "for", "from"),
+        *("has", "have", "how", "in", "is", "it", "its", "of", "on", "or", "that", "the"),
+        *("this", "to", "was", "what", "when", "where", "which", "who", "why", "will", "with"),
+    }
 )
 
 
@@ -82,6 +85,7 @@ def synthetic(n: int, *, seed: int, clustered: bool = True) -> np.ndarray:
     query as every other).
     """
     rng = np.random.default_rng(seed)
+    vectors: np.ndarray
     if clustered:
         # The space (centres, projection) is fixed; the seed picks the points in it.
         space = np.random.default_rng(2026)

@@ -50,9 +50,7 @@ class ProfileRepository(Repository):
     async def create(self, email: str, password_hash: str) -> Profile:
         """A new profile; `password_hash` is the application's hash of the password
         (tether never sees the password). Conflict if the e-mail address is taken."""
-        return await self._returning(
-            self.INSERT_PROFILE, email=email, password_hash=password_hash
-        )
+        return await self._returning(self.INSERT_PROFILE, email=email, password_hash=password_hash)
 
     async def get(self, profile_id: uuid.UUID) -> Profile:
         return await self._get(self.GET_PROFILE, "study.profiles", id=profile_id)
@@ -88,9 +86,7 @@ class SessionRepository(Repository):
 
     async def with_documents(self, session_id: uuid.UUID) -> SessionWithDocuments:
         """The session and its documents (without their text), in one round trip."""
-        return await self._get(
-            self.SESSION_WITH_DOCUMENTS, "study.study_sessions", id=session_id
-        )
+        return await self._get(self.SESSION_WITH_DOCUMENTS, "study.study_sessions", id=session_id)
 
     async def page(
         self, profile_id: uuid.UUID, limit: int = 20, after: str | None = None
@@ -223,10 +219,6 @@ class TopicRepository(Repository):
             )
         return list(made.topics)
 
-    async def list(self, session_id: uuid.UUID) -> list[Topic]:
-        """The session's topics in their order."""
-        return await self._many(self.LIST_TOPICS, session_id=session_id)
-
     async def reorder(self, session_id: uuid.UUID, topic_ids: Sequence[uuid.UUID]) -> list[Topic]:
         """Give every topic of the session its place in `topic_ids`, in one statement.
 
@@ -250,6 +242,10 @@ class TopicRepository(Repository):
         """Delete a topic: its chat goes with it, and its id leaves every chunk's
         related_topic_ids (the database does both)."""
         return await self._execrows(self.DELETE_TOPIC, id=topic_id) > 0
+
+    async def list(self, session_id: uuid.UUID) -> list[Topic]:
+        """The session's topics in their order."""
+        return await self._many(self.LIST_TOPICS, session_id=session_id)
 
 
 class ChatRepository(Repository):

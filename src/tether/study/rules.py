@@ -11,7 +11,9 @@ RULES = {
         "never a password"
     ),
     "study_sessions_profile_id_fkey": "the session's profile must exist",
-    "study_sessions_title_check": "a session's title must not be blank and has at most 255 characters",
+    "study_sessions_title_check": (
+        "a session's title must not be blank and has at most 255 characters"
+    ),
     "study_sessions_description_check": "a session's description has at most 5000 characters",
     "study_sessions_draft_plan_check": (
         'a draft plan is {"topics": [{"title": "...", "subtopics": ["...", ...]}, ...]} '
@@ -47,9 +49,7 @@ RULES = {
     "chats_session_id_fkey": "the chat's session must exist",
     "chats_topic_id_fkey": "the topic of a chat must exist and belong to the chat's session",
     "chats_type_check": "a TOPIC chat has a topic and a GENERAL chat has none",
-    "chats_session_id_topic_id_key": (
-        "a session has one general chat, and a topic one chat"
-    ),
+    "chats_session_id_topic_id_key": ("a session has one general chat, and a topic one chat"),
     "chats_session_fixed": "the session of a chat cannot change",
     "messages_chat_id_fkey": "the message's chat must exist",
     "messages_role_check": "a message's role is user, assistant or system",

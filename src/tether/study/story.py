@@ -239,9 +239,7 @@ async def play(db: Database, out: Out) -> None:
     out(hits_table(found))
     await messages.append(chat.id, "assistant", "From your notes: " + found.contexts()[0])
     eigen = next(t for t in story.topics if t.title == "Eigenvalues")
-    related = await chunks.search(
-        session_id, embed(EIGEN_QUESTION), k=2, topic_ids=[eigen.id]
-    )
+    related = await chunks.search(session_id, embed(EIGEN_QUESTION), k=2, topic_ids=[eigen.id])
     out(f"\n'{EIGEN_QUESTION}', among the chunks related to Eigenvalues only:")
     out(hits_table(related))
     page = await messages.page(chat.id)
@@ -252,9 +250,8 @@ async def play(db: Database, out: Out) -> None:
     matrices = next(t for t in story.topics if t.title == "Matrices")
     await ChatRepository(db).for_topics(session_id)
     out(f"chunks naming it before: {await lookups.chunks_naming(matrices.id)}")
-    async with db.connection() as conn:
-        async with track(conn) as changes:
-            await TopicRepository(conn).delete(matrices.id)
+    async with db.connection() as conn, track(conn) as changes:
+        await TopicRepository(conn).delete(matrices.id)
     out("what the database did (pg_stat_xact_user_tables): its chat goes, its id leaves")
     out("every chunk's related_topic_ids:")
     out(changes_table(changes))
