@@ -36,7 +36,7 @@ from tether.study.embedding import synthetic
 
 from ..harness import Figure, Progress
 from .fixtures import B, copy, documents, profile, sessions, small_to_big
-from .orm import mapped
+from .orm import chunk_objects, mapped
 
 K = 10
 SEED_VECTORS, SEED_QUERIES, SEED_TAGS = 11, 12, 13
@@ -273,20 +273,8 @@ async def copy_rates(server_url: str, sizes: FigureSizes, progress: Progress) ->
             sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
 
             async def by_orm(chunks: Sequence[NewChunk]) -> None:
-                made: dict[uuid.UUID, Any] = {}
-                for c in chunks:
-                    made[c.id] = Chunk(
-                        id=c.id,
-                        document_id=document_id,
-                        session_id=session_id,
-                        parent=made.get(c.parent_chunk_id) if c.parent_chunk_id else None,
-                        chunk_text=c.chunk_text,
-                        embedding=c.embedding,
-                        type=c.type,
-                        related_topic_ids=list(c.related_topic_ids),
-                    )
                 async with sessionmaker() as session:
-                    session.add_all(made.values())
+                    session.add_all(chunk_objects(Chunk, chunks, session_id, document_id))
                     await session.commit()
 
             await rate(min(50, sizes.slow_rows), by_orm)  # warm up the mapping

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from attrs import frozen
@@ -20,7 +21,7 @@ from sqlalchemy import ARRAY, Computed, Enum, ForeignKey, Text, Uuid, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from tether.study import ChatType, ChunkType, ProcessingStatus, SessionStatus
+from tether.study import ChatType, ChunkType, NewChunk, ProcessingStatus, SessionStatus
 
 
 def _enum(kind: type[Any], name: str) -> Enum:
@@ -169,3 +170,23 @@ def mapped(*, passive_deletes: bool) -> Models:
         parent: Mapped[DocumentChunk | None] = relationship(remote_side=lambda: [DocumentChunk.id])
 
     return Models(Profile, StudySession, Document, Topic, Chat, Message, DocumentChunk)
+
+
+def chunk_objects(
+    Chunk: type, chunks: Sequence[NewChunk], session_id: uuid.UUID, document_id: uuid.UUID
+) -> list[Any]:
+    """The chunks as the seed's service makes them: mapped objects, each CHILD holding
+    its PARENT object (the unit of work writes parents first)."""
+    made: dict[uuid.UUID, Any] = {}
+    for c in chunks:
+        made[c.id] = Chunk(
+            id=c.id,
+            document_id=document_id,
+            session_id=session_id,
+            parent=made.get(c.parent_chunk_id) if c.parent_chunk_id else None,
+            chunk_text=c.chunk_text,
+            embedding=c.embedding,
+            type=c.type,
+            related_topic_ids=list(c.related_topic_ids),
+        )
+    return list(made.values())
