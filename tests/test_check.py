@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import attrs
+import numpy as np
+import numpy.typing as npt
 import pytest
 from attrs import frozen
 from pgvector import Vector
@@ -258,6 +260,10 @@ TEXT = PgType("text", "b")
         (PgType("jsonb", "b"), list[Any], True),
         (PgType("vector", "b"), Vector, True),
         (PgType("vector", "b"), list[float], False),
+        (PgType("vector", "b"), np.ndarray, True),
+        (PgType("vector", "b"), npt.NDArray[np.float32] | None, True),
+        (PgType("halfvec", "b"), npt.NDArray[np.float16], True),
+        (PgType("sparsevec", "b"), np.ndarray, False),
         (PgType("session_status", "e"), str, True),
         (PgType("session_status", "e"), Status, True),
         (PgType("session_status", "e"), Literal["ACTIVE", "COMPLETED"], True),

@@ -105,6 +105,13 @@ DOMAINS: tuple[Domain, ...] = (
         tenant="users",
     ),
     Domain(
+        "study",
+        "003",
+        "study sessions over uploaded documents: topics from a draft plan, chats, "
+        "and chunks with 768-d embeddings retrieved by similarity",
+        tenant="study_sessions",
+    ),
+    Domain(
         "tickets",
         "004",
         "a Jira ticket generator: sessions, uploaded files, tickets with dependencies, "

@@ -1,7 +1,9 @@
 """Which Python type a record field may declare for a PostgreSQL result column.
 
 The table says what asyncpg hands back for each type with tether's codecs
-(json/jsonb decoded by `json.loads`, pgvector's types by its binary codec).
+(json/jsonb decoded by `json.loads`, pgvector's types by its binary codec). A
+vector or halfvec field may also declare a numpy array: a record's converter turns
+the codec's value into one (`Vector.to_numpy()`), as embeddings travel in numpy.
 Enums arrive as `str`, so a field may declare `str`, a `str` subclass such as
 `enum.StrEnum`, or a `Literal` of strings. Arrays fit `list[X]`, `tuple[X, ...]`
 or `Sequence[X]` of a fitting element type. A `record` (an anonymous row built
@@ -22,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Union, get_args, get_origin
 
 import attrs
+import numpy as np
 from pgvector import HalfVector, SparseVector, Vector
 
 from tether.check.catalog import TypeDescription
@@ -56,8 +59,8 @@ PYTHON_TYPES: Mapping[str, tuple[type, ...]] = {
     "jsonb": _JSON_VALUES,
     "inet": (ipaddress.IPv4Interface, ipaddress.IPv6Interface),
     "cidr": (ipaddress.IPv4Network, ipaddress.IPv6Network),
-    "vector": (Vector,),
-    "halfvec": (HalfVector,),
+    "vector": (Vector, np.ndarray),
+    "halfvec": (HalfVector, np.ndarray),
     "sparsevec": (SparseVector,),
 }
 

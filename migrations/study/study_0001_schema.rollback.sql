@@ -1,0 +1,22 @@
+-- squawk-ignore-file ban-drop-table, ban-drop-function, ban-drop-schema, ban-drop-type, require-lock-timeout, require-statement-timeout -- a rollback removes the whole domain it made, on purpose
+drop function study.approximate_neighbours(uuid, public.vector, integer, uuid[]);
+drop table study.document_chunks;
+drop table study.messages;
+drop table study.chats;
+drop table study.topics;
+drop table study.documents;
+drop table study.study_sessions;
+drop table study.profiles;
+drop function study.forget_deleted_topics();
+drop function study.check_added_topics();
+drop function study.check_new_chunks();
+drop function study.require_topics(uuid[], uuid[]);
+drop function study.forbid_move();
+drop function study.check_status_move();
+drop function study.touch_updated_at();
+drop function study.is_draft_plan(jsonb);
+drop type study.chunk_type;
+drop type study.chat_type;
+drop type study.processing_status;
+drop type study.session_status;
+drop schema study;
