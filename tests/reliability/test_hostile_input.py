@@ -105,18 +105,29 @@ join pg_class c on c.oid = t.tgrelid
 join pg_namespace n on n.oid = c.relnamespace
 where n.nspname = $1 and not t.tgisinternal and t.tgtype & 32 <> 0
 """
+# One DELETE per table with every trigger off (foreign keys, counters, append-only
+# guards: the tables are emptied whole), for a superuser: a reset runs before each of
+# thousands of examples, and TRUNCATE costs ~40 ms where this costs under 1.
+DELETE_ALL = """
+select 'set local session_replication_role = replica; '
+       || string_agg(format('delete from %I.%I', schemaname, tablename), '; ')
+from pg_tables where schemaname = $1
+"""
 
 
 async def reset(sql, schema: str) -> None:
     """Empty the tables of the domain under test (each test has a database of its own,
     where only that domain's methods run)."""
-    tables = await sql.fetchval(
-        "select string_agg(format('%I.%I', schemaname, tablename), ', ') "
-        "from pg_tables where schemaname = $1",
-        schema,
-    )
-    guards = [row[0] for row in await sql.fetch(TRUNCATE_GUARDS, schema)]
     async with sql.transaction():
+        if await sql.fetchval("select rolsuper from pg_roles where rolname = current_user"):
+            await sql.execute(await sql.fetchval(DELETE_ALL, schema))
+            return
+        tables = await sql.fetchval(
+            "select string_agg(format('%I.%I', schemaname, tablename), ', ') "
+            "from pg_tables where schemaname = $1",
+            schema,
+        )
+        guards = [row[0] for row in await sql.fetch(TRUNCATE_GUARDS, schema)]
         for guard in guards:
             await sql.execute(guard % "disable")
         await sql.execute(f"truncate {tables} restart identity cascade")

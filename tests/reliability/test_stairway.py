@@ -1,9 +1,11 @@
+
 """Migrations, step by step and side by side: each one applies, rolls back to exactly the
 schema before it and applies again ("stairway"); two `tether migrate` processes started
 together on a fresh database leave one correct schema."""
 
 import asyncio
 import os
+import re
 
 import asyncpg
 import pytest
@@ -73,6 +75,13 @@ async def schema_of(url: str) -> list[str]:
         return list(await conn.fetchval(SCHEMA_FACTS))
     finally:
         await conn.close()
+
+
+def facts_of(facts: list[str], schema: str) -> list[str]:
+    """The facts of `schema`'s objects (a domain's own, in a database that holds others):
+    those naming something in it (`schema.x`), and the schema itself."""
+    named = re.compile(rf"(?<![\w.]){re.escape(schema)}\.|^schema {re.escape(schema)}$")
+    return [fact for fact in facts if named.search(fact)]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from reliability.test_stairway import schema_of
+from reliability.test_stairway import facts_of, schema_of
 from tether import Database, MissingReference, admin, migrations
 from tether.testing import expect_changes
 from tether.tickets import (
@@ -63,11 +63,8 @@ async def yoyo_db(tether_server_url):
 
 
 async def test_the_schema_is_the_one_tether_builds(yoyo_db, tether_url):
-    def tickets_facts(facts: list[str]) -> list[str]:
-        return [fact for fact in facts if "tickets" in fact]
-
-    built = tickets_facts(await schema_of(yoyo_db.url))
-    assert built and built == tickets_facts(await schema_of(tether_url))
+    built = facts_of(await schema_of(yoyo_db.url), "tickets")
+    assert built and built == facts_of(await schema_of(tether_url), "tickets")
     assert not any("planner" in fact for fact in await schema_of(yoyo_db.url))
 
 
