@@ -1,4 +1,3 @@
-
 """Migrations, step by step and side by side: each one applies, rolls back to exactly the
 schema before it and applies again ("stairway"); two `tether migrate` processes started
 together on a fresh database leave one correct schema."""
