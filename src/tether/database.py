@@ -59,8 +59,12 @@ def _encode_json(value: object) -> bytes:
     return json.dumps(value).encode()
 
 
+# Decoding text, not bytes: json.loads(bytes) first sniffs the encoding (~0.5 µs a value).
+_decode_text = json.JSONDecoder().decode
+
+
 def _decode_json(data: bytes) -> object:
-    return json.loads(data)
+    return _decode_text(data.decode())
 
 
 def _encode_jsonb(value: object) -> bytes:
@@ -68,7 +72,7 @@ def _encode_jsonb(value: object) -> bytes:
 
 
 def _decode_jsonb(data: bytes) -> object:
-    return json.loads(data[1:])
+    return _decode_text(data[1:].decode())
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:

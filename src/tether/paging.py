@@ -75,10 +75,13 @@ def encode(values: Sequence[Any]) -> str:
         if value is None:
             items.append(["z", None])
             continue
-        tag, convert = _encoder(type(value))
+        tag, convert = _ENCODE.get(type(value)) or _encoder(type(value))
         items.append([tag, convert(value)])
-    text = json.dumps(items, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(text).rstrip(b"=").decode()
+    return base64.urlsafe_b64encode(_compact(items).encode()).rstrip(b"=").decode()
+
+
+# Made once: json.dumps with any option builds a new encoder on every call.
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _encoder(kind: type) -> tuple[str, Any]:
