@@ -156,6 +156,13 @@ def translate(error: BaseException, query: Query | str) -> TetherError:
     if isinstance(error, asyncpg.exceptions.OutdatedSchemaCacheError):
         # A type changed under a cached statement; the text names the type, not values.
         return TetherError(f"{where}: {error}")
+    if isinstance(error, asyncpg.InternalClientError) and str(error).startswith("no decoder"):
+        # The connection is fine: a result holds a type asyncpg cannot decode where it
+        # is (an enum or a domain inside an anonymous row); its text names no values.
+        return TetherError(
+            f"{where}: a result column cannot be decoded ({error}); cast it in the query, "
+            "e.g. to text inside row(...)"
+        )
     if isinstance(
         error, asyncpg.ConnectionDoesNotExistError | asyncpg.InternalClientError | OSError
     ):
