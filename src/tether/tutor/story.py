@@ -111,7 +111,8 @@ async def play(db: Database, out: Out) -> None:
                 week1.id, ada.id, "Perceptrons weigh inputs; learning moves the weights."
             )
         await queue.succeed(job)
-    out(jobs_table(await queue.of_week(week1.id)))
+    week1_jobs = await queue.of_week(week1.id)
+    out(jobs_table(week1_jobs))
 
     out("\n== A worker dies mid-job: its lease lapses, another rescues the job ==")
     doomed = await queue.enqueue("transcribe", week1.id)
@@ -159,6 +160,6 @@ async def play(db: Database, out: Out) -> None:
         out("what the database cascaded (pg_stat_xact_user_tables):")
         out(changes_table(changes))
     out("ML-101's rows left: " + await lookups.rows_of_course(course.id))
-    kept = [await queue.get(job_id) for job_id in (summarize.id, doomed.id)]
+    kept = [await queue.get(job.id) for job in [*week1_jobs, doomed]]
     out("week 1's jobs are kept, with week_id NULL:")
     out(jobs_table(kept))
