@@ -163,7 +163,7 @@ async def play(db: Database, out: Out) -> None:
     out(
         f"refresh token issued, expires {session.expires_at:%Y-%m-%d}: {len(session.token)} "
         f"characters to the client; the database holds only its HMAC-SHA256 "
-        f"{stored[:12]}... ({len(stored)} hex digits)"
+        f"({len(stored)} hex digits, never shown)"
     )
 
     out("\n== A question, and the assistant's reply streamed one chunk per statement ==")
