@@ -4,26 +4,13 @@ check rules, and the triggers that keep the counters, each with a pinned search_
 
 import pytest
 
-pytestmark = pytest.mark.asyncio
+from domain_checks import foreign_keys
 
-ON_DELETE = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
+pytestmark = pytest.mark.asyncio
 
 
 async def test_foreign_keys_and_their_on_delete_rules(tether_db):
-    rows = await tether_db.pool.fetch(
-        """
-        select c.conname, c.conrelid::regclass::text as child,
-               c.confrelid::regclass::text as parent, c.confdeltype::text,
-               array(select a.attname from unnest(c.conkey) k
-                     join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k) as columns
-        from pg_constraint c
-        where c.contype = 'f' and c.connamespace = 'chat'::regnamespace
-        """
-    )
-    found = {
-        r["conname"]: (r["child"], tuple(r["columns"]), r["parent"], ON_DELETE[r["confdeltype"]])
-        for r in rows
-    }
+    found = await foreign_keys(tether_db, "chat")
     assert found == {
         "conversations_user_id_fkey": (
             "chat.conversations",

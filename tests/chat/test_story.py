@@ -2,21 +2,12 @@
 counted by the database, token rotation with a refused reuse, paging, and the
 cascade of a user's deletion, in a database holding `common` and chat only."""
 
-import os
-
-from tether import admin
+from domain_checks import story
 from tether.chat.story import REPLY
-from tether.demo import run
 
 
 async def test_the_story_is_told_with_the_databases_counts(tether_server_url):
-    lines: list[str] = []
-    database = f"tether_demo_{os.getpid()}"
-    try:
-        await run(tether_server_url, ["chat"], out=lines.append, database=database)
-    finally:
-        await admin.drop_database(tether_server_url, f"{database}_chat")
-    text = "\n".join(lines)
+    text = await story(tether_server_url, "chat")
     assert "applying common_0001_extensions" in text and "applying chat_0001_schema" in text
     assert "planner" not in text
     assert "Ada.Lovelace@example.com  Ada   user  password" in text
@@ -37,4 +28,4 @@ async def test_the_story_is_told_with_the_databases_counts(tether_server_url):
     for table, rows in (("conversations", 3), ("messages", 10), ("users", 1)):
         assert f"chat.{table}" in cascade and f"  {rows}  " in cascade
     assert "Ada's rows left: users 0, conversations 0, messages 0" in text
-    assert lines[-1] == "Ben's rows left: users 1, conversations 1, messages 2"
+    assert text.endswith("\n" + "Ben's rows left: users 1, conversations 1, messages 2")

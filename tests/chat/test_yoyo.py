@@ -3,14 +3,11 @@
 rule holds there, through tether's repositories."""
 
 import asyncio
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tether import Database, InvalidValue, admin, migrations
+from domain_checks import yoyo_built
+from tether import Database, InvalidValue
 from tether.chat import (
     ConversationRepository,
     EmailTaken,
@@ -22,29 +19,10 @@ from tether.chat import (
 from tether.chat.story import converse, sign_up
 from tether.testing import expect_changes
 
-ROOT = Path(__file__).resolve().parents[2]
-YOYO = Path(sys.executable).parent / "yoyo"
-
 
 @pytest.fixture
 async def yoyo_url(tether_server_url):
-    async with admin.scratch_database(tether_server_url, f"tether_yoyo_{os.getpid()}") as url:
-        done = subprocess.run(
-            [
-                str(YOYO),
-                "apply",
-                "--batch",
-                "--database",
-                migrations.yoyo_url(url),
-                "migrations/common",
-                "migrations/chat",
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+    async with yoyo_built(tether_server_url, "chat") as url:
         yield url
 
 

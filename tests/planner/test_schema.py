@@ -3,26 +3,13 @@ indexes that cover them, the unique and check rules, the ownership trigger."""
 
 import pytest
 
-pytestmark = pytest.mark.asyncio
+from domain_checks import foreign_keys
 
-ON_DELETE = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
+pytestmark = pytest.mark.asyncio
 
 
 async def test_foreign_keys_and_their_on_delete_rules(tether_db):
-    rows = await tether_db.pool.fetch(
-        """
-        select c.conname, c.conrelid::regclass::text as child,
-               c.confrelid::regclass::text as parent, c.confdeltype::text,
-               array(select a.attname from unnest(c.conkey) k
-                     join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k) as columns
-        from pg_constraint c
-        where c.contype = 'f' and c.connamespace = 'planner'::regnamespace
-        """
-    )
-    found = {
-        r["conname"]: (r["child"], tuple(r["columns"]), r["parent"], ON_DELETE[r["confdeltype"]])
-        for r in rows
-    }
+    found = await foreign_keys(tether_db, "planner")
     assert found == {
         "subjects_student_id_fkey": (
             "planner.subjects",

@@ -1,22 +1,14 @@
 """`tether demo planner` plays the seed-001 story: the calendar, then what each deletion
 cascaded, in a database holding `common` and the planner only."""
 
-import os
 import subprocess
 import sys
 
-from tether import admin
-from tether.demo import run
+from domain_checks import story
 
 
 async def test_the_story_is_told_with_the_databases_counts(tether_server_url):
-    lines: list[str] = []
-    database = f"tether_demo_{os.getpid()}"
-    try:
-        await run(tether_server_url, ["planner"], out=lines.append, database=database)
-    finally:
-        await admin.drop_database(tether_server_url, f"{database}_planner")
-    text = "\n".join(lines)
+    text = await story(tether_server_url, "planner")
     assert "applying common_0001_extensions" in text
     assert "applying planner_0001_schema" in text
     assert "Tue 2026-01-13  Physics           Physics Lab Report     4           9" in text
@@ -30,7 +22,9 @@ async def test_the_story_is_told_with_the_databases_counts(tether_server_url):
     for table, rows in (("ai_tasks", 6), ("feedback", 1), ("plans", 3), ("subjects", 2)):
         assert f"planner.{table}" in user and f"{rows} " in user
     assert "John's rows left: users 0, subjects 0, plans 0, ai_tasks 0, feedback 0" in user
-    assert lines[-1] == "Mary's rows left: users 1, subjects 1, plans 1, ai_tasks 1, feedback 0"
+    assert text.endswith(
+        "\n" + "Mary's rows left: users 1, subjects 1, plans 1, ai_tasks 1, feedback 0"
+    )
 
 
 def test_python_m_tether_demo_planner_plays_it(tether_server_url):

@@ -2,9 +2,8 @@
 and its ON DELETE rule, the indexes (HNSW with cosine, GIN, the ones covering the
 FKs), the unique and check rules, and the triggers with a pinned search_path."""
 
+from domain_checks import foreign_keys
 from tether.study import EMBEDDING_DIMENSIONS
-
-ON_DELETE = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
 
 
 async def test_the_four_enum_types_and_their_labels(tether_db):
@@ -89,21 +88,7 @@ async def test_columns_and_their_types(tether_db):
 
 
 async def test_foreign_keys_and_their_on_delete_rules(tether_db):
-    rows = await tether_db.pool.fetch(
-        """
-        select c.conname, c.conrelid::regclass::text as child,
-               c.confrelid::regclass::text as parent, c.confdeltype::text,
-               array(select a.attname from unnest(c.conkey) with ordinality k (n, i)
-                     join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n
-                     order by k.i) as columns
-        from pg_constraint c
-        where c.contype = 'f' and c.connamespace = 'study'::regnamespace
-        """
-    )
-    found = {
-        r["conname"]: (r["child"], tuple(r["columns"]), r["parent"], ON_DELETE[r["confdeltype"]])
-        for r in rows
-    }
+    found = await foreign_keys(tether_db, "study")
     sessions = "study.study_sessions"
     assert found == {
         "study_sessions_profile_id_fkey": (sessions, ("profile_id",), "study.profiles", "cascade"),

@@ -2,20 +2,11 @@
 study domain only: statuses, topics from a plan, chunks by COPY, a question answered
 with parent chunks, refused moves, and a topic deleted out of every chunk's array."""
 
-import os
-
-from tether import admin
-from tether.demo import run
+from domain_checks import story
 
 
 async def test_the_story_is_told_with_the_databases_counts(tether_server_url):
-    lines: list[str] = []
-    database = f"tether_demo_{os.getpid()}"
-    try:
-        await run(tether_server_url, ["study"], out=lines.append, database=database)
-    finally:
-        await admin.drop_database(tether_server_url, f"{database}_study")
-    text = "\n".join(lines)
+    text = await story(tether_server_url, "study")
     assert "applying common_0001_extensions" in text and "applying study_0001_schema" in text
     assert "planner" not in text
     assert "Linear algebra exam: ACTIVE" in text

@@ -1,15 +1,11 @@
 """The study domain in a database built by plain `yoyo apply` (as a deployment builds
 it, common and study only): the rules hold there too, and tether works on it."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
+from domain_checks import yoyo_built
 from reliability.test_stairway import facts_of, schema_of
-from tether import Database, InvalidValue, MissingReference, admin, migrations
+from tether import Database, InvalidValue, MissingReference
 from tether.study import (
     ChunkRepository,
     NewChunk,
@@ -20,31 +16,12 @@ from tether.study import (
 from tether.study.embedding import embed
 from tether.study.story import build
 
-ROOT = Path(__file__).resolve().parents[2]
-YOYO = Path(sys.executable).parent / "yoyo"
-
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 async def yoyo_url(tether_server_url):
-    async with admin.scratch_database(tether_server_url, f"tether_yoyo_{os.getpid()}") as url:
-        done = subprocess.run(
-            [
-                str(YOYO),
-                "apply",
-                "--batch",
-                "--database",
-                migrations.yoyo_url(url),
-                "migrations/common",
-                "migrations/study",
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+    async with yoyo_built(tether_server_url, "study") as url:
         yield url
 
 

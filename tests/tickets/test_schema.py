@@ -5,9 +5,9 @@ timestamps of the conventions."""
 
 import pytest
 
-pytestmark = pytest.mark.asyncio
+from domain_checks import ON_DELETE
 
-ON_DELETE = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
+pytestmark = pytest.mark.asyncio
 
 
 async def test_foreign_keys_and_their_on_delete_rules(tether_db):

@@ -4,20 +4,13 @@ order, the tokens encrypted and rotated, then the deletion that keeps the audit 
 
 import os
 
-from tether import admin
-from tether.demo import run
+from domain_checks import story
 from tether.tickets import KEYS_VARIABLE
 
 
 async def test_the_story_is_told_with_the_databases_counts(tether_server_url, monkeypatch):
     monkeypatch.delenv(KEYS_VARIABLE, raising=False)
-    lines: list[str] = []
-    database = f"tether_demo_{os.getpid()}"
-    try:
-        await run(tether_server_url, ["tickets"], out=lines.append, database=database)
-    finally:
-        await admin.drop_database(tether_server_url, f"{database}_tickets")
-    text = "\n".join(lines)
+    text = await story(tether_server_url, "tickets")
     assert "applying common_0001_extensions" in text
     assert "applying tickets_0001_schema" in text
     assert "planner" not in text

@@ -6,16 +6,13 @@ is one query; and the schema is the one tether's own migrations build."""
 
 import asyncio
 import datetime as dt
-import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
+from domain_checks import yoyo_built
 from reliability.test_stairway import facts_of, schema_of
-from tether import Database, MissingReference, admin, migrations
+from tether import Database, MissingReference
 from tether.testing import expect_changes
 from tether.tickets import (
     AppendOnly,
@@ -32,34 +29,14 @@ from tether.tickets.story import generated_session
 
 from .checks import refusal, statements_sent
 
-ROOT = Path(__file__).resolve().parents[2]
-YOYO = Path(sys.executable).parent / "yoyo"
-
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 async def yoyo_db(tether_server_url):
     """A database migrated by the yoyo command line alone, common and tickets only."""
-    async with admin.scratch_database(tether_server_url, f"tether_yoyo_{os.getpid()}") as url:
-        done = subprocess.run(
-            [
-                str(YOYO),
-                "apply",
-                "--batch",
-                "--database",
-                migrations.yoyo_url(url),
-                "migrations/common",
-                "migrations/tickets",
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        async with Database(url) as db:
-            yield db
+    async with yoyo_built(tether_server_url, "tickets") as url, Database(url) as db:
+        yield db
 
 
 async def test_the_schema_is_the_one_tether_builds(yoyo_db, tether_url):

@@ -2,20 +2,11 @@
 worker's job rescued and its late success refused, audio in order, then a preview and
 the delete of a week, in a database holding `common` and the tutor only."""
 
-import os
-
-from tether import admin
-from tether.demo import run
+from domain_checks import story
 
 
 async def test_the_story_is_told_with_the_databases_counts(tether_server_url):
-    lines: list[str] = []
-    database = f"tether_demo_{os.getpid()}"
-    try:
-        await run(tether_server_url, ["tutor"], out=lines.append, database=database)
-    finally:
-        await admin.drop_database(tether_server_url, f"{database}_tutor")
-    text = "\n".join(lines)
+    text = await story(tether_server_url, "tutor")
     assert "applying common_0001_extensions" in text
     assert "applying tutor_0001_schema" in text
     assert "planner" not in text
@@ -32,4 +23,4 @@ async def test_the_story_is_told_with_the_databases_counts(tether_server_url):
         assert "tutor.audio_blobs    3             0" in part
     assert "after the preview: weeks 3, readings 1, chunks 7" in preview
     assert "ML-101's rows left: weeks 2, readings 0, chunks 0, summaries 0" in delete
-    assert lines[-1].endswith("\n4    transcribe  succeeded  100       2        None")
+    assert text.endswith("\n4    transcribe  succeeded  100       2        None")

@@ -2,14 +2,11 @@
 a database where the tutor's rules hold and its repositories work."""
 
 import datetime as dt
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tether import Conflict, Database, InvalidValue, admin, migrations
+from domain_checks import yoyo_built
+from tether import Conflict, Database, InvalidValue
 from tether.testing import expect_changes
 from tether.tutor import (
     ConversationRepository,
@@ -21,61 +18,41 @@ from tether.tutor import (
 
 from .conftest import START, make_course
 
-ROOT = Path(__file__).resolve().parents[2]
-YOYO = Path(sys.executable).parent / "yoyo"
-
 
 @pytest.mark.slow
 async def test_the_tutor_on_a_database_built_by_plain_yoyo_apply(tether_server_url):
-    async with admin.scratch_database(tether_server_url, f"tether_yoyo_{os.getpid()}") as url:
-        done = subprocess.run(
-            [
-                str(YOYO),
-                "apply",
-                "--batch",
-                "--database",
-                migrations.yoyo_url(url),
-                "migrations/common",
-                "migrations/tutor",
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
+    async with yoyo_built(tether_server_url, "tutor") as url, Database(url) as db:
+        schemas = await db.pool.fetchval(
+            "select array_agg(nspname::text order by nspname) from pg_namespace "
+            "where nspname in ('tutor', 'planner')"
         )
-        assert done.returncode == 0, done.stdout + done.stderr
-        async with Database(url) as db:
-            schemas = await db.pool.fetchval(
-                "select array_agg(nspname::text order by nspname) from pg_namespace "
-                "where nspname in ('tutor', 'planner')"
-            )
-            assert schemas == ["tutor"]
-            course = await make_course(db)
-            with pytest.raises(Conflict) as refused:
-                await UserRepository(db).create("ADA@example.com", "Twin")
-            assert refused.value.constraint == "users_email_key"
-            with pytest.raises(InvalidValue) as refused:
-                await ConversationRepository(db).end(course.talk.id, START - dt.timedelta(1))
-            assert refused.value.constraint == "conversations_duration_seconds_check"
-            job = await JobQueue(db, lease=dt.timedelta(0)).claim_one(["summarize"])
-            rescued = await JobQueue(db).claim_one(["summarize"])
-            assert (rescued.id, rescued.attempt) == (job.id, 2)
-            with pytest.raises(LeaseLost):
-                await JobQueue(db).succeed(job)
-            await ConversationRepository(db).end(course.talk.id)
-            async with (
-                db.connection() as conn,
-                expect_changes(
-                    conn,
-                    deleted={
-                        "tutor.weeks": 1,
-                        "tutor.readings": 1,
-                        "tutor.chunks": 5,
-                        "tutor.summaries": 1,
-                        "tutor.conversations": 1,
-                        "tutor.audio_blobs": 2,
-                    },
-                    updated={"tutor.jobs": 2},
-                ),
-            ):
-                await WeekRepository(conn).delete(course.week1.id)
+        assert schemas == ["tutor"]
+        course = await make_course(db)
+        with pytest.raises(Conflict) as refused:
+            await UserRepository(db).create("ADA@example.com", "Twin")
+        assert refused.value.constraint == "users_email_key"
+        with pytest.raises(InvalidValue) as refused:
+            await ConversationRepository(db).end(course.talk.id, START - dt.timedelta(1))
+        assert refused.value.constraint == "conversations_duration_seconds_check"
+        job = await JobQueue(db, lease=dt.timedelta(0)).claim_one(["summarize"])
+        rescued = await JobQueue(db).claim_one(["summarize"])
+        assert (rescued.id, rescued.attempt) == (job.id, 2)
+        with pytest.raises(LeaseLost):
+            await JobQueue(db).succeed(job)
+        await ConversationRepository(db).end(course.talk.id)
+        async with (
+            db.connection() as conn,
+            expect_changes(
+                conn,
+                deleted={
+                    "tutor.weeks": 1,
+                    "tutor.readings": 1,
+                    "tutor.chunks": 5,
+                    "tutor.summaries": 1,
+                    "tutor.conversations": 1,
+                    "tutor.audio_blobs": 2,
+                },
+                updated={"tutor.jobs": 2},
+            ),
+        ):
+            await WeekRepository(conn).delete(course.week1.id)
