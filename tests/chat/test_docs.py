@@ -2,26 +2,14 @@
 reply) runs as written, twice (it is safe to re-run)."""
 
 import os
-import re
 import subprocess
 import sys
-from pathlib import Path
 
-PAGE = Path(__file__).resolve().parents[2] / "docs" / "chat.md"
-
-
-def example(name: str) -> str:
-    block = re.search(
-        rf"<!-- example:{name} -->\s*```python\n(.*?)```\s*<!-- /example:{name} -->",
-        PAGE.read_text(),
-        re.S,
-    )
-    assert block, f"no example:{name} in docs/chat.md"
-    return block.group(1)
+from test_readme import example
 
 
 def test_the_service_example_runs(tether_url):
-    code = example("chat-service")
+    code = example("chat-service", "docs/chat.md")
     env = {**os.environ, "DATABASE_URL": tether_url, "TETHER_CHAT_TOKEN_KEY": "k" * 48}
     for _ in range(2):
         done = subprocess.run(

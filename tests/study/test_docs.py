@@ -2,27 +2,19 @@
 retrieves them by similarity in a few lines."""
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
+from test_readme import example
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def example(name: str) -> str:
-    text = (ROOT / "docs" / "study.md").read_text()
-    block = re.search(
-        rf"<!-- example:{name} -->\s*```python\n(.*?)```\s*<!-- /example:{name} -->", text, re.S
-    )
-    assert block, f"no example:{name} in docs/study.md"
-    return block.group(1)
 
 
 def test_the_service_example_runs_twice(tether_url):
     for _ in range(2):  # it deletes what it made: safe to run again
         done = subprocess.run(
-            [sys.executable, "-c", example("service")],
+            [sys.executable, "-c", example("service", "docs/study.md")],
             capture_output=True,
             text=True,
             timeout=120,

@@ -2,27 +2,15 @@
 with a key ring in the environment as a deployment would have it."""
 
 import os
-import re
 import subprocess
 import sys
-from pathlib import Path
 
+from test_readme import example
 from tether.tickets import KEYS_VARIABLE
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def example(name: str) -> str:
-    text = (ROOT / "docs" / "tickets.md").read_text()
-    block = re.search(
-        rf"<!-- example:{name} -->\s*```python\n(.*?)```\s*<!-- /example:{name} -->", text, re.S
-    )
-    assert block, f"no example:{name} in docs/tickets.md"
-    return block.group(1)
 
 
 def test_the_service_example_runs(tether_url, keys):
-    code = example("tickets-service")
+    code = example("tickets-service", "docs/tickets.md")
     for _ in range(2):
         done = subprocess.run(
             [sys.executable, "-c", code],

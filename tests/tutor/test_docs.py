@@ -2,26 +2,15 @@
 of its own, and prints what it says."""
 
 import os
-import re
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def example(name: str) -> str:
-    text = (ROOT / "docs" / "tutor.md").read_text()
-    block = re.search(
-        rf"<!-- example:{name} -->\s*```python\n(.*?)```\s*<!-- /example:{name} -->", text, re.S
-    )
-    assert block, f"no example:{name} in docs/tutor.md"
-    return block.group(1)
+from test_readme import example
 
 
 def test_the_worker_example_runs(tether_url):
     done = subprocess.run(
-        [sys.executable, "-c", example("tutor-worker")],
+        [sys.executable, "-c", example("tutor-worker", "docs/tutor.md")],
         capture_output=True,
         text=True,
         timeout=120,
