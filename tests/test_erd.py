@@ -15,8 +15,8 @@ async def test_each_domain_page_shows_the_diagram_of_a_migrated_database(tether_
     assert set(found) == {domain.name for domain in domains.DOMAINS}
     for schema, diagram in found.items():
         page = DOCS / f"{schema}.md"
-        blocks = erd.readme_blocks(page.read_text())
-        assert blocks == {schema: erd.readme_block(schema, diagram)}, (
+        blocks = erd.page_blocks(page.read_text())
+        assert blocks == {schema: erd.page_block(schema, diagram)}, (
             f"{page.relative_to(ROOT)}: the diagram of {schema} is stale or missing: run "
             f"`tether erd --write-docs` (markers <!-- erd:{schema} --> ... "
             f"<!-- /erd:{schema} --> must be in place)"
@@ -97,7 +97,7 @@ def test_refreshing_rewrites_only_the_diagram_blocks():
         "intro\n<!-- erd:a -->\nold a\n<!-- /erd:a -->\nmiddle\n"
         "<!-- erd:gone -->\nkept\n<!-- /erd:gone -->\nend\n"
     )
-    refreshed, missing = erd.refresh_readme(text, {"a": "erDiagram\n    x {\n    }", "b": "-"})
+    refreshed, missing = erd.refresh_page(text, {"a": "erDiagram\n    x {\n    }", "b": "-"})
     assert refreshed == (
         "intro\n<!-- erd:a -->\n```mermaid\nerDiagram\n    x {\n    }\n```\n<!-- /erd:a -->\n"
         "middle\n<!-- erd:gone -->\nkept\n<!-- /erd:gone -->\nend\n"
@@ -106,7 +106,7 @@ def test_refreshing_rewrites_only_the_diagram_blocks():
 
 
 def test_write_docs_refreshes_a_stale_page(tether_server_url, tmp_path):
-    current = erd.readme_blocks((DOCS / "planner.md").read_text())["planner"]
+    current = erd.page_blocks((DOCS / "planner.md").read_text())["planner"]
     stale = tmp_path / "planner.md"
     stale.write_text("# x\n\n<!-- erd:planner -->\nold\n<!-- /erd:planner -->\n")
     notes: list[str] = []

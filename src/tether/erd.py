@@ -101,19 +101,19 @@ async def diagrams(db: Database | Executor, schemas: Sequence[str] | None = None
     }
 
 
-def readme_block(schema: str, diagram: str) -> str:
+def page_block(schema: str, diagram: str) -> str:
     return docblocks.block("erd", schema, f"```mermaid\n{diagram}\n```")
 
 
-def readme_blocks(text: str) -> dict[str, str]:
-    """The diagram blocks a README holds, markers included, by schema."""
+def page_blocks(text: str) -> dict[str, str]:
+    """The diagram blocks a page holds, markers included, by schema."""
     return docblocks.blocks("erd", text)
 
 
-def refresh_readme(text: str, found: dict[str, str]) -> tuple[str, list[str]]:
+def refresh_page(text: str, found: dict[str, str]) -> tuple[str, list[str]]:
     """`text` with the blocks of `found` rewritten, and the schemas it has no markers for."""
     return docblocks.refresh(
-        "erd", text, {schema: readme_block(schema, diagram) for schema, diagram in found.items()}
+        "erd", text, {schema: page_block(schema, diagram) for schema, diagram in found.items()}
     )
 
 
@@ -141,13 +141,13 @@ def command(
         if len(found) == 1:
             out(next(iter(found.values())))
         else:
-            out("\n\n".join(readme_block(schema, diagram) for schema, diagram in found.items()))
+            out("\n\n".join(page_block(schema, diagram) for schema, diagram in found.items()))
         return 0
     failed = 0
     for schema, diagram in found.items():
         page = docs / f"{schema}.md"
         text = page.read_text(encoding="utf-8") if page.exists() else ""
-        refreshed, missing = refresh_readme(text, {schema: diagram})
+        refreshed, missing = refresh_page(text, {schema: diagram})
         if missing:
             failed = 1
             note(
