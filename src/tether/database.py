@@ -68,7 +68,7 @@ def _decode_json(data: bytes) -> object:
 
 
 def _encode_jsonb(value: object) -> bytes:
-    return _JSONB_VERSION + json.dumps(value).encode()
+    return _JSONB_VERSION + _encode_json(value)
 
 
 def _decode_jsonb(data: bytes) -> object:
