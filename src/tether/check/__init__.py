@@ -25,15 +25,17 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import attrs
 from attrs import frozen
 
 from tether import admin
 from tether import domains as registry
 from tether.check.catalog import Catalog
 from tether.check.findings import Finding
+from tether.check.nullability import NullabilityCatalog, scanned_tables
 from tether.check.pytypes import PgType
 from tether.check.schema import MigrationSource, rollback_findings, schema_findings
-from tether.check.statements import describe, judge
+from tether.check.statements import column_verdicts, describe, judge, undecided
 from tether.database import Database
 from tether.queries import Query, QueryError, is_bound, load
 from tether.resources import migrations_dir, sql_dir
@@ -42,7 +44,13 @@ __all__ = ["Finding", "Out", "Report", "command", "run", "scratch_name"]
 
 # Core modules that bind catalog queries to records; each domain's repositories
 # and story bind its own.
-BINDING_MODULES = ("tether.changes", "tether.replicas", "tether.testing", "tether.check.catalog")
+BINDING_MODULES = (
+    "tether.changes",
+    "tether.replicas",
+    "tether.testing",
+    "tether.check.catalog",
+    "tether.check.nullability",
+)
 CATALOG_FOLDER = "catalog"
 
 
@@ -51,6 +59,9 @@ class Report:
     findings: list[Finding]
     query_count: int
     schemas: list[str]
+    # Columns whose NULL the plans do not decide, read into fields that cannot hold
+    # None: notes for `--verbose`, never findings (tether.check.nullability).
+    undecided: list[Finding] = attrs.Factory(list)
 
 
 def binding_modules(domains: Iterable[registry.Domain] = registry.DOMAINS) -> list[str]:
@@ -145,12 +156,19 @@ async def run(
         origins = await catalog.column_origins(
             (column.table_oid, column.attnum) for column in columns if column.table_oid
         )
+        scanned = (
+            table for query in described if query.plan for table in scanned_tables(query.plan)
+        )
+        not_null = await NullabilityCatalog(db).not_null(scanned)
+        undecided_columns: list[Finding] = []
         for query in described:
-            findings.extend(judge(query, types, origins))
+            verdicts = column_verdicts(query, types, lambda *column: not_null.get(column))
+            findings.extend(judge(query, types, origins, verdicts))
+            undecided_columns.extend(undecided(query, verdicts))
         schemas = await catalog.domain_schemas()
         findings += await schema_findings(catalog, schemas, MigrationSource(root))
     findings += rollback_findings(root)
-    return Report(sorted(findings), len(loaded), schemas)
+    return Report(sorted(findings), len(loaded), schemas, sorted(undecided_columns))
 
 
 Out = Callable[[str], None]
