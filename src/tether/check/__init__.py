@@ -50,6 +50,7 @@ BINDING_MODULES = (
     "tether.testing",
     "tether.check.catalog",
     "tether.check.nullability",
+    "tether.check.drift",
 )
 CATALOG_FOLDER = "catalog"
 
@@ -180,7 +181,12 @@ def scratch_name() -> str:
 
 
 async def command(
-    server_url: str, out: Out, note: Out, domains: Iterable[str] | None = None
+    server_url: str,
+    out: Out,
+    note: Out,
+    domains: Iterable[str] | None = None,
+    *,
+    verbose: bool = False,
 ) -> int:
     """`tether check`: findings on `out`, a summary on `note`; 1 if anything was found."""
     async with admin.scratch_database(
@@ -189,7 +195,11 @@ async def command(
         report = await run(url, domains=domains)
     for finding in report.findings:
         out(str(finding))
+    for column in report.undecided if verbose else ():
+        note(f"note: {column}")
     checked = f"{report.query_count} queries and schema(s) {', '.join(report.schemas) or '(none)'}"
+    if report.undecided and not verbose:
+        checked += f" ({len(report.undecided)} column(s) of unknown NULL: --verbose lists them)"
     if report.findings:
         note(f"tether check: {len(report.findings)} finding(s) in {checked}")
         return 1
