@@ -50,8 +50,8 @@ _EXPLAIN = "explain (verbose, generic_plan, costs off, format json) "
 _IDENT = r'(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")'
 _VAR = re.compile(rf"^(?:({_IDENT})\.)?({_IDENT})$")
 _CONSTANT = re.compile(r"^(?:'(?:[^']|'')*'(?:::.+)?|-?\d+(?:\.\d+)?(?:::.+)?|true|false)$")
-_SUBPLAN = re.compile(r"^\((InitPlan|SubPlan) (\d+)\)(?:\.col(\d+))?$")
-_CALL = re.compile(r"^([a-z_][a-z0-9_.]*)\(")
+_SUBPLAN = re.compile(r"^\(?(InitPlan|SubPlan) (\d+)\)?(?:\.col(\d+))?$")
+_CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*)\(")
 _JOIN_NULLS = {"Left": ("Inner",), "Right": ("Outer",), "Full": ("Outer", "Inner")}
 _TREE = ("Outer", "Inner", "Member", "Subquery")
 _NEVER_NULL_CALLS = {"count", "row_number", "rank", "dense_rank", "ntile", "percent_rank"}
@@ -152,7 +152,8 @@ class PlanReader:
                 else Verdict("unknown", "a UNION branch")
                 for k in range(count)
             ]
-        outputs = list(root.get("Output", ()))
+        # The columns come first; sort keys the query does not return may follow.
+        outputs = list(root.get("Output", ()))[:count]
         if len(outputs) != count:
             return [Verdict("unknown", "the plan does not list the columns")] * count
         return [
@@ -166,6 +167,9 @@ class PlanReader:
         through: str | None = None
         while True:
             holders = [c for c in _children(node) if text in map(strip_parens, c.get("Output", ()))]
+            if holders and _computes_here(node, text):
+                # An aggregate this node computes, spelt like one a subquery below computed.
+                return Verdict("unknown", f"{text} is computed at two levels")
             if len(holders) != 1:
                 break
             child = holders[0]
@@ -253,6 +257,15 @@ class PlanReader:
             # max/min/... of a group are NULL only when the argument is NULL in every row.
             return NOT_NULL if verdict.state == "not null" else Verdict("unknown", f"{name}()")
         return Verdict("unknown", f"{name}()")
+
+
+def _computes_here(node: Plan, text: str) -> bool:
+    """Whether `text` is an aggregate call that the Aggregate `node` itself computes
+    (window calls name their window, `OVER w1`, so they cannot be mistaken)."""
+    call = _CALL.match(text)
+    if call is None or node.get("Node Type") != "Aggregate" or " OVER " in text:
+        return False
+    return call.group(1) in _EMPTY_NULL | _NEVER_NULL_CALLS
 
 
 def _union(verdicts: list[Verdict]) -> Verdict:

@@ -201,16 +201,16 @@ def _against_record(
         if allows_none(hint):
             continue
         origin = origins.get((column.table_oid, column.attnum))
-        if index < len(verdicts) and (null := verdicts[index]).state == "nullable":
-            yield (
-                f"column {column.name} can be NULL ({null.reason}), but {name}.{field} is "
-                f"{hint_text(hint)} (make it Optional, or select a value that is never NULL)"
-            )
-        elif origin is not None and not origin.not_null:
+        if origin is not None and not origin.not_null:
             yield (
                 f"column {column.name} comes from {origin.column_name}, which can be NULL, "
                 f"but {name}.{field} is {hint_text(hint)} (make it Optional, or select a "
                 "value that is never NULL)"
+            )
+        elif index < len(verdicts) and (null := verdicts[index]).state == "nullable":
+            yield (
+                f"column {column.name} can be NULL ({null.reason}), but {name}.{field} is "
+                f"{hint_text(hint)} (make it Optional, or select a value that is never NULL)"
             )
 
 
