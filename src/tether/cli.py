@@ -88,7 +88,11 @@ def _check_live(args: argparse.Namespace) -> int:
     url, domains = args.live, list(args.domains)
     if url and "://" not in url and "=" not in url:
         url, domains = "", [url, *domains]
-    registry.select(domains)
+    try:
+        registry.select(domains)
+    except ValueError as error:
+        _note(f"tether check: {error}")
+        return 2
     return asyncio.run(command(_url(args), url or _url(args), _say, _note, domains))
 
 

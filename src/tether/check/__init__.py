@@ -6,14 +6,17 @@ parameters are counted, its command is held to its columns (`:exec` and
 `:execrows` none, `:val` one, `:one`/`:many` the record a repository declared
 with `Q.name.returning(Record)`), and its columns are held to that record's
 fields: same names in the same order, types that fit (tether.check.pytypes),
-and no column that can be NULL in a field that cannot hold None, where the
-Describe shows the column comes straight from a table. Then the catalog:
+and no column that can be NULL in a field that cannot hold None: a nullable
+table column the Describe names, or what the query's generic plan shows can be
+NULL (an outer join's nullable side, an aggregate over no rows, a scalar
+subquery: tether.check.nullability). Then the catalog:
 indexed foreign keys, no redundant index, plain words for every rule, a
 rollback for every migration. A query of a domain folder that no repository
 binds is a finding too: dead SQL. Each finding is one line, `path:line: message`.
 
 `tether check DOMAIN ...` checks `common` and those domains only, as a service
-that uses them deploys them.
+that uses them deploys them. `tether check --live` compares a live database's
+catalog with the migrations instead (tether.check.drift).
 """
 
 from __future__ import annotations
