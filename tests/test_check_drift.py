@@ -233,3 +233,11 @@ def test_the_command_exits_1_with_the_drift_and_0_without(tether_server_url, tet
     assert "1 difference(s)" in found.stderr
     other_domain = live("chat")
     assert other_domain.returncode == 0, other_domain.stdout
+    # Without a URL, `--live DOMAIN` reads the database --database names.
+    itself = subprocess.run(
+        [BIN / "tether", "--database", tether_url, "check", "--live", "planner"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (itself.returncode, itself.stdout.splitlines()) == (1, found.stdout.splitlines())

@@ -172,6 +172,15 @@ CASES: dict[str, tuple[str, list[tuple[str, bool]]]] = {
         "insert into nulls.a (id, name) values (9, 'nine') returning id, name, note",
         [(NN, False), (NN, False), (NULLABLE, True)],
     ),
+    "RETURNING old and new": (
+        "insert into nulls.a (id, name) values (1, 'uno') on conflict (id) "
+        "do update set name = excluded.name returning old.name, new.name, new.note",
+        [(NULLABLE, True), (NN, False), (NULLABLE, True)],
+    ),
+    "DELETE RETURNING old and new": (
+        "delete from nulls.a where id = 3 returning old.name, new.name",
+        [(NN, False), (NULLABLE, True)],
+    ),
     "UPDATE FROM RETURNING": (
         "update nulls.a set note = b.title from nulls.b where b.a_id = a.id "
         "returning a.id, b.title, b.score",
@@ -263,8 +272,8 @@ def test_the_verdicts_on_tricky_statements(nulls_url):
     print("\nverdicts over", sum(counts.values()), "columns:", dict(sorted(counts.items())))
     assert counts["false not null"] == 0
     assert counts == {
-        "proven not null": 39,
-        "caught NULL": 24,
+        "proven not null": 41,
+        "caught NULL": 27,
         "false positive": 2,
         "missed (unknown)": 3,
         "unknown, never NULL": 5,

@@ -207,6 +207,15 @@ class PlanReader:
 
     def _column(self, node: Plan, qualifier: str | None, column: str) -> Verdict:
         alias = node.get("Alias")
+        if (
+            node.get("Node Type") == "ModifyTable"
+            and qualifier in ("old", "new")
+            and qualifier != alias
+        ):
+            absent = _absent_row(node, qualifier)
+            if absent is not None:
+                return absent
+            qualifier = None  # the row was or is in the table: its NOT NULL holds
         if "Relation Name" not in node or (qualifier is not None and _unquote(qualifier) != alias):
             what = f"{node.get('Node Type', 'node')} {alias}" if alias else "a plan node"
             return Verdict("unknown", f"a column of {what}")
@@ -257,6 +266,19 @@ class PlanReader:
             # max/min/... of a group are NULL only when the argument is NULL in every row.
             return NOT_NULL if verdict.state == "not null" else Verdict("unknown", f"{name}()")
         return Verdict("unknown", f"{name}()")
+
+
+def _absent_row(node: Plan, side: str) -> Verdict | None:
+    """Whether `RETURNING old.x`/`new.x` (PostgreSQL 18) can find no row on that side:
+    old of an inserted row, new of a deleted one; None when the row is always there."""
+    operation, upsert = node.get("Operation"), "Conflict Resolution" in node
+    if side == "old" and (operation == "Insert" or upsert):
+        return Verdict("nullable", "old.* is NULL for a row the statement inserts")
+    if side == "new" and operation == "Delete":
+        return Verdict("nullable", "new.* is NULL for a row the statement deletes")
+    if operation == "Merge":
+        return Verdict("unknown", f"{side}.* of MERGE")
+    return None
 
 
 def _computes_here(node: Plan, text: str) -> bool:
