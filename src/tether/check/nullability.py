@@ -49,7 +49,10 @@ _EXPLAIN = "explain (verbose, generic_plan, costs off, format json) "
 
 _IDENT = r'(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")'
 _VAR = re.compile(rf"^(?:({_IDENT})\.)?({_IDENT})$")
-_CONSTANT = re.compile(r"^(?:'(?:[^']|'')*'(?:::.+)?|-?\d+(?:\.\d+)?(?:::.+)?|true|false)$")
+# A type as EXPLAIN prints it: lower-case words (keywords it prints are upper case),
+# a typmod, array brackets: `character varying(20)`, `timestamp with time zone[]`.
+_TYPE = r'(?:[a-z_][a-z0-9_.]*|"(?:[^"]|"")+")(?:\(\d+(?:,\d+)?\)| [a-z_][a-z0-9_]*)*(?:\[\])*'
+_CONSTANT = re.compile(rf"^(?:'(?:[^']|'')*'|-?\d+(?:\.\d+)?|true|false)(?:::{_TYPE})*$")
 _SUBPLAN = re.compile(r"^\(?(InitPlan|SubPlan) (\d+)\)?(?:\.col(\d+))?$")
 _CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*)\(")
 _JOIN_NULLS = {"Left": ("Inner",), "Right": ("Outer",), "Full": ("Outer", "Inner")}
@@ -197,10 +200,11 @@ class PlanReader:
             )
         if re.match(r"^(EXISTS|ARRAY)\((hashed )?SubPlan \d+\)$", text):
             return NOT_NULL
-        if re.match(r"^.+ IS (NOT )?NULL$", text):
+        if (test := re.fullmatch(r"(.+) IS (?:NOT )?NULL", text)) and _operand(test.group(1)):
             return NOT_NULL
-        if (cast := list(_top_level(text, "::"))) and cast[-1] > 0:
-            return self.at(node, text[: cast[-1]], is_array)
+        cast = [*_top_level(text, "::")][-1:]
+        if cast and _operand(text[: cast[0]]) and re.fullmatch(_TYPE, text[cast[0] + 2 :]):
+            return self.at(node, text[: cast[0]], is_array)
         if (call := _CALL.match(text)) is not None:
             return self._call(node, text, call.group(1), is_array)
         return Verdict("unknown", f"an expression: {text}")
@@ -232,8 +236,12 @@ class PlanReader:
         outputs = plan.get("Output", ())
         if not outputs:  # EXISTS plans select no column
             return NOT_NULL
-        if plan.get("Node Type") == "Aggregate" and plan.get("Strategy") == "Plain":
-            # An aggregate without GROUP BY returns exactly one row: its value decides.
+        if (
+            plan.get("Node Type") == "Aggregate"
+            and plan.get("Strategy") == "Plain"
+            and ("Filter" not in plan)
+        ):
+            # An aggregate without GROUP BY (or HAVING) returns exactly one row: its value decides.
             return self.at(plan, outputs[column - 1])
         if is_array:
             return Verdict("unknown", "a subquery: ARRAY(...) is never NULL, a scalar one can be")
@@ -242,12 +250,14 @@ class PlanReader:
     def _call(self, node: Plan, text: str, name: str, is_array: bool) -> Verdict:
         close = _closing(text, len(name))
         inside, after = text[len(name) + 1 : close], text[close + 1 :].strip()
+        if not _call_suffix(after):  # an operator follows: `count(*) + x`
+            return Verdict("unknown", f"an expression: {text}")
         if name == "COALESCE" and not after:
             verdicts = [self.at(node, argument) for argument in _arguments(inside)]
             if any(v.state == "not null" for v in verdicts):
                 return NOT_NULL
             return _union(verdicts)
-        if name in _NEVER_NULL_CALLS and (not after or after.startswith(("FILTER", "OVER"))):
+        if name in _NEVER_NULL_CALLS:
             return NOT_NULL
         if name in _EMPTY_NULL and node.get("Node Type") == "Aggregate":
             return self._aggregate(node, name, inside, after)
@@ -266,6 +276,24 @@ class PlanReader:
             # max/min/... of a group are NULL only when the argument is NULL in every row.
             return NOT_NULL if verdict.state == "not null" else Verdict("unknown", f"{name}()")
         return Verdict("unknown", f"{name}()")
+
+
+def _operand(text: str) -> bool:
+    """A column or a parenthesized whole: what `IS NULL` or `::type` applies to alone."""
+    return bool(_VAR.match(text)) or (text.startswith("(") and _closing(text, 0) == len(text) - 1)
+
+
+def _call_suffix(after: str) -> bool:
+    """Whether what follows a call's parentheses is only its `FILTER (...)` and `OVER w`."""
+    if after.startswith("FILTER ("):
+        close = _closing(after, len("FILTER "))
+        if close < 0:
+            return False
+        after = after[close + 1 :].strip()
+    if after.startswith("OVER "):
+        window = after[len("OVER ") :].strip()
+        return bool(re.fullmatch(r"\w+", window)) or _operand(window)
+    return not after
 
 
 def _absent_row(node: Plan, side: str) -> Verdict | None:
