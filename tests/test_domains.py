@@ -3,7 +3,6 @@ every folder that holds domain parts belongs to a domain, and yoyo.ini lists the
 migration folders, in the same order, as tether applies."""
 
 import configparser
-import importlib
 from pathlib import Path
 
 import pytest
@@ -65,9 +64,22 @@ def test_yoyo_ini_lists_what_tether_applies_in_the_same_order():
 
 
 def test_a_domain_package_imports_with_its_parts():
-    for name in NAMES:
-        package = importlib.import_module(f"tether.{name}")
-        assert package.__doc__ and name in package.__doc__
+    for domain in domains.DOMAINS:
+        package = domain.module()
+        assert package.__name__ == f"tether.{domain.name}"
+        assert package.__doc__ and domain.name in package.__doc__
+        assert domain.module("rules").RULES == domain.rules()
+        assert domain.module("story").play is domain.story()
+
+
+def test_every_part_of_a_domain_is_named_by_one_convention():
+    chat = domains.get("chat")
+    assert chat.module_name() == "tether.chat"
+    assert chat.module_name("repositories") == "tether.chat.repositories"
+    assert chat.module_name(within="benchmarks") == "benchmarks.chat"
+    assert chat.module_name("reliability", within=None) == "chat.reliability"
+    with pytest.raises(ModuleNotFoundError, match="tether.chat.nothing"):
+        chat.module("nothing")
 
 
 def test_unknown_domains_are_refused_by_name():

@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from attrs import frozen
@@ -55,10 +56,6 @@ class Domain:
         return self.name
 
     @property
-    def package(self) -> str:
-        return f"tether.{self.name}"
-
-    @property
     def migrations(self) -> Path:
         return migrations_dir() / self.name
 
@@ -71,14 +68,25 @@ class Domain:
         """Its reference page, relative to the repository root."""
         return f"docs/{self.name}.md"
 
+    def module_name(self, part: str | None = None, *, within: str | None = "tether") -> str:
+        """The dotted name of one of its parts, by the one convention `<within>.<name>.<part>`:
+        `module_name("rules")` is tether.chat.rules, `module_name(within="benchmarks")`
+        the package benchmarks.chat, `module_name("reliability", within=None)`
+        chat.reliability (tests/chat/reliability.py, with tests/ on the path)."""
+        return ".".join(filter(None, (within, self.name, part)))
+
+    def module(self, part: str | None = None, *, within: str | None = "tether") -> ModuleType:
+        """One of its parts, imported (see `module_name`)."""
+        return importlib.import_module(self.module_name(part, within=within))
+
     def rules(self) -> Mapping[str, str | Rule]:
         """Its constraints in plain words (`tether.<name>.rules.RULES`)."""
-        rules: Mapping[str, str | Rule] = importlib.import_module(f"{self.package}.rules").RULES
+        rules: Mapping[str, str | Rule] = self.module("rules").RULES
         return rules
 
     def story(self) -> Story:
         """Its demo story (`tether.<name>.story.play`)."""
-        play: Story = importlib.import_module(f"{self.package}.story").play
+        play: Story = self.module("story").play
         return play
 
 

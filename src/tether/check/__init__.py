@@ -54,7 +54,7 @@ class Report:
 
 
 def binding_modules(domains: Iterable[registry.Domain] = registry.DOMAINS) -> list[str]:
-    own = [f"{d.package}.{module}" for d in domains for module in ("repositories", "story")]
+    own = [d.module_name(part) for d in domains for part in ("repositories", "story")]
     return own + list(BINDING_MODULES)
 
 
