@@ -64,7 +64,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from tether.demo import run
+    from tether.stories import run
 
     asyncio.run(run(_url(args), args.domains, out=_say))
     return 0

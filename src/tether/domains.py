@@ -20,7 +20,7 @@ adding a domain means adding those parts and one entry here.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -30,14 +30,10 @@ from attrs import frozen
 from tether.resources import migrations_dir, sql_dir
 
 if TYPE_CHECKING:
-    from tether.database import Database
     from tether.errors import Rule
 
 # What every domain's migrations build on (the extensions): applied first, always.
 COMMON = "common"
-
-# A demo story: plays against a migrated database, telling what happens on `out`.
-Story = Callable[["Database", Callable[[str], None]], Awaitable[None]]
 
 
 @frozen
@@ -83,11 +79,6 @@ class Domain:
         """Its constraints in plain words (`tether.<name>.rules.RULES`)."""
         rules: Mapping[str, str | Rule] = self.module("rules").RULES
         return rules
-
-    def story(self) -> Story:
-        """Its demo story (`tether.<name>.story.play`)."""
-        play: Story = self.module("story").play
-        return play
 
 
 DOMAINS: tuple[Domain, ...] = (

@@ -18,7 +18,7 @@ from pathlib import Path
 from tether import domains as registry
 from tether.check.catalog import Catalog, TriggerFunction
 from tether.check.findings import Finding
-from tether.errors import rule_text
+from tether.translate import rule_text
 
 ROLLBACK_SUFFIX = ".rollback.sql"
 
