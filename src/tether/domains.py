@@ -11,8 +11,10 @@ found by that one convention:
     benchmarks/<name>/          its benchmark scenarios
     docs/<name>.md              its reference page, with the diagram `tether erd` draws
 
-Everything that spans domains (the CLI, `tether check` and `erd`, the demo,
-tether.testing, the benchmarks, the reliability suite) iterates `DOMAINS`;
+A module of those parts is named once, by `Domain.module_name(part, within=...)`
+(`domain.module("rules")` imports tether.<name>.rules). Everything that spans
+domains (the CLI, `tether check` and `erd`, the demo, tether.testing, the
+benchmarks, the reliability suite) iterates `DOMAINS`;
 adding a domain means adding those parts and one entry here.
 `tests/test_domains.py` proves the folders, yoyo.ini and this list agree.
 """

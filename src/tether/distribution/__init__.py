@@ -25,6 +25,10 @@ docs/scale-out.md carries each domain's plan between `<!-- distribution:<domain>
 markers; `tether distribution --write-docs` rewrites them (a domain without its
 markers is refused, as `tether erd` refuses: see tether.commands), and
 tests/test_distribution.py fails when one differs from a freshly migrated database.
+
+The parts: `model` (what a plan holds), `tables` (each table's place), `query_plans`
+(each query's reach), `markdown` (the page's blocks); here, a domain's plan and the
+command.
 """
 
 from __future__ import annotations
