@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 import tether
+from tether.domains import names
 
 SOURCE = Path(tether.__file__).resolve().parent
+NAMES = names()
 MAX_LINES = 400
 # Modules over the limit that others are reshaping now (issue 22's domain work, issue
 # 17's replicas): marked, so a new long module still fails, and these show as xfail.
@@ -135,6 +137,18 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_imports_run_one_way() -> None:
     cycle = find_cycle(import_graph())
     assert cycle is None, "modules import each other: " + " -> ".join(cycle or [])
+
+
+def test_the_layers_the_split_made_stay_apart() -> None:
+    """tether.errors is the bottom (records and every domain import it), translation
+    sits above the queries and the registry, and the registry and the stories' shared
+    tables reach no story (tether.stories plays them)."""
+    graph = import_graph()
+    assert graph["tether.errors"] == set()
+    assert {"tether.errors", "tether.queries", "tether.domains"} <= graph["tether.translate"]
+    assert graph["tether.domains"] == {"tether.resources", *(f"tether.{d}.rules" for d in NAMES)}
+    assert not any(module.endswith(".story") for module in graph["tether.demo"])
+    assert {f"tether.{d}.story" for d in NAMES} <= graph["tether.stories"]
 
 
 def test_the_graph_sees_lazy_and_relative_imports(tmp_path: Path) -> None:
