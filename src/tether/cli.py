@@ -23,6 +23,9 @@ from tether import domains as registry
 from tether import embedded, migrations
 from tether.database import configured_url, redact
 
+# Where --write-docs writes: the docs folder of the current directory (the repository's).
+DOCS = Path("docs")
+
 
 def _url(args: argparse.Namespace) -> str:
     url: str | None = args.database or configured_url()
@@ -95,10 +98,6 @@ def cmd_distribution(args: argparse.Namespace) -> int:
 
     page = DOCS / "scale-out.md" if args.write_docs else None
     return command(_url(args), args.domains, page, out=_say, note=_note)
-
-
-# Where --write-docs writes: the docs folder of the current directory (the repository's).
-DOCS = Path("docs")
 
 
 class _CommandParser(argparse.ArgumentParser):
