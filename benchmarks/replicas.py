@@ -59,7 +59,9 @@ def percentile(values: list[float], share: float) -> float:
 
 
 @asynccontextmanager
-async def primary_and_standby(progress: Progress) -> AsyncIterator[tuple[str, embedded.Standby]]:
+async def primary_and_standby(
+    progress: Progress,
+) -> AsyncIterator[tuple[str, embedded.EmbeddedStandby]]:
     """A private primary with the planner migrated into `tether_bench_replicas`, and a
     hot standby of it."""
     folder = embedded.home() / "bench-replicas"
@@ -223,7 +225,7 @@ async def throughput(db: Database, users: list[int], sizes: Sizes) -> Figure:
     )
 
 
-async def remote_apply(url: str, standby: embedded.Standby, sizes: Sizes) -> Figure:
+async def remote_apply(url: str, standby: embedded.EmbeddedStandby, sizes: Sizes) -> Figure:
     """Commit latency of insert_user with asynchronous replication (synchronous_commit
     local) and with remote_apply (COMMIT returns once the standby has applied it), and
     reads without a token that miss under remote_apply."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import cProfile
 import datetime as dt
-import importlib
 import io
 import os
 import platform
@@ -72,7 +71,7 @@ MODES = {
 
 def packages(domains: Iterable[str] | None = None) -> list[ModuleType]:
     """The benchmark package of each chosen domain (default: all), in registry order."""
-    return [importlib.import_module(f"benchmarks.{d.name}") for d in registry.select(domains)]
+    return [domain.module(within="benchmarks") for domain in registry.select(domains)]
 
 
 async def _connect(url: str) -> asyncpg.Connection:

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from tether import admin, migrations
-from tether.demo import run
+from tether.stories import run
 
 ROOT = Path(__file__).resolve().parent.parent
 YOYO = Path(sys.executable).parent / "yoyo"

@@ -194,7 +194,7 @@ async def test_queries_on_one_shard_are_those_pinned_by_the_tenant(tether_db, ca
     )
 
 
-def test_write_docs_rewrites_blocks_and_adds_missing_domains(tether_server_url, tmp_path):
+def test_write_docs_rewrites_blocks_and_refuses_missing_markers(tether_server_url, tmp_path):
     page = tmp_path / "scale-out.md"
     page.write_text(
         "# Scale-out\n\nintro\n\n<!-- distribution:planner -->\nold\n"
@@ -206,8 +206,19 @@ def test_write_docs_rewrites_blocks_and_adds_missing_domains(tether_server_url, 
     text = page.read_text()
     current = docblocks.blocks(distribution.BLOCK, PAGE.read_text())["planner"]
     assert text == f"# Scale-out\n\nintro\n\n{current}\n\nafter\n"
-    empty = tmp_path / "empty.md"
-    assert distribution.command(tether_server_url, None, empty, notes.append, notes.append) == 0
-    assert list(docblocks.blocks(distribution.BLOCK, empty.read_text())) == [
-        d.name for d in domains.DOMAINS
+    # A domain without markers is refused, as tether erd refuses: the page is the
+    # author's to arrange; the planner's block, which has its place, is still rewritten.
+    page.write_text(
+        text.replace(current, "<!-- distribution:planner -->\nold\n<!-- /distribution:planner -->")
+    )
+    notes.clear()
+    code = distribution.command(
+        tether_server_url, ["planner", "chat"], page, notes.append, notes.append
+    )
+    assert code == 1
+    assert page.read_text() == text
+    assert notes == [
+        f"{page}: no place for the distribution plan of chat: put <!-- distribution:chat --> "
+        "and <!-- /distribution:chat --> where it belongs, then run this again",
+        f"{page}: distribution plan of planner up to date",
     ]

@@ -3,12 +3,11 @@ every folder that holds domain parts belongs to a domain, and yoyo.ini lists the
 migration folders, in the same order, as tether applies."""
 
 import configparser
-import importlib
 from pathlib import Path
 
 import pytest
 
-from tether import domains, migrations
+from tether import domains, migrations, stories
 from tether.errors import Rule
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,8 +35,12 @@ def test_every_domain_has_every_part(name):
     assert domain.migrations == ROOT / "migrations" / name
     assert domain.queries == ROOT / "sql" / name
     assert all(isinstance(rule, str | Rule) for rule in domain.rules().values())
-    assert callable(domain.story())
+    assert callable(stories.story(domain))
     assert all(p.name.startswith(f"{name}_") for p in domain.migrations.glob("*.sql"))
+
+
+# The packages of src/tether that are core, not domains.
+CORE_PACKAGES = {"check", "distribution", "embedded"}
 
 
 def test_every_folder_of_domain_parts_belongs_to_a_domain():
@@ -50,7 +53,7 @@ def test_every_folder_of_domain_parts_belongs_to_a_domain():
 
     assert folders("migrations", {"common"}) == set(NAMES)
     assert folders("sql", {"catalog"}) == set(NAMES)
-    assert folders("src/tether", {"check"}) == set(NAMES)
+    assert folders("src/tether", CORE_PACKAGES) == set(NAMES)
     assert folders("benchmarks", {"sql"}) == set(NAMES)
     assert folders("tests", {"reliability"}) == set(NAMES)
     assert {p.stem for p in (ROOT / "docs").glob("*.md")} >= set(NAMES)
@@ -65,9 +68,22 @@ def test_yoyo_ini_lists_what_tether_applies_in_the_same_order():
 
 
 def test_a_domain_package_imports_with_its_parts():
-    for name in NAMES:
-        package = importlib.import_module(f"tether.{name}")
-        assert package.__doc__ and name in package.__doc__
+    for domain in domains.DOMAINS:
+        package = domain.module()
+        assert package.__name__ == f"tether.{domain.name}"
+        assert package.__doc__ and domain.name in package.__doc__
+        assert domain.rules() == domain.module("rules").RULES
+        assert domain.module("story").play is stories.story(domain)
+
+
+def test_every_part_of_a_domain_is_named_by_one_convention():
+    chat = domains.get("chat")
+    assert chat.module_name() == "tether.chat"
+    assert chat.module_name("repositories") == "tether.chat.repositories"
+    assert chat.module_name(within="benchmarks") == "benchmarks.chat"
+    assert chat.module_name("reliability", within=None) == "chat.reliability"
+    with pytest.raises(ModuleNotFoundError, match=r"tether\.chat\.nothing"):
+        chat.module("nothing")
 
 
 def test_unknown_domains_are_refused_by_name():

@@ -124,4 +124,8 @@ def test_write_docs_says_where_markers_are_missing(tether_server_url, tmp_path):
         tether_server_url, ["planner"], tmp_path, out=notes.append, note=notes.append
     )
     assert code == 1
-    assert "no place for the diagram of planner" in notes[0]
+    assert notes == [
+        f"{tmp_path / 'planner.md'}: no place for the diagram of planner: put "
+        "<!-- erd:planner --> and <!-- /erd:planner --> where it belongs, then run this again"
+    ]
+    assert (tmp_path / "planner.md").read_text() == "# no markers\n"

@@ -27,6 +27,7 @@ from tether import (
     Token,
     embedded,
 )
+from tether.embedded import hot_standby
 from tether.queries import parse
 from tether.repository import Repository
 
@@ -261,14 +262,14 @@ def test_the_scale_out_example_runs(tether_url):
 def test_a_standby_that_pg_ctl_cannot_stop_is_stopped_by_signal(tether_standby, monkeypatch):
     """A standby must never outlive its stop: when pg_ctl fails (the servers' user
     locked out of a folder, say), the postmaster gets the shutdown signal itself."""
-    run = embedded._run
+    run = hot_standby._run
 
     def failing_stop(program, *args, **options):
         if args[:1] == ("stop",):
             raise embedded.StandbyError("pg_ctl failed: could not access directory")
         return run(program, *args, **options)
 
-    monkeypatch.setattr(embedded, "_run", failing_stop)
+    monkeypatch.setattr(hot_standby, "_run", failing_stop)
     tether_standby.stop()
     assert not tether_standby.running
     monkeypatch.undo()

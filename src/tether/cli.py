@@ -1,9 +1,12 @@
 """`tether`: migrate, roll back, show status, play the demo, check queries, draw the schema,
 plan its distribution.
 
-Every command reaches the database named by `--database`, else `$DATABASE_URL`,
-else the embedded server (started on demand, data under `.tether/`). Commands
-that take DOMAIN names work on `common` and those domains only (default: all).
+Every command reaches the database named by `--database` (before or after the
+command's name), else `$DATABASE_URL`, else the embedded server (started on demand,
+data under `.tether/`). Arguments mean one thing in every command: DOMAIN names are
+positional (default: every domain), and `common` and those domains are what the
+command works on; `migrate` and `status` also take `common` itself, alone or with
+others. A mistake shows that command's usage, and exits 2.
 """
 
 from __future__ import annotations
@@ -12,12 +15,16 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from tether import domains as registry
 from tether import embedded, migrations
 from tether.database import configured_url, redact
+
+# Where --write-docs writes: the docs folder of the current directory (the repository's).
+DOCS = Path("docs")
 
 
 def _url(args: argparse.Namespace) -> str:
@@ -34,7 +41,10 @@ def _note(text: str) -> None:
 
 
 def _chosen(names: Sequence[str]) -> str:
-    return ", ".join(["common", *names]) if names else "every domain"
+    own = [name for name in names if name != registry.COMMON]
+    if names and not own:
+        return registry.COMMON
+    return ", ".join([registry.COMMON, *own]) if own else "every domain"
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -64,7 +74,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from tether.demo import run
+    from tether.stories import run
 
     asyncio.run(run(_url(args), args.domains, out=_say))
     return 0
@@ -85,72 +95,113 @@ def _check_live(args: argparse.Namespace) -> int:
     else is the first DOMAIN, and the live database is the one `--database` names."""
     from tether.check.drift import command
 
-    url, domains = args.live, list(args.domains)
+    url = args.live
     if url and "://" not in url and "=" not in url:
-        url, domains = "", [url, *domains]
-    try:
-        registry.select(domains)
-    except ValueError as error:
-        _note(f"tether check: {error}")
-        return 2
-    return asyncio.run(command(_url(args), url or _url(args), _say, _note, domains))
+        url, args.domains = "", [url, *args.domains]
+        if (wrong := _unknown_domains(args)) is not None:
+            args.parser.error(wrong)
+    return asyncio.run(command(_url(args), url or _url(args), _say, _note, args.domains))
 
 
 def cmd_erd(args: argparse.Namespace) -> int:
     from tether.erd import command
 
-    return command(_url(args), args.domains, args.write_docs, out=_say, note=_note)
+    docs = DOCS if args.write_docs else None
+    return command(_url(args), args.domains, docs, out=_say, note=_note)
 
 
 def cmd_distribution(args: argparse.Namespace) -> int:
     from tether.distribution import command
 
-    return command(_url(args), args.domains, args.write_docs, out=_say, note=_note)
+    page = DOCS / "scale-out.md" if args.write_docs else None
+    return command(_url(args), args.domains, page, out=_say, note=_note)
 
 
-def _domains(command: argparse.ArgumentParser, what: str) -> None:
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser: its DOMAIN names may come before, after or between its
+    options (`tether erd chat --write-docs planner`)."""
+
+    _intermixing = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self._intermixing:  # argparse's intermixed parsing calls back here, twice
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+
+def _database(parser: argparse.ArgumentParser, default: str | None) -> None:
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        default=default,
+        help="postgresql:// URL (default: $DATABASE_URL, else the embedded server)",
+    )
+
+
+def _command(
+    commands: Any, name: str, run: Callable[[argparse.Namespace], int], help: str
+) -> argparse.ArgumentParser:
+    command: argparse.ArgumentParser = commands.add_parser(name, help=help, description=help)
+    # Also after the command's name; SUPPRESS keeps a value given before it.
+    _database(command, argparse.SUPPRESS)
+    command.set_defaults(run=run, parser=command, takes_common=False)
+    return command
+
+
+def _domains(command: argparse.ArgumentParser, what: str, *, common: bool = False) -> None:
+    choices = [registry.COMMON, *registry.names()] if common else registry.names()
     command.add_argument(
         "domains",
         nargs="*",
         metavar="DOMAIN",
-        help=f"{what} (default: every domain; one of {', '.join(registry.names())})",
+        help=f"{what} (default: every domain; one of {', '.join(choices)})",
     )
+    command.set_defaults(takes_common=common)
+
+
+def _write_docs(command: argparse.ArgumentParser, where: str) -> None:
+    command.add_argument("--write-docs", action="store_true", help=f"rewrite {where}")
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="tether", description=__doc__)
-    top.add_argument(
-        "--database",
-        metavar="URL",
-        help="postgresql:// URL (default: $DATABASE_URL, else the embedded server)",
+    _database(top, None)
+    commands = top.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser
     )
-    commands = top.add_subparsers(dest="command", required=True)
-    migrate = commands.add_parser("migrate", help="apply the pending migrations")
-    _domains(migrate, "apply common and these domains")
-    migrate.set_defaults(run=cmd_migrate)
-    back = commands.add_parser("rollback", help="roll back the last migration(s)")
+    migrate = _command(commands, "migrate", cmd_migrate, "apply the pending migrations")
+    _domains(migrate, "apply common and these domains", common=True)
+    back = _command(commands, "rollback", cmd_rollback, "roll back the last migration(s)")
     back.add_argument(
         "domain",
         nargs="?",
         metavar="DOMAIN",
         help="only this domain's migrations, leaving common and the others "
-        "(default: the last migrations of all)",
+        f"(default: the last migrations of all; one of {', '.join(registry.names())})",
     )
     count = back.add_mutually_exclusive_group()
     count.add_argument("--count", type=int, default=1, help="how many (default 1)")
     count.add_argument("--all", action="store_true", help="every one of them")
-    back.set_defaults(run=cmd_rollback)
-    status = commands.add_parser("status", help="list migrations, applied or not")
-    _domains(status, "common and these domains")
-    status.set_defaults(run=cmd_status)
-    demo = commands.add_parser(
-        "demo", help="play each domain's story, each in a fresh database tether_demo_<domain>"
+    status = _command(commands, "status", cmd_status, "list migrations, applied or not")
+    _domains(status, "common and these domains", common=True)
+    demo = _command(
+        commands,
+        "demo",
+        cmd_demo,
+        "play each domain's story, each in a fresh database tether_demo_<domain>",
     )
     _domains(demo, "the stories to play")
-    demo.set_defaults(run=cmd_demo)
-    check = commands.add_parser(
+    check = _command(
+        commands,
         "check",
-        help="check the queries and the schema against a scratch database, one line per finding",
+        cmd_check,
+        "check the queries and the schema against a scratch database, one line per finding",
     )
     _domains(check, "check common and these domains")
     check.add_argument(
@@ -164,48 +215,52 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--verbose", action="store_true", help="also list the columns whose NULL is unknown"
     )
-    check.set_defaults(run=cmd_check)
-    erd = commands.add_parser(
-        "erd", help="Mermaid ER diagrams of the domain schemas, from a scratch database"
+    erd = _command(
+        commands,
+        "erd",
+        cmd_erd,
+        "Mermaid ER diagrams of the domain schemas, from a scratch database",
     )
     _domains(erd, "the schemas to draw")
-    erd.add_argument(
-        "--write-docs",
-        nargs="?",
-        type=Path,
-        const=Path("docs"),
-        metavar="FOLDER",
-        help="rewrite the diagram in each domain's page FOLDER/<domain>.md, between "
-        "<!-- erd:<domain> --> markers (default docs)",
+    _write_docs(
+        erd,
+        "the diagram in each domain's page docs/<domain>.md, between <!-- erd:<domain> --> "
+        "and <!-- /erd:<domain> --> (a page without them is refused)",
     )
-    erd.set_defaults(run=cmd_erd)
-    distribution = commands.add_parser(
+    distribution = _command(
+        commands,
         "distribution",
-        help="how each domain would shard by tenant (Citus): tables, keys and queries, "
+        cmd_distribution,
+        "how each domain would shard by tenant (Citus): tables, keys and queries, "
         "from a scratch database",
     )
     _domains(distribution, "the domains to plan")
-    distribution.add_argument(
-        "--write-docs",
-        nargs="?",
-        type=Path,
-        const=Path("docs/scale-out.md"),
-        metavar="PAGE",
-        help="rewrite each domain's plan in PAGE, between <!-- distribution:<domain> --> "
-        "markers, adding those missing (default docs/scale-out.md)",
+    _write_docs(
+        distribution,
+        "each domain's plan in docs/scale-out.md, between <!-- distribution:<domain> --> "
+        "and <!-- /distribution:<domain> --> (a domain without them is refused)",
     )
-    distribution.set_defaults(run=cmd_distribution)
     return top
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    top = parser()
-    args = top.parse_args(argv)
+def _unknown_domains(args: argparse.Namespace) -> str | None:
+    """What is wrong with the DOMAIN arguments, if anything."""
     named = [*getattr(args, "domains", ()), *filter(None, [getattr(args, "domain", None)])]
-    try:
-        registry.select(named)
-    except ValueError as error:
-        top.error(str(error))
+    known = [registry.COMMON, *registry.names()] if args.takes_common else registry.names()
+    unknown = [name for name in named if name not in known]
+    if not unknown:
+        return None
+    listed = ", ".join(repr(name) for name in unknown)
+    return f"no domain {listed}: DOMAIN is one of {', '.join(known)}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args, extra = parser().parse_known_args(argv)
+    # Mistakes after the command's name are that command's: its usage, not the top's.
+    if extra:
+        args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if (wrong := _unknown_domains(args)) is not None:
+        args.parser.error(wrong)
     try:
         code: int = args.run(args)
     except BrokenPipeError:

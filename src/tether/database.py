@@ -24,15 +24,9 @@ from pgvector.asyncpg import register_vector
 
 from tether import embedded
 from tether.catalog import Q
-from tether.errors import (
-    DRIVER_ERRORS,
-    ConnectionLost,
-    PoolExhausted,
-    TetherError,
-    closed,
-    translate,
-)
+from tether.errors import ConnectionLost, PoolExhausted, TetherError
 from tether.replicas import Fallback, ReadCounts, Reader, ReplicaPolicy, Replicas, Standby, Token
+from tether.translate import DRIVER_ERRORS, closed, translate
 
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
 

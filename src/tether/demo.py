@@ -1,23 +1,14 @@
-"""`tether demo [DOMAIN ...]`: each domain's story, played against a real database.
+"""What the domains' demo stories share: the plain text tables they print.
 
-Each chosen domain (default: every domain, in the registry's order) gets a fresh
-database `tether_demo_<domain>` on the server, with `common` and that domain
-migrated (as a service using that domain alone would have it), and plays its
-story, `tether.<domain>.story.play`. The plain text tables the stories print
-are shared here.
+tether.stories plays the stories (`tether demo`); each story imports this module,
+so this module imports no story.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
-from tether import admin, migrations
-from tether import domains as registry
 from tether.changes import Changes
-from tether.database import Database, redact
-
-DEMO_DATABASE = "tether_demo"
 
 Out = Callable[[str], None]
 
@@ -36,20 +27,3 @@ def changes_table(changes: Changes) -> str:
     tables = sorted(set(changes.deleted) | set(changes.updated))
     rows = [(t, changes.deleted.get(t, 0), changes.updated.get(t, 0)) for t in tables]
     return table(("table", "rows deleted", "rows updated"), rows)
-
-
-async def run(
-    server_url: str,
-    domains: Iterable[str] | None = None,
-    out: Out = print,
-    database: str = DEMO_DATABASE,
-) -> None:
-    """Play the chosen domains' stories, each in a fresh database `<database>_<domain>`
-    on the server at `server_url`."""
-    for domain in registry.select(domains):
-        out(f"\n#### {domain.name} (seed {domain.seed}): {domain.summary}")
-        url = await admin.recreate_database(server_url, f"{database}_{domain.name}")
-        out(f"database {redact(url)} (created fresh)")
-        await asyncio.to_thread(migrations.migrate, url, out, domains=[domain.name])
-        async with Database(url) as db:
-            await domain.story()(db, out)

@@ -11,8 +11,10 @@ found by that one convention:
     benchmarks/<name>/          its benchmark scenarios
     docs/<name>.md              its reference page, with the diagram `tether erd` draws
 
-Everything that spans domains (the CLI, `tether check` and `erd`, the demo,
-tether.testing, the benchmarks, the reliability suite) iterates `DOMAINS`;
+A module of those parts is named once, by `Domain.module_name(part, within=...)`
+(`domain.module("rules")` imports tether.<name>.rules). Everything that spans
+domains (the CLI, `tether check` and `erd`, the demo, tether.testing, the
+benchmarks, the reliability suite) iterates `DOMAINS`;
 adding a domain means adding those parts and one entry here.
 `tests/test_domains.py` proves the folders, yoyo.ini and this list agree.
 """
@@ -20,8 +22,9 @@ adding a domain means adding those parts and one entry here.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from attrs import frozen
@@ -29,14 +32,10 @@ from attrs import frozen
 from tether.resources import migrations_dir, sql_dir
 
 if TYPE_CHECKING:
-    from tether.database import Database
     from tether.errors import Rule
 
 # What every domain's migrations build on (the extensions): applied first, always.
 COMMON = "common"
-
-# A demo story: plays against a migrated database, telling what happens on `out`.
-Story = Callable[["Database", Callable[[str], None]], Awaitable[None]]
 
 
 @frozen
@@ -55,10 +54,6 @@ class Domain:
         return self.name
 
     @property
-    def package(self) -> str:
-        return f"tether.{self.name}"
-
-    @property
     def migrations(self) -> Path:
         return migrations_dir() / self.name
 
@@ -71,15 +66,21 @@ class Domain:
         """Its reference page, relative to the repository root."""
         return f"docs/{self.name}.md"
 
+    def module_name(self, part: str | None = None, *, within: str | None = "tether") -> str:
+        """The dotted name of one of its parts, by the one convention `<within>.<name>.<part>`:
+        `module_name("rules")` is tether.chat.rules, `module_name(within="benchmarks")`
+        the package benchmarks.chat, `module_name("reliability", within=None)`
+        chat.reliability (tests/chat/reliability.py, with tests/ on the path)."""
+        return ".".join(filter(None, (within, self.name, part)))
+
+    def module(self, part: str | None = None, *, within: str | None = "tether") -> ModuleType:
+        """One of its parts, imported (see `module_name`)."""
+        return importlib.import_module(self.module_name(part, within=within))
+
     def rules(self) -> Mapping[str, str | Rule]:
         """Its constraints in plain words (`tether.<name>.rules.RULES`)."""
-        rules: Mapping[str, str | Rule] = importlib.import_module(f"{self.package}.rules").RULES
+        rules: Mapping[str, str | Rule] = self.module("rules").RULES
         return rules
-
-    def story(self) -> Story:
-        """Its demo story (`tether.<name>.story.play`)."""
-        play: Story = importlib.import_module(f"{self.package}.story").play
-        return play
 
 
 DOMAINS: tuple[Domain, ...] = (

@@ -20,10 +20,10 @@ from collections.abc import Iterable, Sequence
 from itertools import groupby
 from pathlib import Path
 
-from tether import admin, docblocks
+from tether import docblocks
 from tether import domains as registry
-from tether.check import Out, scratch_name
 from tether.check.catalog import Catalog, ErdColumn, ForeignKey
+from tether.commands import Out, migrated_scratch, write_blocks
 from tether.database import Database
 from tether.repository import Executor
 
@@ -119,7 +119,7 @@ def refresh_page(text: str, found: dict[str, str]) -> tuple[str, list[str]]:
 
 async def _diagrams_of_migrations(server_url: str, domains: list[str]) -> dict[str, str]:
     async with (
-        admin.scratch_database(server_url, scratch_name(), migrated=True, domains=domains) as url,
+        migrated_scratch(server_url, domains) as url,
         Database(url, min_size=1, max_size=1) as db,
     ):
         return await diagrams(db, domains)
@@ -129,8 +129,8 @@ def command(
     server_url: str, domains: Iterable[str] | None, docs: Path | None, out: Out, note: Out
 ) -> int:
     """`tether erd`: print the diagrams of the chosen domains (default: all), or rewrite
-    them in their pages under `docs`; 1 when a page lacks its markers, 2 for an unknown
-    domain."""
+    them in their pages under `docs` (tether.commands.write_blocks: 1 when a page lacks
+    its markers); 2 for an unknown domain."""
     try:
         chosen = [domain.name for domain in registry.select(domains)]
         found = asyncio.run(_diagrams_of_migrations(server_url, chosen))
@@ -145,17 +145,6 @@ def command(
         return 0
     failed = 0
     for schema, diagram in found.items():
-        page = docs / f"{schema}.md"
-        text = page.read_text(encoding="utf-8") if page.exists() else ""
-        refreshed, missing = refresh_page(text, {schema: diagram})
-        if missing:
-            failed = 1
-            note(
-                f"{page}: no place for the diagram of {schema}: put <!-- erd:{schema} --> and "
-                f"<!-- /erd:{schema} --> where it belongs, then run this again"
-            )
-            continue
-        if refreshed != text:
-            page.write_text(refreshed, encoding="utf-8")
-        note(f"{page}: diagram of {schema} up to date")
+        block = {schema: page_block(schema, diagram)}
+        failed |= write_blocks(docs / f"{schema}.md", "erd", block, "diagram", note)
     return failed

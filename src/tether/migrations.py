@@ -31,8 +31,11 @@ def _quiet(_: str) -> None:
 
 def sources(domains: Iterable[str] | None = None) -> list[Path]:
     """The migration folders: `common` first, then the chosen domains (default: all),
-    in the registry's order."""
-    chosen = registry.select(domains)
+    in the registry's order. `common` may be named too: it comes first anyway, and
+    named alone it is all there is."""
+    named = None if domains is None else list(domains)
+    own = None if named is None else [name for name in named if name != registry.COMMON]
+    chosen = () if named and not own else registry.select(own)
     return [migrations_dir() / registry.COMMON, *(domain.migrations for domain in chosen)]
 
 

@@ -32,15 +32,13 @@ from attrs import define, frozen
 
 from tether.catalog import Q
 from tether.errors import (
-    DRIVER_ERRORS,
     ConnectionLost,
     InvalidValue,
     PoolExhausted,
     ReplicaUnavailable,
     TetherError,
-    closed,
-    translate,
 )
+from tether.translate import DRIVER_ERRORS, closed, translate
 
 if TYPE_CHECKING:
     from tether.database import Database

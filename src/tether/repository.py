@@ -23,10 +23,11 @@ import asyncpg
 
 from tether import paging
 from tether.database import Database
-from tether.errors import DRIVER_ERRORS, InvalidValue, NotFound, translate
+from tether.errors import InvalidValue, NotFound
 from tether.paging import Page
 from tether.queries import Mapped, Query, mark_bound
 from tether.replicas import Reader
+from tether.translate import DRIVER_ERRORS, translate
 
 R = TypeVar("R")
 

@@ -19,7 +19,7 @@ asks:
 - `tether_standby_url`: a standby of that server: `$DATABASE_REPLICA_URL` when set
   (a standby of `$DATABASE_URL`'s server), else `tether_standby`'s.
 - `tether_standby`: an embedded hot standby of the embedded server
-  (`tether.embedded.Standby`), started once per session, stopped and removed at its
+  (`tether.embedded.EmbeddedStandby`), started once per session, stopped and removed at its
   end; a test may `stop()` and `start()` it. Skips when the servers are external.
 - `tether_replica_url`: `tether_url`'s database on the standby, once the standby has
   replayed its creation.
@@ -190,7 +190,7 @@ def tether_url(
 
 
 @pytest.fixture(scope="session")
-def tether_standby(tether_server_url: str) -> Iterator[embedded.Standby]:
+def tether_standby(tether_server_url: str) -> Iterator[embedded.EmbeddedStandby]:
     if configured_url() or configured_replica_urls():
         pytest.skip(
             "tether_standby starts a standby of the embedded server; the servers here are "
@@ -209,7 +209,7 @@ def tether_standby_url(request: pytest.FixtureRequest) -> str:
             "$DATABASE_URL names an external server: set $DATABASE_REPLICA_URL to a hot "
             "standby of it to run the tests that read on one"
         )
-    standby: embedded.Standby = request.getfixturevalue("tether_standby")
+    standby: embedded.EmbeddedStandby = request.getfixturevalue("tether_standby")
     return standby.url
 
 

@@ -13,8 +13,8 @@ import pytest
 from tether import InvalidValue, MissingReference
 from tether.chat import ConversationRepository, MessageRepository
 from tether.chat.repositories import Q
-from tether.errors import translate
 from tether.testing import expect_changes
+from tether.translate import translate
 
 from .conftest import drift
 

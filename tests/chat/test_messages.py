@@ -12,8 +12,8 @@ from tether import InvalidValue, MissingReference, NotFound
 from tether.chat import ConversationRepository, MessageRepository, MessageStatusConflict
 from tether.chat.repositories import Q
 from tether.chat.story import QUESTION, REPLY, converse
-from tether.errors import translate
 from tether.testing import expect_changes
+from tether.translate import translate
 
 from .conftest import counts, drift
 

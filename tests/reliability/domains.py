@@ -3,14 +3,12 @@ for each domain of `tether.domains` (see model.py for what an entry holds)."""
 
 from __future__ import annotations
 
-import importlib
-
 from tether import domains as registry
 
 from .model import Domain, Secret, TextInput
 
 DOMAINS: tuple[Domain, ...] = tuple(
-    importlib.import_module(f"{domain.name}.reliability").DOMAIN for domain in registry.DOMAINS
+    domain.module("reliability", within=None).DOMAIN for domain in registry.DOMAINS
 )
 SCHEMAS = [domain.schema for domain in DOMAINS]
 TEXT_INPUTS: list[tuple[Domain, TextInput]] = [

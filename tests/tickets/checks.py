@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from tether import TetherError
-from tether.errors import translate
+from tether.translate import translate
 
 TABLES = (
     "sessions",

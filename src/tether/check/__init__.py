@@ -24,14 +24,12 @@ from __future__ import annotations
 import asyncio
 import importlib
 import importlib.util
-import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import attrs
 from attrs import frozen
 
-from tether import admin
 from tether import domains as registry
 from tether.check.catalog import Catalog
 from tether.check.findings import Finding
@@ -39,11 +37,12 @@ from tether.check.nullability import NullabilityCatalog, scanned_tables
 from tether.check.pytypes import PgType
 from tether.check.schema import MigrationSource, rollback_findings, schema_findings
 from tether.check.statements import column_verdicts, describe, judge, undecided
+from tether.commands import Out, migrated_scratch
 from tether.database import Database
 from tether.queries import Query, QueryError, is_bound, load
 from tether.resources import migrations_dir, sql_dir
 
-__all__ = ["Finding", "Out", "Report", "command", "run", "scratch_name"]
+__all__ = ["Finding", "Report", "command", "run"]
 
 # Core modules that bind catalog queries to records; each domain's repositories
 # and story bind its own.
@@ -69,7 +68,7 @@ class Report:
 
 
 def binding_modules(domains: Iterable[registry.Domain] = registry.DOMAINS) -> list[str]:
-    own = [f"{d.package}.{module}" for d in domains for module in ("repositories", "story")]
+    own = [d.module_name(part) for d in domains for part in ("repositories", "story")]
     return own + list(BINDING_MODULES)
 
 
@@ -175,14 +174,6 @@ async def run(
     return Report(sorted(findings), len(loaded), schemas, sorted(undecided_columns))
 
 
-Out = Callable[[str], None]
-
-
-def scratch_name() -> str:
-    """The scratch database `tether check` and `tether erd` migrate and drop: one per process."""
-    return f"tether_scratch_{os.getpid()}"
-
-
 async def command(
     server_url: str,
     out: Out,
@@ -192,9 +183,7 @@ async def command(
     verbose: bool = False,
 ) -> int:
     """`tether check`: findings on `out`, a summary on `note`; 1 if anything was found."""
-    async with admin.scratch_database(
-        server_url, scratch_name(), migrated=True, domains=domains
-    ) as url:
+    async with migrated_scratch(server_url, domains) as url:
         report = await run(url, domains=domains)
     for finding in report.findings:
         out(str(finding))

@@ -10,16 +10,15 @@ difference is one line: what the migrations make, what the database has.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from attrs import frozen
 
-from tether import admin
 from tether import domains as registry
 from tether.catalog import Q
+from tether.commands import Out, migrated_scratch
 from tether.database import Database, redact
 from tether.repository import Repository
 
@@ -135,18 +134,11 @@ async def compare(live_url: str, reference_url: str, schemas: list[str]) -> list
 
 
 async def command(
-    server_url: str,
-    live_url: str,
-    out: Callable[[str], None],
-    note: Callable[[str], None],
-    domains: Iterable[str] | None = None,
+    server_url: str, live_url: str, out: Out, note: Out, domains: Iterable[str] | None = None
 ) -> int:
     """`tether check --live`: one line per difference on `out`; 1 if there is any."""
-    chosen = list(domains or [])
-    schemas = schemas_of(chosen)
-    async with admin.scratch_database(
-        server_url, f"tether_drift_{os.getpid()}", migrated=True, domains=chosen
-    ) as reference_url:
+    schemas = schemas_of(domains)
+    async with migrated_scratch(server_url, domains) as reference_url:
         started = time.perf_counter()
         drifts = await compare(live_url, reference_url, schemas)
         elapsed = time.perf_counter() - started

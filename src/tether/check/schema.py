@@ -12,14 +12,13 @@ Findings point at the migration line that first names the object.
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 
 from tether import domains as registry
 from tether.check.catalog import Catalog, TriggerFunction
 from tether.check.findings import Finding
-from tether.errors import rule_text
+from tether.translate import rule_text
 
 ROLLBACK_SUFFIX = ".rollback.sql"
 
@@ -133,8 +132,9 @@ def _raised_rules(trigger: TriggerFunction) -> set[str] | None:
 def _stale_rules(schema: str, known: set[tuple[str, str]]) -> list[Finding]:
     if schema not in {domain.name for domain in registry.DOMAINS}:
         return []
-    module = importlib.import_module(f"{registry.get(schema).package}.rules")
-    rules = registry.get(schema).rules()
+    domain = registry.get(schema)
+    module = domain.module("rules")
+    rules = domain.rules()
     if module.__file__ is None or not rules:
         return []
     path = Path(module.__file__)

