@@ -128,8 +128,13 @@ CASES = {
     ),
     "table extra": (
         ["create table planner.notes (id bigint primary key, body text not null)"],
-        "drift: table planner.notes is not made by the migrations, with 4 column(s), "
-        "constraint(s)... (table, row security disabled)",
+        "drift: table planner.notes is not made by the migrations, with its 4 columns, "
+        "constraints, indexes... (table, row security disabled)",
+    ),
+    "view extra": (
+        ["create view planner.user_emails as select id, email from planner.users"],
+        "drift: view planner.user_emails is not made by the migrations, with its 2 columns, "
+        "constraints, indexes... (SELECT id, email FROM planner.users;)",
     ),
 }
 

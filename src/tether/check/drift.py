@@ -23,6 +23,7 @@ from tether.database import Database, redact
 from tether.repository import Repository
 
 _TABLE_PARTS = ("column", "constraint", "index", "trigger", "policy")
+_RELATIONS = ("table", "view")  # what parts belong to
 
 Key = tuple[str, str, str]  # (schema, kind, name); a table part's name is `table.part`
 
@@ -55,7 +56,9 @@ class Drift:
 
     def __str__(self) -> str:
         subject = f"{self.kind} {self.schema_name}.{self.object_name}"
-        with_parts = f", with {self.parts} column(s), constraint(s)..." if self.parts else ""
+        with_parts = (
+            f", with its {self.parts} columns, constraints, indexes..." if self.parts else ""
+        )
         if self.found is None:
             made = _clipped(_one_line(self.expected))
             return f"drift: {subject} is missing{with_parts} (the migrations make: {made})"
@@ -100,7 +103,8 @@ def differences(expected: dict[Key, str], found: dict[Key, str]) -> list[Drift]:
     whole = {
         (schema, name)
         for schema, kind, name in changed
-        if kind == "table" and ((schema, kind, name) in expected) != ((schema, kind, name) in found)
+        if kind in _RELATIONS
+        and ((schema, kind, name) in expected) != ((schema, kind, name) in found)
     }
 
     def table_of(key: Key) -> tuple[str, str] | None:
@@ -113,7 +117,7 @@ def differences(expected: dict[Key, str], found: dict[Key, str]) -> list[Drift]:
             *key,
             expected.get(key),
             found.get(key),
-            parts[(key[0], key[2])] if key[1] == "table" else 0,
+            parts[(key[0], key[2])] if key[1] in _RELATIONS else 0,
         )
         for key in changed
         if table_of(key) not in whole
