@@ -38,10 +38,7 @@ NotNull = Callable[[str, str, str], bool | None]
 @frozen
 class Verdict:
     state: State
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.state} ({self.reason})" if self.reason else self.state
+    reason: str  # why it can be NULL, or why that is unknown; empty for "not null"
 
 
 NOT_NULL = Verdict("not null", "")
@@ -57,11 +54,18 @@ _SUBPLAN = re.compile(r"^\(?(InitPlan|SubPlan) (\d+)\)?(?:\.col(\d+))?$")
 _CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*)\(")
 _JOIN_NULLS = {"Left": ("Inner",), "Right": ("Outer",), "Full": ("Outer", "Inner")}
 _TREE = ("Outer", "Inner", "Member", "Subquery")
-_NEVER_NULL_CALLS = {"count", "row_number", "rank", "dense_rank", "ntile", "percent_rank"}
-_NEVER_NULL_CALLS |= {"cume_dist"}
-_GROUP_NEVER_NULL = {"array_agg", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg"}
-_EMPTY_NULL = {"max", "min", "sum", "avg", "bool_and", "bool_or", "every", "bit_and", "bit_or"}
-_EMPTY_NULL |= _GROUP_NEVER_NULL | {"string_agg"}
+# Calls never NULL, over rows or none: count() and the ranking window functions.
+_NEVER_NULL_CALLS = frozenset(
+    ("count", "row_number", "rank", "dense_rank", "ntile", "percent_rank", "cume_dist")
+)
+# Aggregates never NULL over the rows of a group (a group has at least one).
+_GROUP_NEVER_NULL = frozenset(
+    ("array_agg", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg")
+)
+# Aggregates NULL over no rows.
+_EMPTY_NULL = _GROUP_NEVER_NULL | frozenset(
+    ("max", "min", "sum", "avg", "bool_and", "bool_or", "every", "bit_and", "bit_or", "string_agg")
+)
 
 
 def strip_parens(text: str) -> str:
@@ -256,7 +260,9 @@ class PlanReader:
             verdicts = [self.at(node, argument) for argument in _arguments(inside)]
             if any(v.state == "not null" for v in verdicts):
                 return NOT_NULL
-            return _union(verdicts)
+            # NULL only when every argument is: one undecided leaves it undecided.
+            undecided = [v for v in verdicts if v.state == "unknown"]
+            return undecided[0] if undecided else verdicts[0]
         if name in _NEVER_NULL_CALLS:
             return NOT_NULL
         if name in _EMPTY_NULL and node.get("Node Type") == "Aggregate":
@@ -319,7 +325,7 @@ def _computes_here(node: Plan, text: str) -> bool:
 
 
 def _union(verdicts: list[Verdict]) -> Verdict:
-    """NULL if any can be; not null if every one is proven."""
+    """Of UNION ALL branches: NULL if any can be; not null if every one is proven."""
     for verdict in verdicts:
         if verdict.state == "nullable":
             return verdict
