@@ -28,7 +28,9 @@ from tether import (
     Token,
     embedded,
 )
+from tether.database import init_connection
 from tether.queries import parse
+from tether.replicas import Standby
 from tether.repository import Repository
 
 SQL = """
@@ -118,6 +120,37 @@ def test_standbys_come_from_the_environment_with_the_primary(monkeypatch):
     assert "s3cret-pw" not in shown and "app:***@" in shown
 
 
+def test_a_standby_outage_is_logged_once_until_a_read_begun_after_it_succeeds(caplog):
+    """ "Logged once" means once per outage: down or behind, for one reason after
+    another, is one WARNING; it ends (one INFO) only when a read that began after the
+    standby was last marked succeeds on it. A read begun before the mark, which ends
+    well a moment after it (the race that logged twice under load), ends nothing."""
+    caplog.set_level(logging.INFO, logger="tether.replicas")
+    standby = Standby("s1", ReplicaPolicy(), init_connection)
+    began_before = standby.outages
+    standby.down("lost during a read (administrator command)")
+    standby.serving(began_before)  # that read began before the outage
+    assert standby.state == "down"
+    standby.down("cannot connect (shutting down)")
+    standby.behind("it had not replayed 0/1 after 0.25 s")
+    began_after = standby.outages
+    standby.serving(began_after)
+    assert standby.state == "up"
+    standby.behind("3 s behind (limit 1 s)")  # a new outage: a new line
+    assert [(r.levelname, r.getMessage().split(":")[1].strip()) for r in caplog.records] == [
+        (
+            "WARNING",
+            "lost during a read (administrator command); reads go elsewhere, and it is "
+            "tried again every 5 s",
+        ),
+        ("INFO", "serving reads again"),
+        (
+            "WARNING",
+            "3 s behind (limit 1 s); reads go elsewhere, and it is skipped until it catches up",
+        ),
+    ]
+
+
 # --- a reader without a usable standby ---------------------------------------------------
 
 
@@ -177,9 +210,10 @@ async def test_a_standby_that_accepts_and_never_answers_is_skipped(tether_url, c
     """It used to fail every read with PoolExhausted after connect_timeout, forever."""
     caplog.set_level(logging.INFO, logger="tether.replicas")
     policy = ReplicaPolicy(connect_timeout=0.3, retry_after=0.2)
-    async with silent_server() as silent, Database(
-        tether_url, replicas=[silent], replica_policy=policy
-    ) as db:
+    async with (
+        silent_server() as silent,
+        Database(tether_url, replicas=[silent], replica_policy=policy) as db,
+    ):
         await make_notes(db)
         note = await Notes(db).add("kept")
         started = time.monotonic()
@@ -307,9 +341,7 @@ async def test_forged_tokens_hold_no_standby_connection_and_slow_no_honest_read(
             took.append(time.monotonic() - started)
 
         async with asyncio.timeout(60):
-            await asyncio.gather(
-                *(forged_read(n) for n in range(FORGED)), *map(honest_read, notes)
-            )
+            await asyncio.gather(*(forged_read(n) for n in range(FORGED)), *map(honest_read, notes))
         counts = db.read_counts
     assert max(took) < HONEST_READ_BOUND, sorted(took)[-5:]
     # Every forged read went to the primary without waiting on a standby (a wait would
