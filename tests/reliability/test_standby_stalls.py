@@ -61,7 +61,7 @@ def warnings_of(caplog) -> list[str]:
 
 
 async def test_a_stalled_standby_is_marked_down_and_reads_run_on_the_primary(
-    tether_standby, tether_url, tether_replica_url, caplog
+    tether_standby, tether_url, tether_replica_url, caplog, capsys
 ):
     """It used to fail every read with PoolExhausted after connect_timeout, forever."""
     policy = ReplicaPolicy(connect_timeout=0.5, retry_after=0.3)
@@ -70,25 +70,30 @@ async def test_a_stalled_standby_is_marked_down_and_reads_run_on_the_primary(
         ada = await users.create("ada@example.com")
         async with asyncio.timeout(TEST_BOUND):
             with stalled(tether_standby.folder):
-                started = time.monotonic()
+                took = []
                 for _ in range(3):  # tried again once retry_after has passed: still one line
+                    started = time.monotonic()
                     assert await UserRepository(db.replica(await db.token())).get(ada.id) == ada
+                    took.append(time.monotonic() - started)
                     await asyncio.sleep(policy.retry_after)
-                took = time.monotonic() - started
                 with pytest.raises(ReplicaUnavailable, match="did not answer a new connection"):
                     await UserRepository(db.replica(fallback="raise")).get(ada.id)
             assert db.read_counts.primary == 3
-            # Each read waited one connect_timeout at most, on top of its own pause.
-            assert took < 3 * (policy.connect_timeout + policy.retry_after) + 1, took
+            # A read that tries the standby waits one connect_timeout, and no more.
+            assert max(took) < policy.connect_timeout + 1, took
             await asyncio.sleep(policy.retry_after)
             assert await UserRepository(db.replica(await db.token(), wait=5)).get(ada.id) == ada
             assert db.read_counts.standby == 1
     [down] = warnings_of(caplog)
     assert "cannot connect" in down and "did not answer a new connection" in down
+    with capsys.disabled():
+        print(
+            f"\n[stall] reads while the standby is stopped: {', '.join(f'{t:.3f}' for t in took)} s"
+        )
 
 
 async def test_a_standby_that_stalls_mid_read_gives_the_read_to_the_primary(
-    tether_standby, tether_url, tether_replica_url, caplog
+    tether_standby, tether_url, tether_replica_url, caplog, capsys
 ):
     """A read in flight when the standby stopped answering used to hang as long as the
     stall lasted (70 s in the issue); now it ends after read_timeout and a grace."""
@@ -114,6 +119,8 @@ async def test_a_standby_that_stalls_mid_read_gives_the_read_to_the_primary(
         assert await reader.fetchval("select pg_is_in_recovery()") is True
     [down] = warnings_of(caplog)
     assert "no answer within 1.5 s" in down
+    with capsys.disabled():
+        print(f"\n[stall] a read in flight when the standby stopped: {took:.3f} s")
 
 
 async def test_a_read_past_read_timeout_is_ended_by_the_standby_and_run_on_the_primary(
