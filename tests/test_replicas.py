@@ -317,8 +317,8 @@ async def test_a_token_ahead_of_the_primary_goes_to_the_primary_and_blames_no_st
 
 
 FORGED, HONEST = 200, 40
-HONEST_READ_BOUND = 1.5  # s; 0.4 ms is usual, and each forged token once held a standby
-# connection for its whole wait (3 s here): honest reads queued behind them for seconds
+HONEST_READ_BOUND = 1.5  # s: the 240 reads share one process (the slowest took 150-250 ms
+# here); forged tokens used to hold the standby's connections, 3 s each, for 30 s and more
 
 
 async def test_forged_tokens_hold_no_standby_connection_and_slow_no_honest_read(
@@ -343,7 +343,9 @@ async def test_forged_tokens_hold_no_standby_connection_and_slow_no_honest_read(
         async with asyncio.timeout(60):
             await asyncio.gather(*(forged_read(n) for n in range(FORGED)), *map(honest_read, notes))
         counts = db.read_counts
-    assert max(took) < HONEST_READ_BOUND, sorted(took)[-5:]
+    took.sort()
+    print(f"[standby] honest reads beside {FORGED} forged: slowest {took[-1] * 1000:.1f} ms")
+    assert took[-1] < HONEST_READ_BOUND, took[-5:]
     # Every forged read went to the primary without waiting on a standby (a wait would
     # have been counted); every honest one ran on the standby.
     assert (counts.primary, counts.standby, counts.timed_out) == (FORGED, HONEST, 0)
