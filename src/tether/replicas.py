@@ -9,11 +9,14 @@
 Nothing reaches a standby unless it is sent through `db.replica()`. A read given a
 token runs on a standby once `pg_last_wal_replay_lsn()` there has passed it, after
 waiting at most `ReplicaPolicy.wait`; a read without one may be stale by the
-standby's lag. A standby that is down, or further behind than `max_lag`, is skipped
-(logged once when that starts, once when it ends). When no standby can serve a read,
-it goes to the primary, or raises ReplicaUnavailable (`fallback="raise"`). Reads
-that reach the primary through a reader run read-only there too: a write sent
-through a reader fails as ReadOnly (SQLSTATE 25006) wherever it lands.
+standby's lag. A standby that is down, unreachable (no answer within
+`connect_timeout`), silent or slow past `read_timeout`, or further behind than
+`max_lag`, is skipped (logged once per outage: when it starts, and when it ends). A
+token ahead of the primary's WAL is refused before any standby is asked. When no
+standby can serve a read, it goes to the primary, or raises ReplicaUnavailable
+(`fallback="raise"`). Reads that reach the primary through a reader run read-only
+there too: a write sent through a reader fails as ReadOnly (SQLSTATE 25006)
+wherever it lands.
 """
 
 from __future__ import annotations
@@ -105,7 +108,9 @@ def _fault(error: BaseException, conn: asyncpg.Connection, policy: ReplicaPolicy
     answering, ran past read_timeout, or was lost), or None when the failure is the
     statement's own. A connection that stopped answering is closed here: asyncpg
     would wait for the cancel of its statement before handing it back."""
-    if isinstance(error, TimeoutError) or (isinstance(error, Timeout) and not error.sqlstate):
+    # A Timeout without SQLSTATE is the client's: asyncpg's command_timeout, translated.
+    client_side = isinstance(error, Timeout) and not isinstance(error, PoolExhausted)
+    if isinstance(error, TimeoutError) or (client_side and not getattr(error, "sqlstate", "")):
         conn.terminate()
         return f"no answer within {policy.read_timeout + ANSWER_GRACE:g} s"
     if getattr(error, "sqlstate", None) == _STATEMENT_TIMEOUT:
