@@ -120,7 +120,8 @@ async def _release(pool: asyncpg.Pool, conn: asyncpg.Connection, done: bool) -> 
     (asyncpg drops the connection). Nor is a cancel that lands during it once the
     block ended well (`done`; a transaction's COMMIT returned): the caller gets its
     result, and asyncpg, which shields the reset, finishes it alone. The cancel is
-    withdrawn (`uncancel`), as asyncio asks of code that declines one.
+    withdrawn (`uncancel`), as asyncio asks of code that declines one. A faster
+    release (issue 18) must keep this rule: tests/reliability/test_cancellation.py.
     """
     try:
         with suppress(*DRIVER_ERRORS):
