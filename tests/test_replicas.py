@@ -1,8 +1,10 @@
-"""Reads sent to standbys (tether.replicas): tokens and settings; a reader with no
-standby, with one that cannot be reached, with a server that is no standby; and, on a
-real standby, replay paused to make it lag, a forged token, cursors and connections.
-The write-then-read pairs and a standby stopped under load are in
-tests/reliability/test_standby.py."""
+"""Reads sent to standbys (tether.replicas): tokens and settings, what "logged once"
+means; a reader with no standby, with one that cannot be reached, with one that
+accepts connections and never answers, with a server that is no standby; and, on a
+real standby, replay paused to make it lag, forged tokens (one, and 200 beside 40
+honest reads), 0/0, cursors and connections. The write-then-read pairs and a standby
+stopped under load are in tests/reliability/test_standby.py, a standby stopped with
+SIGSTOP in tests/reliability/test_standby_stalls.py."""
 
 import asyncio
 import logging
@@ -322,7 +324,7 @@ HONEST_READ_BOUND = 1.5  # s: the 240 reads share one process (the slowest took 
 
 
 async def test_forged_tokens_hold_no_standby_connection_and_slow_no_honest_read(
-    tether_url, tether_replica_url
+    tether_url, tether_replica_url, monkeypatch
 ):
     policy = ReplicaPolicy(wait=3)
     async with Database(tether_url, replicas=[tether_replica_url], replica_policy=policy) as db:
@@ -331,6 +333,17 @@ async def test_forged_tokens_hold_no_standby_connection_and_slow_no_honest_read(
         honest = await db.token()
         ahead = honest.lsn + (1 << 36)
         took: list[float] = []
+        # Every connection taken from the standby's (real) pool is counted.
+        [standby] = db._standbys.standbys
+        acquisitions = 0
+
+        def counted_acquire(*args, **options):
+            nonlocal acquisitions
+            acquisitions += 1
+            return pool_acquire(*args, **options)
+
+        pool_acquire = standby.pool.acquire
+        monkeypatch.setattr(standby.pool, "acquire", counted_acquire)
 
         async def forged_read(n: int) -> None:
             assert await Notes(db.replica(Token(ahead + n))).get(notes[0].id) == notes[0]
@@ -349,6 +362,7 @@ async def test_forged_tokens_hold_no_standby_connection_and_slow_no_honest_read(
     # Every forged read went to the primary without waiting on a standby (a wait would
     # have been counted); every honest one ran on the standby.
     assert (counts.primary, counts.standby, counts.timed_out) == (FORGED, HONEST, 0)
+    assert acquisitions == HONEST  # one standby connection per honest read, none for forged
 
 
 async def test_a_token_of_0_0_is_held_to_the_lag_limit(
