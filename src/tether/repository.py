@@ -25,15 +25,17 @@ from tether import paging
 from tether.database import Database
 from tether.errors import InvalidValue, NotFound
 from tether.paging import Page
+from tether.pool import Statements
 from tether.queries import Mapped, Query, mark_bound
 from tether.replicas import Reader
 from tether.translate import DRIVER_ERRORS, translate
 
 R = TypeVar("R")
 
-# A pool (one pooled connection per call), a connection (the caller's transaction), or
-# a reader (one standby connection per call, see tether.replicas).
-Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection | Reader
+# A pool (one pooled connection per call; a Database's pool, without a reset when the
+# call is done: tether.pool), a connection (the caller's transaction), or a reader (one
+# standby connection per call, see tether.replicas).
+Executor: TypeAlias = asyncpg.Pool | Statements | asyncpg.Connection | Reader
 
 
 class Repository:
@@ -54,7 +56,7 @@ class Repository:
             mark_bound(query)
 
     def __init__(self, db: Database | Executor) -> None:
-        self._db: Executor = db.pool if isinstance(db, Database) else db
+        self._db: Executor = db.statements if isinstance(db, Database) else db
 
     async def _one(self, stmt: Mapped[R], **args: Any) -> R | None:
         query = stmt.query
@@ -142,6 +144,8 @@ class Repository:
                 held = self._db
                 if isinstance(held, Reader):
                     conn = await stack.enter_async_context(held.connection())
+                elif isinstance(held, Statements):
+                    conn = await stack.enter_async_context(held.pool.acquire())
                 elif isinstance(held, asyncpg.Pool):
                     conn = await stack.enter_async_context(held.acquire())
                 else:
