@@ -15,8 +15,10 @@ Q.delete_user`): a misspelt query name fails when the module is imported, and
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
+from functools import cache
+from operator import attrgetter
 from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
@@ -176,12 +178,31 @@ class Repository:
         the cursor. One more row than `limit` is asked for, to know whether a next
         page exists.
         """
-        where = f"{stmt.query.domain}.{stmt.query.name}"
-        paging.check_limit(limit, where)
-        start = (None,) * len(key) if after is None else paging.decode(after, len(key), where)
-        bounds = {f"after_{field}": value for field, value in zip(key, start, strict=True)}
-        rows = await self._many(stmt, limit=limit + 1, **bounds, **args)
+        query = stmt.query
+        if type(limit) is not int or not 1 <= limit <= paging.MAX_PAGE:
+            paging.check_limit(limit, f"{query.domain}.{query.name}")
+        names, last_key = _page_key(tuple(key))
+        if after is None:
+            bounds = dict.fromkeys(names)
+        else:
+            start = paging.decode(after, len(key), f"{query.domain}.{query.name}")
+            bounds = dict(zip(names, start, strict=True))
+        try:
+            rows = await self._db.fetch(
+                query.sql, *query.args({**args, **bounds, "limit": limit + 1})
+            )
+        except DRIVER_ERRORS as error:
+            raise translate(error, query) from None
         if len(rows) <= limit:
-            return Page(tuple(rows), None)
-        last = rows[limit - 1]
-        return Page(tuple(rows[:limit]), paging.encode([getattr(last, field) for field in key]))
+            return Page(tuple(stmt.rows.many(rows)), None)
+        # The row past the page only says that a next page exists: it becomes no record.
+        items = tuple(stmt.rows.many(rows[:limit]))
+        return Page(items, paging.encode(last_key(items[-1])))
+
+
+@cache
+def _page_key(key: tuple[str, ...]) -> tuple[tuple[str, ...], Callable[[Any], Sequence[Any]]]:
+    """A page key's query parameters (`after_<field>`) and a getter of its values."""
+    fields = attrgetter(*key)
+    values = (lambda record: (fields(record),)) if len(key) == 1 else fields
+    return tuple(f"after_{field}" for field in key), values
