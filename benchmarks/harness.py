@@ -129,7 +129,12 @@ class Scenario:
     async def orm_tuned(self, orm: Orm, argument: Any) -> object:
         return await self.orm(orm, argument)
 
+    # The same scenario on pooled connections, by contender (benchmarks/service.py).
+    pooled: dict[str, Scenario]
+
     def operation(self, contender: str) -> Callable[[Any], Any]:
+        if contender in getattr(self, "pooled", {}):
+            return self.pooled[contender].operation(SERVICE_CODE[contender])
         if contender in ("orm", "orm_tuned"):
             orm: Orm = getattr(self.db, contender)
             method = getattr(self, contender)
@@ -167,9 +172,13 @@ Progress = Callable[[str], None]
 SLICE = 10
 
 
+# The service path's contenders run the code of these (benchmarks/service.py).
+SERVICE_CODE = {"floor_pool": "floor", "floor_pool_bare": "floor", "tether_pool": "tether"}
+
+
 async def _once(scenario: Scenario, contender: str, number: int) -> int:
     """Prepare, run and clean up one operation; return how long the run alone took (ns)."""
-    argument = await scenario.argument(contender, number)
+    argument = await scenario.argument(SERVICE_CODE.get(contender, contender), number)
     operation = scenario.operation(contender)
     start = time.perf_counter_ns()
     await operation(argument)
@@ -198,13 +207,23 @@ async def measure(
     light_ops: int,
     heavy_ops: int,
     progress: Progress,
+    contenders: Sequence[Contender] = CONTENDERS,
+    ratios: dict[str, tuple[str, str]] = RATIOS,
+    first_number: int = 0,
 ) -> list[Outcome]:
-    keys = [c.key for c in CONTENDERS]
+    """Every scenario by every contender, in rotated order, over `rounds` rounds. Round
+    trips are counted for contenders on a connection of their own (not on a pool).
+    Operations are numbered from `first_number` (a second pass on the same fixtures
+    starts past the first's)."""
+    keys = [c.key for c in contenders]
     round_trips: dict[str, dict[str, int]] = {s.name: {} for s in scenarios}
     for scenario in scenarios:
         for key in keys:
-            await _once(scenario, key, 0)  # warm-up: statement caches, compiled SQL
-            round_trips[scenario.name][key] = await _count_round_trips(scenario, key, 1)
+            await _once(scenario, key, first_number)  # warm-up: caches, compiled SQL
+            if key not in SERVICE_CODE:
+                round_trips[scenario.name][key] = await _count_round_trips(
+                    scenario, key, first_number + 1
+                )
         progress(f"warmed up {scenario.name}: round trips {round_trips[scenario.name]}")
 
     # per scenario, per contender: the median operation time (ns) of each round
@@ -222,7 +241,7 @@ async def measure(
                 for key in order:
                     gc.collect()  # leave no other contender's garbage to this one's timing
                     for number in range(first, min(first + step, count)):
-                        argument_number = 2 + round_number * count + number
+                        argument_number = first_number + 2 + round_number * count + number
                         samples[key].append(await _once(scenario, key, argument_number))
             for key in keys:
                 per_round[scenario.name][key].append(statistics.median(samples[key]))
@@ -243,7 +262,7 @@ async def measure(
                     ratio: Spread.of(
                         [a / b for a, b in zip(times[top], times[bottom], strict=True)]
                     )
-                    for ratio, (top, bottom) in RATIOS.items()
+                    for ratio, (top, bottom) in ratios.items()
                 },
             )
         )
