@@ -54,7 +54,7 @@ where conversation_id = :conversation_id
   and (created_at, id) > (coalesce(:after_created_at::timestamptz, '-infinity'),
                           coalesce(:after_id::uuid, '00000000-0000-0000-0000-000000000000'))
 order by created_at, id
-limit :limit;
+limit (select :limit::integer);
 
 -- name: delete_message :execrows
 -- The triggers on chat.messages take it out of its conversation's counters. The

@@ -14,7 +14,7 @@ select id, session_id, related_file_id, related_ticket_id, error_type, message, 
        created_at
 from tickets.session_errors
 where session_id = :session_id
-  and (:after_created_at::timestamptz is null
-       or (created_at, id) < (:after_created_at::timestamptz, :after_id::uuid))
+  and (created_at, id) < (coalesce(:after_created_at::timestamptz, 'infinity'),
+                          coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 order by created_at desc, id desc
-limit :limit;
+limit (select :limit::integer);

@@ -46,10 +46,10 @@ select id, session_id, summary, description, issue_type, priority, story_points,
        position, created_at, updated_at
 from tickets.tickets
 where session_id = :session_id
-  and (:after_position::integer is null
-       or (position, id) > (:after_position::integer, :after_id::uuid))
+  and (position, id) > (coalesce(:after_position::integer, -1),
+                        coalesce(:after_id::uuid, '00000000-0000-0000-0000-000000000000'))
 order by position, id
-limit :limit;
+limit (select :limit::integer);
 
 -- name: set_jira_key :one
 -- The key Jira gave the ticket once exported; unique across every session.

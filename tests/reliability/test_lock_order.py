@@ -33,6 +33,17 @@ async def _connect(url: str) -> asyncpg.Connection:
     return conn
 
 
+async def _until_waiting(sql, pid: int, task: asyncio.Task) -> None:
+    """Return once the backend `pid` waits for a lock, or `task` is done (5 s at most)."""
+    for _ in range(1000):
+        if task.done() or await sql.fetchval(
+            "select wait_event_type = 'Lock' from pg_stat_activity where pid = $1", pid
+        ):
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("the second transaction neither waited nor finished")
+
+
 async def _interleave(url: str, sql, first, others, then) -> None:
     """`first(a)` in transaction A; then transaction B runs each of `others(b)`, up
     to its first lock wait; then A runs `then(a)` and commits, and B goes on and
@@ -48,12 +59,7 @@ async def _interleave(url: str, sql, first, others, then) -> None:
         async with a.transaction():
             await first(a)
             b_run = asyncio.create_task(run_b())
-            async with asyncio.timeout(5):
-                while not b_run.done() and not await sql.fetchval(
-                    "select wait_event_type = 'Lock' from pg_stat_activity where pid = $1",
-                    b.get_server_pid(),
-                ):
-                    await asyncio.sleep(0.005)
+            await _until_waiting(sql, b.get_server_pid(), b_run)
             await then(a)
         await b_run
     finally:
@@ -62,6 +68,7 @@ async def _interleave(url: str, sql, first, others, then) -> None:
 
 
 # ---------------------------------------------------------------- chat
+
 
 async def _chat_conversation(db):
     ada = await ChatUsers(db).create_oauth("ada@example.com", "Ada")
