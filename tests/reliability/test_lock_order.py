@@ -18,7 +18,16 @@ import pytest
 
 from tether.chat import ConversationRepository, MessageRepository
 from tether.chat import UserRepository as ChatUsers
-from tether.errors import Retryable
+from tether.errors import Conflict, MissingReference, NotFound, Retryable
+from tether.tickets import (
+    AttachmentRepository,
+    DependencyCycle,
+    DependencyRepository,
+    ErrorRepository,
+    SessionRepository,
+    TicketRepository,
+)
+from tether.tickets.records import NewTicket
 
 pytestmark = pytest.mark.reliability
 
@@ -199,3 +208,126 @@ async def test_chat_writers_mixed_see_no_deadlock(tether_db, tether_url, sql):
         "(select count(*) from chat.messages m where m.conversation_id = c.id)"
     )
     assert drifted == []
+
+
+# ---------------------------------------------------------------- tickets
+# The cycle check (a statement trigger on ticket_dependencies) updates the session's
+# row after the insert locked the tickets (FOR KEY SHARE, as foreign keys do): so a
+# write of a session's tickets, dependencies, attachments or errors locks the
+# session's row first.
+
+
+async def _tickets(db, count: int):
+    session = await SessionRepository(db).create(title="graph")
+    made = await TicketRepository(db).create_many(
+        session.id, [NewTicket(f"T{n}", n) for n in range(count)]
+    )
+    return session, made
+
+
+async def test_tickets_unlink_then_link_beside_a_lone_delete_of_the_ticket(
+    tether_db, tether_url, sql
+):
+    """A transaction removes a dependency on a, a lone delete_ticket(a) runs (its
+    cascade wants that dependency's row), the transaction adds another dependency on
+    a (its foreign key wants a's row): on today's main, a deadlock."""
+    session, (a, b, c) = await _tickets(tether_db, 3)
+    await DependencyRepository(tether_db).add(b.id, a.id)
+    deleted = {}
+
+    async def lone(conn):
+        deleted["lone"] = await TicketRepository(conn).delete(a.id)
+
+    async def then(conn):
+        await DependencyRepository(conn).add(c.id, a.id)
+
+    await _interleave(
+        tether_url, sql, lambda conn: DependencyRepository(conn).remove(b.id, a.id), [lone], then
+    )
+    # The transaction committed c -> a; then a went, and the dependency with it.
+    assert deleted == {"lone": True}
+    left = await sql.fetch(
+        "select id from tickets.tickets where session_id = $1 order by position", session.id
+    )
+    assert [r["id"] for r in left] == [b.id, c.id]
+    assert await sql.fetchval("select count(*) from tickets.ticket_dependencies") == 0
+
+
+async def test_tickets_key_then_link_beside_a_lone_delete_of_the_ticket(tether_db, tether_url, sql):
+    """set_jira_key, an attachment or an error about a ticket lock the session first
+    too, or a lone delete_ticket that locked the session would wait on them while
+    their transaction's next dependency waits on it."""
+    session, (a, b, _) = await _tickets(tether_db, 3)
+
+    async def first(conn):
+        await TicketRepository(conn).set_jira_key(a.id, "PROJ-1")
+        await AttachmentRepository(conn).attach(session.id, a.id, "a.png", "image/png", "/a")
+        await ErrorRepository(conn).log(session.id, "parse", "bad", ticket_id=a.id)
+
+    await _interleave(
+        tether_url,
+        sql,
+        first,
+        [lambda conn: TicketRepository(conn).delete(a.id)],
+        lambda conn: DependencyRepository(conn).add(b.id, a.id),
+    )
+    assert await sql.fetchval("select count(*) from tickets.tickets where id = $1", a.id) == 0
+    assert await sql.fetchval("select count(*) from tickets.attachments") == 0
+    assert await sql.fetchval("select count(*) from tickets.ticket_dependencies") == 0
+    assert await sql.fetchval("select related_ticket_id is null from tickets.session_errors")
+
+
+async def _graph_step(conn, session_id, rng, x, y) -> None:
+    """One write of a session's graph, in a savepoint: what a deleted ticket or a
+    cycle refuses is expected, and leaves the transaction going."""
+    step = rng.random()
+    try:
+        async with conn.transaction():
+            if step < 0.4:
+                await DependencyRepository(conn).add(x, y)
+            elif step < 0.6:
+                await DependencyRepository(conn).remove(x, y)
+            elif step < 0.8:
+                await TicketRepository(conn).set_jira_key(x, None)
+            else:
+                await ErrorRepository(conn).log(session_id, "e", "m", ticket_id=x)
+    except (DependencyCycle, MissingReference, NotFound, Conflict):
+        pass
+
+
+async def test_tickets_writers_mixed_see_no_deadlock(tether_db, tether_url, sql):
+    """8 writers for 2 s on one session's graph: transactions that link, unlink, key
+    and annotate tickets in random orders, beside lone deletes of tickets. No 40P01;
+    the graph holds no dependency on a deleted ticket and no cycle."""
+    session, made = await _tickets(tether_db, 40)
+    ids = [t.id for t in made]
+    stop = asyncio.get_running_loop().time() + 2.0
+    done = {"ops": 0}
+    deadlocks: list[str] = []
+
+    async def writer(worker: int) -> None:
+        rng = random.Random(worker)
+        conn = await _connect(tether_url)
+        try:
+            while asyncio.get_running_loop().time() < stop:
+                try:
+                    if worker % 4 == 3:
+                        await TicketRepository(conn).delete(rng.choice(ids))
+                    else:
+                        async with conn.transaction():
+                            for _ in range(3):
+                                await _graph_step(conn, session.id, rng, *rng.sample(ids, 2))
+                    done["ops"] += 1
+                except Retryable as error:
+                    deadlocks.append(str(error))
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(writer(w) for w in range(8)))
+    assert deadlocks == []
+    assert done["ops"] > 50
+    dangling = await sql.fetchval(
+        "select count(*) from tickets.ticket_dependencies d where not exists "
+        "(select from tickets.tickets t where t.id in (d.ticket_id, d.depends_on_ticket_id))"
+    )
+    assert dangling == 0
