@@ -57,48 +57,15 @@ from (
 -- A page of the user's generations that still have plans, newest first: a
 -- generation is as new as its newest plan (so the first is latest_calendar's),
 -- with its span, its size and whether the user has given feedback on it. Keyset:
--- the page after :after_newest_plan_id (NULL: the first), :limit of them.
--- `walk` steps through the user's plans newest first, one plan a step, each step
--- a `limit 1` probe of plans_user_id_id_idx below the step before, and keeps the
--- plans that are their generation's newest; it stops at :limit of them. So a page
--- costs what its own generations hold, however many the user has, and the plan
--- cannot change with the statistics: a step has nothing to sort, and no estimate
--- of the user's rows can turn it into a scan of them all (docs/guarantees.md,
--- "When ANALYZE matters").
-with recursive walk (id, generation_id, is_head, heads_before) as (
-    (
-        select p.id, p.generation_id,
-               not exists (
-                   select from planner.plans later
-                   where later.user_id = :user_id and later.generation_id = p.generation_id
-                     and later.id > p.id
-               ),
-               0
-        from planner.plans p
-        -- `between`, as in latest_calendar: only plans_user_id_id_idx has this order.
-        where p.user_id between :user_id and :user_id
-          and p.id < coalesce(:after_newest_plan_id::bigint, 9223372036854775807)
-        order by p.user_id desc, p.id desc
-        limit 1
-    )
-    union all
-    select step.id, step.generation_id, step.is_head,
-           walk.heads_before + walk.is_head::integer
-    from walk
-    cross join lateral (
-        select p.id, p.generation_id,
-               not exists (
-                   select from planner.plans later
-                   where later.user_id = :user_id and later.generation_id = p.generation_id
-                     and later.id > p.id
-               ) as is_head
-        from planner.plans p
-        where p.user_id between :user_id and :user_id and p.id < walk.id
-        order by p.user_id desc, p.id desc
-        limit 1
-    ) as step
-    where walk.heads_before + walk.is_head::integer < :limit
-)
+-- the page after :after_newest_plan_id (NULL: the first), :limit of them. The
+-- user's plans are walked newest first (plans_user_id_id_idx), keeping each
+-- plan that is its generation's newest, so a page costs what its own
+-- generations hold, however many the user has. Each check is a scalar subquery,
+-- run per plan, which a generic plan cannot turn into a join over all of them.
+-- The limit is a subquery: a planner that saw it, and took the user to own few
+-- plans (no statistics yet), would fetch all of them, check each and sort; not
+-- seeing it, it plans to stop early, which only the index walk can
+-- (docs/guarantees.md, "When ANALYZE matters").
 select head.generation_id,
        g.created_at,
        g.first_date,
@@ -107,7 +74,22 @@ select head.generation_id,
        g.task_count,
        g.has_feedback,
        head.id as newest_plan_id
-from walk as head
+from (
+    select p.id, p.generation_id
+    from planner.plans p
+    where p.user_id between :user_id and :user_id  -- as in latest_calendar
+      and p.id < coalesce(:after_newest_plan_id::bigint, 9223372036854775807)
+      -- `>=` keeps what `=` would (no plan of the generation is newer), but the
+      -- planner's guess for `>=` leaves it a page's worth of plans to stop at;
+      -- for `=` it would expect one plan in all of the user's to pass.
+      and p.id >= (
+          select max(same.id)
+          from planner.plans same
+          where same.user_id = :user_id and same.generation_id = p.generation_id
+      )
+    order by p.user_id desc, p.id desc
+    limit (select :limit::integer)
+) as head
 cross join lateral (
     select min(p.created_at) as created_at,
            min(p.date) as first_date,
@@ -122,7 +104,6 @@ cross join lateral (
     from planner.plans p
     where p.user_id = :user_id and p.generation_id = head.generation_id
 ) as g
-where head.is_head
 order by head.id desc;
 
 -- name: delete_plan :execrows
