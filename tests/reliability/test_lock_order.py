@@ -12,6 +12,7 @@ time, and counts the rows left with its own SQL.
 import asyncio
 import json
 import random
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -33,6 +34,8 @@ pytestmark = pytest.mark.reliability
 
 # Short, so that a deadlock shows in a second rather than hiding behind a wait.
 DEADLOCK_TIMEOUT = "100ms"
+# The mixes: this many writers for this long.
+WRITERS, SECONDS = 8, 2.0
 
 
 async def _connect(url: str) -> asyncpg.Connection:
@@ -157,7 +160,7 @@ async def test_chat_writers_mixed_see_no_deadlock(tether_db, tether_url, sql):
     chats = [await ConversationRepository(tether_db).create(ada.id, t) for t in ("a", "b")]
     done = {"ops": 0}
     deadlocks: list[str] = []
-    stop = asyncio.get_running_loop().time() + 2.0
+    stop = asyncio.get_running_loop().time() + SECONDS
 
     async def some_message(conn, conversation):
         return await conn.fetchval(
@@ -200,7 +203,7 @@ async def test_chat_writers_mixed_see_no_deadlock(tether_db, tether_url, sql):
         finally:
             await conn.close()
 
-    await asyncio.gather(*(writer(w) for w in range(8)))
+    await asyncio.gather(*(writer(w) for w in range(WRITERS)))
     assert deadlocks == []
     assert done["ops"] > 50
     drifted = await sql.fetch(
@@ -301,7 +304,7 @@ async def test_tickets_writers_mixed_see_no_deadlock(tether_db, tether_url, sql)
     the graph holds no dependency on a deleted ticket and no cycle."""
     session, made = await _tickets(tether_db, 40)
     ids = [t.id for t in made]
-    stop = asyncio.get_running_loop().time() + 2.0
+    stop = asyncio.get_running_loop().time() + SECONDS
     done = {"ops": 0}
     deadlocks: list[str] = []
 
@@ -323,7 +326,7 @@ async def test_tickets_writers_mixed_see_no_deadlock(tether_db, tether_url, sql)
         finally:
             await conn.close()
 
-    await asyncio.gather(*(writer(w) for w in range(8)))
+    await asyncio.gather(*(writer(w) for w in range(WRITERS)))
     assert deadlocks == []
     assert done["ops"] > 50
     dangling = await sql.fetchval(
@@ -331,3 +334,11 @@ async def test_tickets_writers_mixed_see_no_deadlock(tether_db, tether_url, sql)
         "(select from tickets.tickets t where t.id in (d.ticket_id, d.depends_on_ticket_id))"
     )
     assert dangling == 0
+
+
+def test_the_docs_quote_this_test():
+    """docs/guarantees.md, "Lock order": its figures are this file's."""
+    text = (Path(__file__).parents[2] / "docs" / "guarantees.md").read_text()
+    section = " ".join(text[text.index("## Lock order") :].split())
+    figures = [f"{WRITERS} writers for {SECONDS:.0f} s", f"at {DEADLOCK_TIMEOUT[:-2]} ms"]
+    assert [f for f in figures if f not in section] == []

@@ -19,6 +19,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -456,3 +457,16 @@ async def test_a_hot_query_walks_its_index_without_statistics(hot: Hot, hot_url:
         assert heavy <= 5 * light + 0.001, (heavy, light)
     finally:
         await conn.close()
+
+
+def test_the_docs_quote_this_test():
+    """docs/guarantees.md, "When ANALYZE matters": its figures are this file's."""
+    text = (Path(__file__).parents[2] / "docs" / "guarantees.md").read_text()
+    section = text[text.index("## When ANALYZE matters") : text.index("## Lock order")]
+    figures = [
+        f"a heavy tenant ({HEAVY:,} rows)",
+        f"light one ({LIGHT})",
+        f"runs {len(HOT)} hot reads",
+        f"more than {MOST_ROWS_READ:,} rows",
+    ]
+    assert [f for f in figures if f not in " ".join(section.split())] == []
