@@ -195,7 +195,7 @@ class StreamChunk(ChatScenario):
         return replies[number % len(replies)]
 
     async def floor(self, message_id: uuid.UUID) -> object:
-        return await self.db.floor.execute(Q.append_chunk.sql, CHUNK, message_id)
+        return await self.db.floor.execute(Q.append_chunk.sql, message_id, CHUNK)
 
     async def tether(self, message_id: uuid.UUID) -> object:
         return await self.messages.append_chunk(message_id, CHUNK)

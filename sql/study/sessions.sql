@@ -30,10 +30,10 @@ where s.id = :id;
 select id, profile_id, title, description, status, draft_plan, created_at, updated_at
 from study.study_sessions
 where profile_id = :profile_id
-  and (:after_created_at::timestamptz is null
-       or (created_at, id) < (:after_created_at::timestamptz, :after_id::uuid))
+  and (created_at, id) < (coalesce(:after_created_at::timestamptz, 'infinity'),
+                          coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 order by created_at desc, id desc
-limit :limit;
+limit (select :limit::integer);
 
 -- name: move_session :one
 -- Compare-and-set: the session moves to to_status only if it is in from_status

@@ -16,7 +16,7 @@ select id, reading_id, idx, content, meta
 from tutor.chunks
 where reading_id = :reading_id and idx > coalesce(:after_idx::integer, -1)
 order by idx
-limit :limit;
+limit (select :limit::integer);
 
 -- name: delete_chunks :execrows
 -- A reading's chunks, to cut it again.
