@@ -2,6 +2,7 @@
 that survives dead workers, and voice tutoring conversations with their audio."""
 
 from tether.tutor.errors import AlreadyEnded, LeaseLost
+from tether.tutor.queue import JobQueue
 from tether.tutor.records import (
     AudioBlob,
     AudioPiece,
@@ -22,7 +23,6 @@ from tether.tutor.repositories import (
     ChunkRepository,
     ConversationRepository,
     CourseRepository,
-    JobQueue,
     ReadingRepository,
     SummaryRepository,
     UserRepository,

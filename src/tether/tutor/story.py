@@ -22,13 +22,13 @@ from tether.database import Database
 from tether.demo import Out, changes_table, table
 from tether.repository import Repository
 from tether.tutor.errors import LeaseLost
+from tether.tutor.queue import JobQueue
 from tether.tutor.records import Job, NewChunk, NewJob
 from tether.tutor.repositories import (
     AudioRepository,
     ChunkRepository,
     ConversationRepository,
     CourseRepository,
-    JobQueue,
     ReadingRepository,
     SummaryRepository,
     UserRepository,
