@@ -3,19 +3,25 @@
 Each chosen domain (default: every domain, in the registry's order) gets a fresh
 database `tether_demo_<domain>` on the server, with `common` and that domain
 migrated (as a service using that domain alone would have it), and plays its
-story, `tether.<domain>.story.play`. The plain text tables the stories print
-are shared here.
+story, `tether.<domain>.story.play`. What the stories share is here: the plain
+text tables they print, and `StoryLookups`, the base of each story's own look-ups
+(sql/<domain>/story.sql) with the "rows left" counts they all print.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from attrs import frozen
 
 from tether import admin, migrations
 from tether import domains as registry
 from tether.changes import Changes
 from tether.database import Database, redact
+from tether.queries import Mapped
+from tether.repository import Repository
 
 DEMO_DATABASE = "tether_demo"
 
@@ -36,6 +42,24 @@ def changes_table(changes: Changes) -> str:
     tables = sorted(set(changes.deleted) | set(changes.updated))
     rows = [(t, changes.deleted.get(t, 0), changes.updated.get(t, 0)) for t in tables]
     return table(("table", "rows deleted", "rows updated"), rows)
+
+
+@frozen
+class RowCount:
+    """A row of a story's "rows left" look-up: a table, and how many of its rows
+    still belong to what the story follows."""
+
+    table_name: str
+    row_count: int
+
+
+class StoryLookups(Repository):
+    """The base of each story's own look-ups (its sql/<domain>/story.sql queries)."""
+
+    async def _rows_left(self, query: Mapped[RowCount], **args: Any) -> str:
+        """A `RowCount` query's answer as one line: "users 1, subjects 0, ..."."""
+        rows: list[RowCount] = await self._many(query, **args)
+        return ", ".join(f"{row.table_name} {row.row_count}" for row in rows)
 
 
 async def run(

@@ -25,7 +25,7 @@ from tether.tickets import (
     SessionRepository,
     TicketRepository,
 )
-from tether.tickets.story import generated_session
+from tether.tickets.story import build_generated_session
 
 from .checks import refusal, statements_sent
 
@@ -47,7 +47,7 @@ async def test_the_schema_is_the_one_tether_builds(yoyo_db, tether_url):
 
 async def test_every_rule_holds_on_a_yoyo_built_database(yoyo_db, keys):
     db = yoyo_db
-    made = await generated_session(db)
+    made = await build_generated_session(db)
     other = await SessionRepository(db).create()
     epic, email = made.ticket("Checkout redesign"), made.ticket("Order confirmation email")
 

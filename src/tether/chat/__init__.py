@@ -6,10 +6,10 @@ from tether.chat.records import (
     ActiveToken,
     Conversation,
     Message,
+    MessageStatus,
     RefreshToken,
     Role,
     Sender,
-    Status,
     User,
 )
 from tether.chat.repositories import (
@@ -19,23 +19,25 @@ from tether.chat.repositories import (
     RefreshTokenRepository,
     UserRepository,
 )
-from tether.chat.tokens import TokenKey
+from tether.chat.tokens import KEY_VARIABLE, TokenKey, default_key
 
 __all__ = [
     "DEFAULT_TOKEN_TTL",
+    "KEY_VARIABLE",
     "ActiveToken",
     "Conversation",
     "ConversationRepository",
     "EmailTaken",
     "Message",
     "MessageRepository",
+    "MessageStatus",
     "MessageStatusConflict",
     "RefreshToken",
     "RefreshTokenRepository",
     "Role",
     "Sender",
-    "Status",
     "TokenKey",
     "User",
     "UserRepository",
+    "default_key",
 ]

@@ -1,19 +1,64 @@
 """The chat domain's records: one attrs class per result shape, fields in column order.
 
-Secrets stay out of every repr: a user's password hash, a raw refresh token.
+Secrets stay out of every repr: a user's password hash, a raw refresh token. Roles,
+senders and message statuses come out as the StrEnums below, which compare equal to
+their labels (MessageStatus.SENT == "sent").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 from attrs import field, frozen
 
-Role = Literal["user", "admin"]
-Sender = Literal["user", "assistant"]
-Status = Literal["sending", "streaming", "sent", "failed"]
+
+class Role(enum.StrEnum):
+    """`chat.users.role`."""
+
+    USER = "user"
+    ADMIN = "admin"
+
+
+class Sender(enum.StrEnum):
+    """`chat.messages.sender`."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class MessageStatus(enum.StrEnum):
+    """`chat.messages.status`: it only moves forward; SENT and FAILED are final."""
+
+    SENDING = "sending"
+    STREAMING = "streaming"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+# Rows carry labels: each enum's converter finds its member in a dict, ~100 ns a field
+# where calling the enum costs ~750 ns (pages of rows are built with these).
+_ROLE_MEMBERS = {member.value: member for member in Role}
+
+
+def _role(label: str) -> Role:
+    return _ROLE_MEMBERS[label]
+
+
+_SENDER_MEMBERS = {member.value: member for member in Sender}
+
+
+def _sender(label: str) -> Sender:
+    return _SENDER_MEMBERS[label]
+
+
+_MESSAGE_STATUS_MEMBERS = {member.value: member for member in MessageStatus}
+
+
+def _message_status(label: str) -> MessageStatus:
+    return _MESSAGE_STATUS_MEMBERS[label]
 
 
 @frozen
@@ -24,7 +69,7 @@ class User:
     # for a user who signs in with OAuth only.
     hashed_password: str | None = field(repr=False)
     name: str | None
-    role: Role
+    role: Role = field(converter=_role)
     created_at: dt.datetime
 
     @property
@@ -47,9 +92,9 @@ class Conversation:
 class Message:
     id: uuid.UUID
     conversation_id: uuid.UUID
-    sender: Sender
+    sender: Sender = field(converter=_sender)
     content: str
-    status: Status
+    status: MessageStatus = field(converter=_message_status)
     metadata: dict[str, Any]
     created_at: dt.datetime
 

