@@ -12,6 +12,7 @@ from tether import Conflict, InvalidValue, MissingReference, NotFound
 from tether.planner import (
     DayPlan,
     FeedbackRepository,
+    FeedbackTaken,
     NewTask,
     PlanRepository,
     SubjectRepository,
@@ -207,8 +208,9 @@ async def test_deleting_a_user_deletes_everything_of_theirs_and_nothing_of_other
 
 async def test_feedback_once_per_generation(story):
     db, john = story["db"], story["john"]
-    with pytest.raises(Conflict) as refused:
+    with pytest.raises(FeedbackTaken) as refused:
         await FeedbackRepository(db).submit(john.id, story["first"], "Again!")
+    assert isinstance(refused.value, Conflict)  # a service's 409 handler still catches it
     assert refused.value.constraint == "uc_user_generation_feedback"
     assert refused.value.table == "planner.feedback"
     assert "already given feedback on this generation" in str(refused.value)
@@ -391,7 +393,7 @@ async def test_two_concurrent_feedback_submissions_one_wins(story):
         feedback.submit(john.id, second, "second writer"),
         return_exceptions=True,
     )
-    assert sorted(type(r).__name__ for r in results) == ["Conflict", "Feedback"]
+    assert sorted(type(r).__name__ for r in results) == ["Feedback", "FeedbackTaken"]
     stored = await db.pool.fetchval(
         "select count(*) from planner.feedback where user_id = $1 and generation_id = $2",
         john.id,

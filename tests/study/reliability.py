@@ -9,6 +9,7 @@ from attrs import frozen
 
 from reliability.model import Domain, TextInput
 from tether import Database
+from tether.passwords import MIN_COST, hash_password
 from tether.study import (
     ChatRepository,
     ChunkRepository,
@@ -19,7 +20,6 @@ from tether.study import (
     SessionRepository,
     TopicRepository,
 )
-from tether.passwords import MIN_COST, hash_password
 from tether.study.embedding import embed
 
 # A password hash as an application stores it (tether.passwords' PHC format; the

@@ -170,7 +170,9 @@ async def test_a_session_and_its_documents_in_one_round_trip(story, tether_db):
         whole = await sessions.with_documents(story.session.id)
         conn.remove_query_logger(log)
     assert len(sent) == 1
-    assert (whole.id, whole.status, whole.draft_plan) == (story.session.id, "ACTIVE", EDITED_PLAN)
+    assert whole.session == await SessionRepository(tether_db).get(story.session.id)
+    assert (whole.session.status, whole.session.draft_plan) == ("ACTIVE", EDITED_PLAN)
+    assert type(whole.session.status) is SessionStatus
     assert [d.file_name for d in whole.documents] == ["vectors.md", "matrices.md", "eigen.md"]
     assert [d.content_length for d in whole.documents] == [
         len(d.content_text) for d in story.documents
@@ -182,7 +184,7 @@ async def test_a_session_and_its_documents_in_one_round_trip(story, tether_db):
 
 async def test_a_session_without_documents_has_none(tether_db, session):
     whole = await SessionRepository(tether_db).with_documents(session.id)
-    assert (whole.status, whole.documents) == (SessionStatus.UPLOADING, ())
+    assert (whole.session, whole.documents) == (session, ())
 
 
 async def test_a_profiles_sessions_page_newest_first(tether_db, profile):

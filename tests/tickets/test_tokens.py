@@ -272,7 +272,7 @@ async def test_without_keys_the_environments_ring_is_read_once(tether_db, keys, 
 
 @pytest.mark.parametrize("wrong", ["k1:c2VjcmV0", b"x" * 32, {"k1": b"x" * 32}])
 def test_keys_of_the_wrong_type_fail_at_construction(tether_db, wrong):
-    with pytest.raises(TypeError, match="keys is a tether.tickets.KeyRing, not") as refused:
+    with pytest.raises(TypeError, match=r"keys is a tether\.tickets\.KeyRing, not") as refused:
         JiraTokenRepository(tether_db, keys=wrong)
     assert "c2VjcmV0" not in str(refused.value)
 

@@ -57,7 +57,8 @@ async def test_every_rule_holds_on_a_yoyo_built_database(yoyo_db, keys):
         await ErrorRepository(db).log(other.id, "x", "y", ticket_id=epic.id)
     assert isinstance(await refusal(db, "delete from tickets.audit_log"), AppendOnly)
 
-    order = [item.summary for item in await TicketRepository(db).export_order(made.session.id)]
+    exported = await TicketRepository(db).export_order(made.session.id)
+    order = [item.ticket.summary for item in exported]
     assert order.index("Payment API client") < order.index("Payment form")
 
     raw = f"access-{uuid.uuid4().hex}"

@@ -183,18 +183,15 @@ def _document_infos(rows: Iterable[Any] | None) -> tuple[DocumentInfo, ...]:
     return rows_of(DocumentInfo, rows)
 
 
+def _study_session(row: Any) -> StudySession:
+    return row if isinstance(row, StudySession) else StudySession(*row)
+
+
 @frozen
 class SessionWithDocuments:
     """A session and its documents (oldest first), read in one round trip."""
 
-    id: uuid.UUID
-    profile_id: uuid.UUID
-    title: str
-    description: str | None
-    status: SessionStatus = field(converter=_session_status)
-    draft_plan: dict[str, Any] | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    session: StudySession = field(converter=_study_session)
     documents: tuple[DocumentInfo, ...] = field(converter=_document_infos)
 
 

@@ -195,7 +195,7 @@ async def play(db: Database, out: Out) -> None:
 
     out("\n== Ada's session and its documents (one round trip) ==")
     whole = await sessions.with_documents(session_id)
-    out(f"{whole.title}: {whole.status}")
+    out(f"{whole.session.title}: {whole.session.status}")
     out(
         table(
             ("document", "characters (computed)", "processing"),

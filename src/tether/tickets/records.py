@@ -202,11 +202,18 @@ def _depends_on(ids: Iterable[uuid.UUID] | None) -> tuple[uuid.UUID, ...]:
     return () if ids is None else tuple(ids)
 
 
+def _ticket(row: Any) -> Ticket:
+    ticket = _row(Ticket, row)
+    assert ticket is not None, "an exported ticket has its ticket"
+    return ticket
+
+
 @frozen
-class ExportedTicket(Ticket):
+class ExportedTicket:
     """A ticket in export order, with the tickets it depends on (each earlier in the
     order, by position)."""
 
+    ticket: Ticket = field(converter=_ticket)
     depends_on: tuple[uuid.UUID, ...] = field(converter=_depends_on)
 
 

@@ -187,8 +187,8 @@ async def play(db: Database, out: Out) -> None:
             [
                 (
                     number,
-                    item.position,
-                    item.summary,
+                    item.ticket.position,
+                    item.ticket.summary,
                     ", ".join(summaries[d] for d in item.depends_on),
                 )
                 for number, item in enumerate(order, start=1)
