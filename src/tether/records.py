@@ -12,6 +12,11 @@ is an instance of the record class, as `Record(*row)` makes it: the same fields,
 converters applied, `==`, `repr` and hash, and assigning a field raises
 `FrozenInstanceError`. A 4-field row costs ~110 ns, as for a mutable slotted class.
 
+A field whose converter is an enum class (`field(converter=JobStatus)`, as domains
+declare their enumerated columns) has its member looked up in a dict made once
+(~60 ns), where calling the enum costs ~750 ns a field; rows hold valid labels (the
+database checks them). `Record(*row)` and records built by hand call the enum.
+
 A class the twin cannot mirror exactly (validators, `__attrs_post_init__`,
 `init=False` fields, extra slots such as a cached hash, no slots, exceptions)
 is built with `Record(*row)`, so nothing depends on the fast path being taken.
@@ -19,6 +24,7 @@ is built with `Record(*row)`, so nothing depends on the fast path being taken.
 
 from __future__ import annotations
 
+import enum
 import linecache
 import types
 from collections.abc import Callable, Iterable
@@ -91,7 +97,7 @@ def _make_builder(record: type[R]) -> RowBuilder[R]:
         if field.converter is None:
             targets.append(f"obj.{field.name}")
         else:
-            namespace[f"convert_{number}"] = field.converter
+            namespace[f"convert_{number}"] = _fast(field.converter)
             targets.append(f"value_{number}")
             conversions.append(f"obj.{field.name} = convert_{number}(value_{number})")
     # One row into `obj`: the row unpacked into its fields (or, for a field with a
@@ -110,6 +116,14 @@ def _make_builder(record: type[R]) -> RowBuilder[R]:
     return RowBuilder(
         record, one=namespace["one"], many=namespace["many"], nested=namespace["nested"], twin=True
     )
+
+
+def _fast(converter: Any) -> Any:
+    """The converter the builder calls: an enum's member found by its label in a dict,
+    any other converter as it is."""
+    if isinstance(converter, type) and issubclass(converter, enum.Enum):
+        return {member.value: member for member in converter}.__getitem__
+    return converter
 
 
 # The functions a fast builder is made of, around the lines that fill one record.
