@@ -13,13 +13,17 @@ from tether.chat.records import (
     User,
 )
 from tether.chat.repositories import (
-    DEFAULT_TOKEN_TTL,
     ConversationRepository,
     MessageRepository,
-    RefreshTokenRepository,
     UserRepository,
 )
-from tether.chat.tokens import KEY_VARIABLE, TokenKey, default_key
+from tether.chat.tokens import (
+    DEFAULT_TOKEN_TTL,
+    KEY_VARIABLE,
+    RefreshTokenRepository,
+    TokenKey,
+    default_key,
+)
 
 __all__ = [
     "DEFAULT_TOKEN_TTL",

@@ -22,10 +22,9 @@ from tether.chat.records import Conversation, Message, MessageStatus, Sender, Us
 from tether.chat.repositories import (
     ConversationRepository,
     MessageRepository,
-    RefreshTokenRepository,
     UserRepository,
 )
-from tether.chat.tokens import TokenKey
+from tether.chat.tokens import RefreshTokenRepository, TokenKey
 from tether.database import Database
 from tether.demo import Out, RowCount, StoryLookups, changes_table, table
 from tether.passwords import MIN_COST, hash_password, verify_password

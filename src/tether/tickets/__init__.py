@@ -31,14 +31,19 @@ from tether.tickets.repositories import (
     DependencyRepository,
     ErrorRepository,
     FileRepository,
-    JiraTokenRepository,
     ProjectContextRepository,
     SessionRepository,
     TaskRepository,
     TicketRepository,
     ValidationRepository,
 )
-from tether.tickets.tokens import KEYS_VARIABLE, KeyRing, default_keys, new_key
+from tether.tickets.tokens import (
+    KEYS_VARIABLE,
+    JiraTokenRepository,
+    KeyRing,
+    default_keys,
+    new_key,
+)
 
 __all__ = [
     "KEYS_VARIABLE",

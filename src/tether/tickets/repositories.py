@@ -9,23 +9,20 @@ schema; these methods never check a reference before writing it nor delete child
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
 from tether import queries
-from tether.database import Database
 from tether.errors import InvalidValue
 from tether.paging import Page
-from tether.repository import Executor, Repository
+from tether.repository import Repository
 from tether.tickets.records import (
     Attachment,
     AuditEvent,
     Dependency,
     ExportedTicket,
-    JiraToken,
     NewDependency,
     NewTicket,
     ProjectContext,
@@ -35,13 +32,10 @@ from tether.tickets.records import (
     SessionStatus,
     SessionTask,
     SessionValidation,
-    StoredToken,
     TaskStatus,
     Ticket,
     UploadedFile,
 )
-from tether.tickets.tokens import TABLE as TOKENS
-from tether.tickets.tokens import KeyRing, default_keys
 
 Q = queries.load("tickets")
 
@@ -429,97 +423,3 @@ class AuditRepository(Repository):
     async def page(self, *, limit: int = 50, after: str | None = None) -> Page[AuditEvent]:
         """Every event, newest first."""
         return await self._page(self.AUDIT_PAGE, key=("id",), limit=limit, after=after)
-
-
-class JiraTokenRepository(Repository):
-    """Jira OAuth tokens per Jira user, encrypted before they leave Python with `keys`,
-    or else `default_keys()`: $TETHER_JIRA_TOKEN_KEYS, read once per process (see
-    tether.tickets.tokens)."""
-
-    __slots__ = ("_keys",)
-
-    UPSERT_TOKEN = Q.upsert_token.returning(StoredToken)
-    GET_TOKEN = Q.get_token.returning(StoredToken)
-    DELETE_TOKEN = Q.delete_token
-    TOKENS_TO_ROTATE = Q.tokens_to_rotate.returning(StoredToken)
-    REENCRYPT_TOKENS = Q.reencrypt_tokens
-
-    def __init__(self, db: Database | Executor, keys: KeyRing | None = None) -> None:
-        super().__init__(db)
-        if keys is None:
-            keys = default_keys()
-        elif not isinstance(keys, KeyRing):
-            raise TypeError(
-                f"JiraTokenRepository: keys is a tether.tickets.KeyRing, not {type(keys).__name__}"
-            )
-        self._keys = keys
-
-    async def upsert(
-        self,
-        jira_user_id: str,
-        access_token: str,
-        refresh_token: str | None,
-        expires_at: dt.datetime,
-        scopes: Sequence[str] = (),
-    ) -> JiraToken:
-        """Store (or replace) a Jira user's tokens, encrypted under the current key."""
-        _text(jira_user_id, "jira_user_id")
-        _text(access_token, "access_token")
-        if refresh_token is not None:
-            _text(refresh_token, "refresh_token")
-        if isinstance(scopes, str) or not all(isinstance(s, str) for s in scopes):
-            raise InvalidValue(f"{TOKENS}: scopes must be a list of str", table=TOKENS)
-        stored = await self._returning(
-            self.UPSERT_TOKEN,
-            jira_user_id=jira_user_id,
-            access_token=self._keys.encrypt(jira_user_id, "access_token", access_token),
-            refresh_token=None
-            if refresh_token is None
-            else self._keys.encrypt(jira_user_id, "refresh_token", refresh_token),
-            expires_at=expires_at,
-            scopes=list(scopes),
-            key_id=self._keys.current,
-        )
-        return self._keys.open(stored)
-
-    async def get(self, jira_user_id: str) -> JiraToken:
-        """The user's tokens, decrypted; NotFound if there are none."""
-        stored = await self._get(self.GET_TOKEN, TOKENS, jira_user_id=jira_user_id)
-        return self._keys.open(stored)
-
-    async def delete(self, jira_user_id: str) -> bool:
-        return await self._execrows(self.DELETE_TOKEN, jira_user_id=jira_user_id) > 0
-
-    async def rotate(self) -> int:
-        """Encrypt every token that another key encrypted again under the current key;
-        return how many rows were rewritten. Every old key must still be in the ring:
-        a token that does not decrypt stops the call before anything is written. A
-        token replaced meanwhile (already under the current key) is left alone."""
-        stale = await self._many(self.TOKENS_TO_ROTATE, key_id=self._keys.current)
-        if not stale:
-            return 0
-        opened = [self._keys.open(row) for row in stale]
-        return await self._execrows(
-            self.REENCRYPT_TOKENS,
-            key_id=self._keys.current,
-            jira_user_ids=[t.jira_user_id for t in opened],
-            old_access_tokens=[row.access_token for row in stale],
-            access_tokens=[
-                self._keys.encrypt(t.jira_user_id, "access_token", t.access_token) for t in opened
-            ],
-            refresh_tokens=[
-                None
-                if t.refresh_token is None
-                else self._keys.encrypt(t.jira_user_id, "refresh_token", t.refresh_token)
-                for t in opened
-            ],
-        )
-
-
-def _text(value: Any, column: str) -> None:
-    if not isinstance(value, str):
-        raise InvalidValue(
-            f"{TOKENS}: {column} must be str, not {type(value).__name__}", table=TOKENS
-        )
-    if column != "jira_user_id" and not value:
-        raise InvalidValue(f"{TOKENS}: {column} must not be empty", table=TOKENS)

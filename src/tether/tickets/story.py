@@ -30,14 +30,13 @@ from tether.tickets.repositories import (
     DependencyRepository,
     ErrorRepository,
     FileRepository,
-    JiraTokenRepository,
     ProjectContextRepository,
     SessionRepository,
     TaskRepository,
     TicketRepository,
     ValidationRepository,
 )
-from tether.tickets.tokens import KEYS_VARIABLE, KeyRing
+from tether.tickets.tokens import KEYS_VARIABLE, JiraTokenRepository, KeyRing
 
 Q = queries.load("tickets")
 
