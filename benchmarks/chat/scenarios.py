@@ -89,7 +89,7 @@ class ConversationsPage(ChatScenario):
         return await self.db.floor.fetch(Q.conversations_page.sql, user_id, None, None, 21)
 
     async def tether(self, user_id: uuid.UUID) -> object:
-        return await self.conversations.page(user_id, limit=20)
+        return await self.conversations.page_of_user(user_id, limit=20)
 
     async def orm(self, orm: Orm, user_id: uuid.UUID) -> object:
         Conversation = MODELS[orm.tuned].Conversation
@@ -118,7 +118,7 @@ class MessagesPage(ChatScenario):
         return await self.db.floor.fetch(Q.messages_page.sql, conversation_id, None, None, 51)
 
     async def tether(self, conversation_id: uuid.UUID) -> object:
-        return await self.messages.page(conversation_id, limit=50)
+        return await self.messages.page_of_conversation(conversation_id, limit=50)
 
     async def orm(self, orm: Orm, conversation_id: uuid.UUID) -> object:
         Message = MODELS[orm.tuned].Message

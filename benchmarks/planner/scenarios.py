@@ -68,13 +68,13 @@ class GetUser(ReadScenario):
 
 class SubjectsPage(ReadScenario):
     name = "subjects_page"
-    what = f"a user's {READER.subjects} subjects, in name order (SubjectRepository.list)"
+    what = f"a user's {READER.subjects} subjects, in name order (SubjectRepository.of_student)"
 
     async def floor(self, user_id: int) -> object:
         return await self.db.floor.fetch(Q.list_subjects.sql, user_id)
 
     async def tether(self, user_id: int) -> object:
-        return await self.subjects.list(user_id)
+        return await self.subjects.of_student(user_id)
 
     async def orm(self, orm: Orm, user_id: int) -> object:
         Subject = MODELS[orm.tuned].Subject

@@ -100,7 +100,7 @@ class ChunksPage(TutorScenario):
 
     async def tether(self, page: int) -> object:
         cursor = encode([page * PAGE - 1]) if page else None
-        return await self.chunks.page(self.reading_id, PAGE, cursor)
+        return await self.chunks.page_of_reading(self.reading_id, limit=PAGE, after=cursor)
 
     async def orm(self, orm: Orm, page: int) -> object:
         Chunk = MODELS[orm.tuned].Chunk

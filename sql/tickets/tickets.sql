@@ -164,8 +164,8 @@ needs as (
     where d.session_id = :session_id
     group by d.ticket_id
 )
-select t.id, t.session_id, t.summary, t.description, t.issue_type, t.priority, t.story_points,
-       t.jira_key, t.position, t.created_at, t.updated_at,
+select row(t.id, t.session_id, t.summary, t.description, t.issue_type, t.priority,
+           t.story_points, t.jira_key, t.position, t.created_at, t.updated_at) as ticket,
        coalesce(needs.depends_on, '{}') as depends_on
 from keys
 join tickets.tickets t on t.id = keys.ticket_id

@@ -23,7 +23,7 @@ from tether.study import (
     TopicRepository,
 )
 from tether.study.embedding import embed, synthetic
-from tether.study.story import build
+from tether.study.story import build_session
 from tether.testing import expect_changes
 
 from .reliability import HASH
@@ -41,7 +41,7 @@ where not exists (
 
 @pytest.fixture
 async def story(tether_db):
-    return await build(tether_db)
+    return await build_session(tether_db)
 
 
 async def empty_document(db, profile_id):

@@ -1,5 +1,8 @@
 """The planner's rules in plain words, by constraint name, for error messages."""
 
+from tether.errors import Rule
+from tether.planner.errors import FeedbackTaken
+
 RULES = {
     "users_email_key": "an account with this e-mail address already exists (case-insensitive)",
     "users_email_check": "the e-mail address must look like name@domain, at most 320 characters",
@@ -19,5 +22,7 @@ RULES = {
     "ai_tasks_subject_owner_check": "a task's subject must belong to the user of its plan",
     "feedback_user_id_fkey": "the feedback's user must exist",
     "feedback_content_check": "feedback must not be blank",
-    "uc_user_generation_feedback": "this user has already given feedback on this generation",
+    "uc_user_generation_feedback": Rule(
+        "this user has already given feedback on this generation", FeedbackTaken
+    ),
 }
