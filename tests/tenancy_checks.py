@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from tether.errors import translate
+from tether.translate import translate
 
 # The tables of a schema under row-level security, and whether it is forced.
 RLS_TABLES = """
