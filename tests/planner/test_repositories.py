@@ -243,27 +243,29 @@ async def test_a_generation_is_written_whole_or_not_at_all(story):
 
 
 async def test_a_task_on_another_users_subject_is_refused(story):
+    """The subject key is composite, (subject_id, user_id): another user's subject is,
+    for this task, one that does not exist."""
     db = story["db"]
     before = await counts(db)
-    with pytest.raises(InvalidValue) as refused:
+    with pytest.raises(MissingReference) as refused:
         await PlanRepository(db).create_generation(
             story["john"].id,
             [DayPlan(DAY1, [NewTask(story["chemistry"].id, "Mary's lab", 2, 2)])],
         )
-    assert refused.value.constraint == "ai_tasks_subject_owner_check"
-    assert "must belong to the user of its plan" in str(refused.value)
+    assert refused.value.constraint == "ai_tasks_subject_id_fkey"
+    assert "belong to the user of its plan" in str(refused.value)
     assert await counts(db) == before
 
 
 async def test_moving_a_task_onto_another_users_subject_is_refused(story):
     db = story["db"]
-    with pytest.raises(Exception, match="must belong") as refused:
+    with pytest.raises(Exception, match="ai_tasks_subject_id_fkey") as refused:
         await db.pool.execute(
             "update planner.ai_tasks set subject_id = $1 where subject_id = $2",
             story["chemistry"].id,
             story["calculus"].id,
         )
-    assert refused.value.sqlstate == "23514"
+    assert refused.value.sqlstate == "23503"
 
 
 async def test_owners_of_plans_and_subjects_cannot_change(story):
