@@ -11,8 +11,14 @@ import asyncpg
 import pytest
 from attrs import define
 
+from tenancy_checks import (
+    assert_isolated,
+    assert_tenant_tables,
+    grants,
+    hand_written,
+    unscoped_service,
+)
 from tether import Database, MissingReference, NotFound, TetherError
-from tether.errors import translate
 from tether.testing import expect_changes
 from tether.tutor import (
     AudioRepository,
@@ -79,23 +85,29 @@ async def two(tether_db: Database) -> TwoCourses:
     return TwoCourses(a, b, week.id, reading.id, talk.id)
 
 
-async def test_every_tenant_table_holds_rows_of_both_courses(two):
-    async with two.a.db.connection() as conn:
-        of_a = await counts(conn, two.a.course.id)
-        of_b = await counts(conn, two.b.id)
-    assert all(of_a.values()) and all(of_b.values()), (of_a, of_b)
+async def test_every_table_but_users_is_a_tenant_table_with_only_the_grants_it_needs(
+    tether_db,
+):
+    await assert_tenant_tables(tether_db, "tutor", TENANT_TABLES)
+    assert await grants(tether_db, "tutor") == {
+        "users": ["DELETE", "INSERT", "SELECT", "UPDATE"],
+        "courses": ["DELETE", "INSERT", "SELECT", "UPDATE"],
+        "weeks": ["DELETE", "INSERT", "SELECT"],
+        "readings": ["DELETE", "INSERT", "SELECT"],
+        "jobs": ["INSERT", "SELECT", "UPDATE"],
+        "chunks": ["DELETE", "INSERT", "SELECT"],
+        "summaries": ["DELETE", "INSERT", "SELECT", "UPDATE"],
+        "conversations": ["DELETE", "INSERT", "SELECT", "UPDATE"],
+        "audio_blobs": ["INSERT", "SELECT"],
+    }
 
 
 async def test_scoped_to_a_course_every_table_shows_exactly_its_rows(two):
     db = two.a.db
-    async with db.connection() as conn:
-        of_a = await counts(conn, two.a.course.id)
+    await assert_isolated(db, "tutor", TENANT_TABLES, two.a.course.id, two.b.id)
     async with db.tenant(two.a.course.id) as conn:
-        assert await counts(conn) == of_a
         # users are global: every account, whatever course they take.
         assert await conn.fetchval("select count(*) from tutor.users") == 3
-    async with db.tenant(two.a.course.id, two.b.id) as conn:
-        assert (await counts(conn))["courses"] == 2
 
 
 async def test_another_courses_rows_cannot_be_read_changed_or_deleted(two):
@@ -176,9 +188,8 @@ async def test_another_courses_rows_cannot_be_referenced(two):
         }
 
 
-async def test_tether_service_without_tenants_sees_no_course_rows(two):
-    async with two.a.db.transaction() as conn:
-        await conn.execute("set local role tether_service")
+async def test_tether_service_without_tenants_sees_the_users_only(two):
+    async with unscoped_service(two.a.db) as conn:
         assert set((await counts(conn)).values()) == {0}
         assert await conn.fetchval("select count(*) from tutor.users") == 3
 
@@ -208,15 +219,14 @@ async def test_a_hand_written_insert_cannot_point_into_another_course(two):
         ),
     }
     for constraint, (sql, b_parent) in statements.items():
-        with pytest.raises(asyncpg.ForeignKeyViolationError) as refused:
-            await db.pool.execute(sql, b_parent, a)
-        error = translate(refused.value, "hand-written insert")
-        assert isinstance(error, MissingReference)
-        assert error.constraint == constraint
-        assert "must exist" in str(error)
+        with pytest.raises(MissingReference, match="must exist") as refused:
+            await hand_written(db.pool, "tutor", sql, b_parent, a)
+        assert refused.value.constraint == constraint
     # A job names a week and its course, or neither.
-    with pytest.raises(asyncpg.ForeignKeyViolationError):
-        await db.pool.execute("insert into tutor.jobs (kind, course_id) values ('x', $1)", a)
+    with pytest.raises(MissingReference):
+        await hand_written(
+            db.pool, "tutor", "insert into tutor.jobs (kind, course_id) values ('x', $1)", a
+        )
 
 
 async def test_an_insert_naming_only_the_spec_columns_gets_its_parents_course(two):
