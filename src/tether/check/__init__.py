@@ -34,6 +34,7 @@ from tether.check.findings import Finding
 from tether.check.pytypes import PgType
 from tether.check.schema import MigrationSource, rollback_findings, schema_findings
 from tether.check.statements import describe, judge
+from tether.check.tenancy import tenancy_findings
 from tether.database import Database
 from tether.queries import Query, QueryError, is_bound, load
 from tether.resources import migrations_dir, sql_dir
@@ -149,6 +150,7 @@ async def run(
             findings.extend(judge(query, types, origins))
         schemas = await catalog.domain_schemas()
         findings += await schema_findings(catalog, schemas, MigrationSource(root))
+        findings += await tenancy_findings(db, schemas, MigrationSource(root))
     findings += rollback_findings(root)
     return Report(sorted(findings), len(loaded), schemas)
 
