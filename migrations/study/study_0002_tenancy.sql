@@ -16,11 +16,19 @@ alter table study.chats add column profile_id uuid;
 alter table study.messages add column profile_id uuid;
 alter table study.document_chunks add column profile_id uuid;
 
+-- The backfill is no edit: updated_at keeps its time, and a chunk whose topics do not
+-- change needs no check (those triggers are off meanwhile, inside this transaction).
+alter table study.topics disable trigger topics_touch_updated_at;
+alter table study.chats disable trigger chats_touch_updated_at;
+alter table study.document_chunks disable trigger document_chunks_related_topics_fkey;
 update study.documents x set profile_id = p.profile_id from study.study_sessions p where p.id = x.session_id;
 update study.topics x set profile_id = p.profile_id from study.study_sessions p where p.id = x.session_id;
 update study.chats x set profile_id = p.profile_id from study.study_sessions p where p.id = x.session_id;
 update study.messages x set profile_id = p.profile_id from study.chats p where p.id = x.chat_id;
 update study.document_chunks x set profile_id = p.profile_id from study.study_sessions p where p.id = x.session_id;
+alter table study.topics enable trigger topics_touch_updated_at;
+alter table study.chats enable trigger chats_touch_updated_at;
+alter table study.document_chunks enable trigger document_chunks_related_topics_fkey;
 
 alter table study.documents add constraint documents_profile_id_not_null
     check (profile_id is not null) not valid;

@@ -18,6 +18,10 @@ alter table tutor.summaries add column course_id bigint;
 alter table tutor.conversations add column course_id bigint;
 alter table tutor.audio_blobs add column course_id bigint;
 
+-- The backfill is no edit: updated_at keeps its time (its triggers are off meanwhile,
+-- inside this transaction).
+alter table tutor.jobs disable trigger jobs_set_updated_at;
+alter table tutor.summaries disable trigger summaries_set_updated_at;
 update tutor.readings r set course_id = w.course_id from tutor.weeks w where w.id = r.week_id;
 update tutor.jobs j set course_id = w.course_id from tutor.weeks w where w.id = j.week_id;
 update tutor.chunks c set course_id = r.course_id from tutor.readings r where r.id = c.reading_id;
@@ -26,6 +30,8 @@ update tutor.conversations c set course_id = w.course_id
 from tutor.weeks w where w.id = c.week_id;
 update tutor.audio_blobs a set course_id = c.course_id
 from tutor.conversations c where c.id = a.conversation_id;
+alter table tutor.jobs enable trigger jobs_set_updated_at;
+alter table tutor.summaries enable trigger summaries_set_updated_at;
 
 -- Validated, and made NOT NULL, in tutor_0003_tenancy_indexes.
 alter table tutor.readings add constraint readings_course_id_not_null

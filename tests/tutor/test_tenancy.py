@@ -7,10 +7,14 @@ unscoped workers see it, and they still claim it."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+
 import asyncpg
 import pytest
 from attrs import define
 
+from reliability.test_tenancy_upgrade import TABLES, migrate_before, rows
 from tenancy_checks import (
     assert_isolated,
     assert_tenant_tables,
@@ -18,7 +22,8 @@ from tenancy_checks import (
     hand_written,
     unscoped_service,
 )
-from tether import Database, MissingReference, NotFound, TetherError
+from tether import Database, MissingReference, NotFound, TetherError, admin, migrations
+from tether import domains as registry
 from tether.testing import expect_changes
 from tether.tutor import (
     AudioRepository,
@@ -349,3 +354,41 @@ async def test_a_job_without_a_week_is_only_for_unscoped_workers(two):
     assert claimed is not None and claimed.id == orphan.id
     await queue.succeed(claimed)
     assert (await queue.get(orphan.id)).status == "succeeded"
+
+
+@pytest.mark.reliability
+async def test_a_full_course_migrates_to_tenancy_with_every_key_its_parents(tether_server_url):
+    """The registry-wide upgrade test fills the tutor by its story, which deletes week 1
+    and leaves readings, chunks, conversations and audio empty; here every table has rows
+    (conftest's course) when tutor_0002/0003 migrate it."""
+    name = f"tether_upgrade_tutor_full_{os.getpid()}"
+    async with admin.scratch_database(tether_server_url, name) as url:
+        await asyncio.to_thread(migrate_before, url, registry.get("tutor"), "tutor_0002_tenancy")
+        async with Database(url) as db:
+            course = await make_course(db)
+            await JobQueue(db).enqueue("cleanup")  # no week: no course, after as before
+            tables = {r[0]: r[1] for r in await db.pool.fetch(TABLES, "tutor")}
+            before = await rows(db, "tutor", tables)
+        assert all(before.values())
+        await asyncio.to_thread(migrations.migrate, url, domains=["tutor"])
+        async with Database(url) as db:
+            assert await rows(db, "tutor", tables) == before
+            async with db.connection() as conn:
+                of_course = await counts(conn, course.course.id)
+                assert of_course == {
+                    "courses": 1,
+                    "weeks": 2,
+                    "readings": 1,
+                    "jobs": 3,
+                    "chunks": 5,
+                    "summaries": 1,
+                    "conversations": 1,
+                    "audio_blobs": 2,
+                }
+                assert (
+                    await conn.fetchval(
+                        "select count(*) from tutor.jobs "
+                        "where course_id is null and week_id is null"
+                    )
+                    == 1
+                )
