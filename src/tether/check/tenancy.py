@@ -26,8 +26,9 @@ from tether.check.schema import MigrationSource
 from tether.database import Database
 from tether.repository import Repository
 
-# A policy's USING as pg_get_expr writes it: `(user_id = ANY ((( SELECT tether_tenants() ...`.
-_TENANT_POLICY = re.compile(r"^\(*(\w+) = ANY \(.*\btether_tenants\(\)", re.DOTALL)
+# A policy's USING as pg_get_expr writes it: `COALESCE((user_id = ANY (( SELECT
+# (tether_tenants())::bigint[] ...` (the COALESCE optional).
+_TENANT_POLICY = re.compile(r"^(?:COALESCE)?\(*(\w+) = ANY \(.*\btether_tenants\(\)", re.DOTALL)
 
 
 @frozen
