@@ -159,64 +159,66 @@ create trigger audio_blobs_tenant
     before insert on tutor.audio_blobs
     for each row when (new.course_id is null) execute function tutor.audio_blobs_tenant();
 
--- 3. Row-level security, forced (the owner too); tether_service sees the courses named
---    in `tether.tenants` (public.tether_tenants(), read once per statement), the
---    migrating role everything.
+-- 3. Row-level security, forced (the owner too): tether_service sees the courses named
+--    in `tether.tenants` (public.tether_tenants()), the migrating role everything.
+--    The tenants are read and cast once per statement (an InitPlan); COALESCE(...,
+--    false) makes the test a filter to the planner, not an index condition stacked on
+--    the query's own key predicate (planner_0003 says why).
 alter table tutor.courses enable row level security;
 alter table tutor.courses force row level security;
 create policy tenant_scope on tutor.courses to tether_service
-    using (id = any ((select public.tether_tenants())::bigint[]))
-    with check (id = any ((select public.tether_tenants())::bigint[]));
+    using (coalesce(id = any ((select public.tether_tenants()::bigint[])::bigint[]), false))
+    with check (coalesce(id = any ((select public.tether_tenants()::bigint[])::bigint[]), false));
 create policy owner_unscoped on tutor.courses to current_user using (true) with check (true);
 
 alter table tutor.weeks enable row level security;
 alter table tutor.weeks force row level security;
 create policy tenant_scope on tutor.weeks to tether_service
-    using (course_id = any ((select public.tether_tenants())::bigint[]))
-    with check (course_id = any ((select public.tether_tenants())::bigint[]));
+    using (coalesce(course_id = any ((select public.tether_tenants()::bigint[])::bigint[]), false))
+    with check (coalesce(course_id = any ((select public.tether_tenants()::bigint[])::bigint[]), false));
 create policy owner_unscoped on tutor.weeks to current_user using (true) with check (true);
 
 alter table tutor.readings enable row level security;
 alter table tutor.readings force row level security;
 create policy tenant_scope on tutor.readings to tether_service
-    using (course_id = any ((select public.tether_tenants())::bigint[]))
-    with check (course_id = any ((select public.tether_tenants())::bigint[]));
+    using (coalesce(course_id = any ((select public.tether_tenants()::bigint[])::bigint[]), false))
+    with check (coalesce(course_id = any ((select public.tether_tenants()::bigint[])::bigint[]), false));
 create policy owner_unscoped on tutor.readings to current_user using (true) with check (true);
 
 alter table tutor.jobs enable row level security;
 alter table tutor.jobs force row level security;
 create policy tenant_scope on tutor.jobs to tether_service
-    using (course_id = any ((select public.tether_tenants())::bigint[]))
-    with check (course_id = any ((select public.tether_tenants())::bigint[]));
+    using (coalesce(course_id = any ((select public.tether_tenants()::bigint[])::bigint[]), false))
+    with check (coalesce(course_id = any ((select public.tether_tenants()::bigint[])::bigint[]), false));
 create policy owner_unscoped on tutor.jobs to current_user using (true) with check (true);
 
 alter table tutor.chunks enable row level security;
 alter table tutor.chunks force row level security;
 create policy tenant_scope on tutor.chunks to tether_service
-    using (course_id = any ((select public.tether_tenants())::bigint[]))
-    with check (course_id = any ((select public.tether_tenants())::bigint[]));
+    using (coalesce(course_id = any ((select public.tether_tenants()::bigint[])::bigint[]), false))
+    with check (coalesce(course_id = any ((select public.tether_tenants()::bigint[])::bigint[]), false));
 create policy owner_unscoped on tutor.chunks to current_user using (true) with check (true);
 
 alter table tutor.summaries enable row level security;
 alter table tutor.summaries force row level security;
 create policy tenant_scope on tutor.summaries to tether_service
-    using (course_id = any ((select public.tether_tenants())::bigint[]))
-    with check (course_id = any ((select public.tether_tenants())::bigint[]));
+    using (coalesce(course_id = any ((select public.tether_tenants()::bigint[])::bigint[]), false))
+    with check (coalesce(course_id = any ((select public.tether_tenants()::bigint[])::bigint[]), false));
 create policy owner_unscoped on tutor.summaries to current_user using (true) with check (true);
 
 alter table tutor.conversations enable row level security;
 alter table tutor.conversations force row level security;
 create policy tenant_scope on tutor.conversations to tether_service
-    using (course_id = any ((select public.tether_tenants())::bigint[]))
-    with check (course_id = any ((select public.tether_tenants())::bigint[]));
+    using (coalesce(course_id = any ((select public.tether_tenants()::bigint[])::bigint[]), false))
+    with check (coalesce(course_id = any ((select public.tether_tenants()::bigint[])::bigint[]), false));
 create policy owner_unscoped on tutor.conversations to current_user
     using (true) with check (true);
 
 alter table tutor.audio_blobs enable row level security;
 alter table tutor.audio_blobs force row level security;
 create policy tenant_scope on tutor.audio_blobs to tether_service
-    using (course_id = any ((select public.tether_tenants())::bigint[]))
-    with check (course_id = any ((select public.tether_tenants())::bigint[]));
+    using (coalesce(course_id = any ((select public.tether_tenants()::bigint[])::bigint[]), false))
+    with check (coalesce(course_id = any ((select public.tether_tenants()::bigint[])::bigint[]), false));
 create policy owner_unscoped on tutor.audio_blobs to current_user using (true) with check (true);
 
 -- 4. What the repositories run, and nothing more (identity columns need no grant on
