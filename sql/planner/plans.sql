@@ -12,9 +12,8 @@ new_plans as (
     returning id, date
 ),
 new_tasks as (
-    -- user_id given, as the plan's: the tenant trigger has nothing to look up.
-    insert into planner.ai_tasks (plan_id, user_id, subject_id, ai_task_name, difficulty, priority)
-    select new_plans.id, :user_id, task.subject_id, task.name, task.difficulty, task.priority
+    insert into planner.ai_tasks (plan_id, subject_id, ai_task_name, difficulty, priority)
+    select new_plans.id, task.subject_id, task.name, task.difficulty, task.priority
     from unnest(:task_dates::date[], :subject_ids::bigint[], :names::text[],
                 :difficulties::smallint[], :priorities::smallint[])
          as task (date, subject_id, name, difficulty, priority)

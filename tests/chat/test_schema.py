@@ -151,6 +151,7 @@ async def test_columns_keys_defaults_and_nullability(tether_db):
             "status",
             "metadata",
             "created_at",
+            "user_id",  # the tenant key (chat_0002_tenancy), NOT NULL, the conversation's
         ],
     }
     by_name = {(c["table_name"], c["column_name"]): c for c in columns}

@@ -8,7 +8,9 @@ RULES = {
     "subjects_student_id_name_key": "this student already has a subject with this name",
     "subjects_name_check": "a subject's name must not be blank and has at most 255 characters",
     "subjects_owner_fixed": "the student of a subject cannot change",
-    "subjects_id_student_id_key": "a subject and its student are one pair (what a task's subject refers to)",
+    "subjects_id_student_id_key": (
+        "a subject and its student are one pair (what a task's subject refers to)"
+    ),
     "plans_user_id_fkey": "the plan's user must exist",
     "plans_user_id_generation_id_date_key": "a generation has at most one plan per day",
     "plans_owner_fixed": "the user of a plan cannot change",
