@@ -553,4 +553,4 @@ async def test_explain_shows_the_hnsw_index_on_the_unfiltered_path(corpus):
     assert "Order By: (embedding OPERATOR(public.<=>)" in unfiltered
     exact = await plans_of(db, lambda chunks: chunks.search(small, query, k=K))
     assert "document_chunks_embedding_idx" not in exact
-    assert "document_chunks_session_id_document_id_idx" in exact
+    assert "document_chunks_session_id_profile_id_document_id_idx" in exact

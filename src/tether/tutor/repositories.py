@@ -151,6 +151,7 @@ class ReadingRepository(Repository):
 
 class ChunkRepository(Repository):
     COPY_CHUNKS = Q.copy_chunks
+    COURSE_OF_READING = Q.course_of_reading
     CHUNKS_OF_READING = Q.chunks_of_reading.returning(Chunk)
     CHUNKS_PAGE = Q.chunks_page.returning(Chunk)
     DELETE_CHUNKS = Q.delete_chunks
@@ -158,10 +159,11 @@ class ChunkRepository(Repository):
     async def write(self, reading_id: int, chunks: Iterable[NewChunk]) -> int:
         """Write a reading's chunks with COPY; return how many. One that breaks a rule
         (an index used twice, a missing reading) refuses them all."""
-        rows = [
-            (reading_id, chunk.idx, chunk.content, chunk.meta)
-            for chunk in all_of(NewChunk, "tutor.chunks", chunks)
-        ]
+        written = all_of(NewChunk, "tutor.chunks", chunks)
+        # The course in every row: a lookup per row would cost a third of the COPY (a
+        # missing or unseen reading leaves it NULL, and the per-row lookup refuses it).
+        course_id = await self._val(self.COURSE_OF_READING, reading_id=reading_id)
+        rows = [(reading_id, course_id, c.idx, c.content, c.meta) for c in written]
         return await self._copy(self.COPY_CHUNKS, rows)
 
     async def of_reading(self, reading_id: int) -> list[Chunk]:
