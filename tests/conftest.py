@@ -1,6 +1,7 @@
 """The suite uses tether's own pytest plugin (tether.testing): `tether_db` gives each
 test a freshly migrated database of its own. `bench_smoke` runs the benchmarks once,
-on tiny data, for every domain's expectations of them."""
+on tiny data, for every domain's expectations of them. `--hostile-depth` sets how many
+values the hostile-input properties generate per method (tests/reliability)."""
 
 import json
 import os
@@ -9,8 +10,35 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Generated values per repository method: (hostile ones, valid ones). The default run
+# keeps a few of each (the fixed hostile corpus runs whole every time); `full` is the
+# search for what a default run would miss, on demand.
+HOSTILE_DEPTH = {"cheap": (12, 6), "full": (400, 100)}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--hostile-depth",
+        choices=sorted(HOSTILE_DEPTH),
+        default="cheap",
+        help="values generated per method by the hostile-input properties (default: cheap)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    hostile, valid = HOSTILE_DEPTH[config.getoption("hostile_depth")]
+    # Each example resets and refills the tables: slow by hypothesis's measure, by design.
+    quiet = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    settings.register_profile(
+        "hostile", max_examples=hostile, deadline=None, suppress_health_check=quiet
+    )
+    settings.register_profile(
+        "hostile-valid", max_examples=valid, deadline=None, suppress_health_check=quiet
+    )
 
 
 @pytest.fixture(scope="session")
