@@ -12,12 +12,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-ROOT = Path(__file__).resolve().parent.parent
+from reliability.model import HOSTILE_DEPTH
 
-# Generated values per repository method: (hostile ones, valid ones). The default run
-# keeps a few of each (the fixed hostile corpus runs whole every time); `full` is the
-# search for what a default run would miss, on demand.
-HOSTILE_DEPTH = {"cheap": (12, 6), "full": (400, 100)}
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -37,6 +37,11 @@ async def row_counts(conn: asyncpg.Connection, schemas: list[str]) -> dict[str, 
     return {row["table_name"]: row["n"] for row in await conn.fetch(statement)}
 
 
+# Generated values per repository method, (hostile, valid), by `--hostile-depth`
+# (tests/conftest.py): the default run keeps a few of each, beside the fixed hostile
+# corpus it runs whole; `full` searches for what a default run would miss, on demand.
+HOSTILE_DEPTH = {"cheap": (12, 6), "full": (400, 100)}
+
 # What a free-text column takes: a letter or digit first (never blank), then letters,
 # digits, punctuation (quotes, %, _, \, $, ;) and symbols with spaces between, in any
 # script: a method must store every such value exactly.
