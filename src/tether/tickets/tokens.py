@@ -28,8 +28,13 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from tether.extras import missing
+
+try:  # the tickets extra's
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+except ModuleNotFoundError as error:
+    raise missing("tickets", "tether.tickets", error) from error
 
 from tether.errors import InvalidValue
 from tether.tickets.errors import TokenKeyError, UnreadableToken
