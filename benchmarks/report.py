@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .harness import CONTENDERS, RATIOS
+from .harness import CONTENDERS, RATIOS, SCOPED_CONTENDERS
 from .service import SERVICE_CONTENDERS, SERVICE_RATIOS
 
 
@@ -39,6 +39,7 @@ def markdown(results: dict[str, Any]) -> str:
             "/".join(str(scenario["round_trips"][key]) for key in keys),
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += scoped_table(results["scenarios"])
     lines += service_table(results.get("service", {}))
     lines += figures_table(results.get("figures", []))
     v = results["versions"]
@@ -73,6 +74,26 @@ def service_table(service: dict[str, Any]) -> list[str]:
             *(_ratio(scenario[ratio]) for ratio in SERVICE_RATIOS),
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def scoped_table(scenarios: dict[str, Any]) -> list[str]:
+    """Scoped mode's scenarios: tether in an open transaction, unscoped and scoped."""
+    scoped = {name: s for name, s in scenarios.items() if "scoped_vs_unscoped" in s}
+    if not scoped:
+        return []
+    labels = [c.label for c in SCOPED_CONTENDERS]
+    keys = [c.key for c in SCOPED_CONTENDERS]
+    lines = [
+        "",
+        f"| scenario | {labels[0]} µs | {labels[1]} µs | {labels[1]}/{labels[0]} | "
+        f"round trips {'/'.join(labels)} |",
+        "|---|---|---|---|---|",
+    ]
+    for name, scenario in scoped.items():
+        times = " | ".join(_us(scenario["median_us"][key]) for key in keys)
+        trips = "/".join(str(scenario["round_trips"][key]) for key in keys)
+        lines.append(f"| {name} | {times} | {_ratio(scenario['scoped_vs_unscoped'])} | {trips} |")
     return lines
 
 

@@ -1,6 +1,6 @@
 """The pool's two releases. A repository call on the Database sends its statement and
 nothing else: the connection goes back without a reset. A connection handed to the
-caller (`db.connection()`, `db.transaction()`) is reset on release, and nothing a
+caller (`db.connection()`, `db.transaction()`, `db.tenant()`) is reset on release, and nothing a
 session can keep (an open transaction, LISTEN, advisory locks, temp tables, session
 SETs and roles, prepared statements, held cursors) reaches the next user of it. Each
 test runs on a pool of one connection, so the next user is the same backend."""
@@ -121,11 +121,24 @@ async def through_connection(db: Database) -> AsyncIterator[object]:
         yield conn
 
 
-PATHS = {"connection": through_connection, "transaction": Database.transaction}
+@asynccontextmanager
+async def through_tenant(db: Database) -> AsyncIterator[object]:
+    async with db.tenant(42) as conn:  # the role tether_service, scoped to tenant 42
+        yield conn
 
 
-@pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize("left", LEFT)
+PATHS = {
+    "connection": through_connection,
+    "transaction": Database.transaction,
+    "tenant": through_tenant,
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "left"),
+    # tether_service may not SET ROLE: the tenant path's role is its own, SET LOCAL.
+    [(path, left) for path in PATHS for left in LEFT if (path, left) != ("tenant", "role")],
+)
 async def test_nothing_a_session_keeps_reaches_the_next_user(tether_url, path, left):
     statement, probe, clean = LEFT[left]
     async with Database(tether_url, min_size=1, max_size=1) as db:
@@ -134,7 +147,7 @@ async def test_nothing_a_session_keeps_reaches_the_next_user(tether_url, path, l
         async with PATHS[path](db) as conn:
             backend = await conn.fetchval("select pg_backend_pid()")
             await conn.execute(statement)
-            if (left, path) != ("listen", "transaction"):  # LISTEN starts at COMMIT
+            if left != "listen" or path == "connection":  # in a transaction: at COMMIT
                 assert await conn.fetchval(probe) != clean  # the state is there
         # The next users: a repository's statement, then a handed-out connection.
         assert await db.statements.fetchval(probe) == clean

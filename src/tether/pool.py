@@ -102,6 +102,22 @@ class Pool(asyncpg.Pool):  # type: ignore[misc]
             await self._hand_back(holder, done=True)
         return result
 
+    @asynccontextmanager
+    async def lease(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection for a block of tether's own statements (a COPY staged in a
+        temporary table that goes with its transaction, a cursor in its transaction):
+        back without a reset when the block ended well and left it idle."""
+        holder = self._take_idle()
+        if holder is None:
+            holder = (await self._acquire(None))._holder
+        try:
+            yield holder._con
+        except BaseException:
+            await self._hand_back(holder, done=False)
+            raise
+        if not self._put_back(holder):
+            await self._hand_back(holder, done=True)
+
     def _take_idle(self) -> Any:
         """An idle connected holder, taken as asyncpg's acquire takes one but without its
         coroutines, wait_for task and proxy; None when that acquire must run (nothing

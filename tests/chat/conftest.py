@@ -1,9 +1,12 @@
 """Fixtures of the chat tests: a token key, and the story's two users."""
 
+from functools import partial
+
 import pytest
 
+import domain_checks
 from tether.chat import TokenKey
-from tether.chat.story import sign_up
+from tether.chat.story import build_users
 
 
 @pytest.fixture
@@ -14,19 +17,10 @@ def key() -> TokenKey:
 @pytest.fixture
 async def people(tether_db):
     """Ada (password) and Ben (OAuth), as the demo signs them up."""
-    return await sign_up(tether_db)
+    return await build_users(tether_db)
 
 
-async def counts(db) -> dict[str, int]:
-    """Rows in every chat table, counted by SQL."""
-    row = await db.pool.fetchrow(
-        """
-        select (select count(*) from chat.users) as users,
-               (select count(*) from chat.conversations) as conversations,
-               (select count(*) from chat.messages) as messages
-        """
-    )
-    return dict(row)
+counts = partial(domain_checks.counts, schema="chat")
 
 
 async def drift(db) -> list[dict]:

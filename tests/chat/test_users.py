@@ -14,12 +14,14 @@ from tether.chat import (
     RefreshTokenRepository,
     UserRepository,
 )
-from tether.chat.story import converse, hash_password, verify_password
+from tether.chat.story import PASSWORD, build_conversation
+from tether.passwords import MIN_COST, hash_password, verify_password
 from tether.testing import expect_changes
 
 from .conftest import counts
 
-HASH = hash_password("a password")
+# Tests hash at the cheapest cost (2^10): what is stored is the same PHC format.
+HASH = hash_password("a password", cost=MIN_COST)
 
 
 async def test_password_and_oauth_users(tether_db, people):
@@ -34,8 +36,8 @@ async def test_password_and_oauth_users(tether_db, people):
     stored = await tether_db.pool.fetchval(
         "select hashed_password from chat.users where id = $1", ada.id
     )
-    assert stored == ada.hashed_password and stored.startswith("scrypt$")
-    assert verify_password("correct horse battery staple", stored)
+    assert stored == ada.hashed_password and stored.startswith("$scrypt$ln=10,r=8,p=1$")
+    assert verify_password(PASSWORD, stored)
     assert not verify_password("wrong", stored)
     assert await UserRepository(tether_db).get(ben.id) == ben
 
@@ -103,7 +105,7 @@ async def test_changing_the_password_revokes_every_refresh_token(tether_db, peop
     ada, _ = people
     tokens = RefreshTokenRepository(tether_db, key)
     first, second = await tokens.issue(ada.id), await tokens.issue(ada.id)
-    new_hash = hash_password("a new password")
+    new_hash = hash_password("a new password", cost=MIN_COST)
     changed = await UserRepository(tether_db).change_password(ada.id, new_hash)
     assert changed.hashed_password == new_hash
     assert await tokens.rotate(first.token) is None
@@ -120,9 +122,9 @@ async def test_get_a_missing_user_is_not_found(tether_db):
 
 async def test_deleting_a_user_cascades_to_conversations_and_messages(tether_db, people):
     ada, ben = people
-    await converse(tether_db, ada)
-    await converse(tether_db, ada)
-    await converse(tether_db, ben)
+    await build_conversation(tether_db, ada)
+    await build_conversation(tether_db, ada)
+    await build_conversation(tether_db, ben)
     assert await counts(tether_db) == {"users": 2, "conversations": 3, "messages": 6}
     async with (
         tether_db.connection() as conn,
@@ -135,7 +137,7 @@ async def test_deleting_a_user_cascades_to_conversations_and_messages(tether_db,
         assert await UserRepository(conn).delete(ada.id)
     assert await counts(tether_db) == {"users": 1, "conversations": 1, "messages": 2}
     assert not await UserRepository(tether_db).delete(ada.id)
-    [left] = (await ConversationRepository(tether_db).page(ben.id)).items
+    [left] = (await ConversationRepository(tether_db).page_of_user(ben.id)).items
     assert left.messages_count == 2
 
 
@@ -164,3 +166,56 @@ async def test_repositories_join_the_callers_transaction(tether_db, people):
         conversation = await ConversationRepository(conn).create(ada.id, "kept")
         await MessageRepository(conn).append(conversation.id, "user", "hello")
     assert await counts(tether_db) == {**before, "conversations": 1, "messages": 1}
+
+
+async def test_an_oauth_identity_is_found_by_provider_and_subject_not_by_email(tether_db, people):
+    _, ben = people
+    users = UserRepository(tether_db)
+    # Ben's identity again, with another e-mail at the provider: still Ben.
+    again = await users.sign_in_oauth(
+        "google", "109876543210", "b@else.example", email_verified=True
+    )
+    assert again.id == ben.id
+    # Another subject claiming Ben's e-mail, unverified: no takeover, a refused write.
+    with pytest.raises(EmailTaken):
+        await users.sign_in_oauth("github", "evil", "ben@example.com", email_verified=False)
+    assert (await counts(tether_db))["users"] == 2
+
+
+async def test_a_password_account_links_only_on_a_verified_email(tether_db, people, key):
+    ada, _ = people
+    users = UserRepository(tether_db)
+    sessions = RefreshTokenRepository(tether_db, key)
+    await sessions.issue(ada.id)
+    with pytest.raises(EmailTaken):
+        await users.sign_in_oauth("google", "ada-g", ada.email, email_verified=False)
+    assert (await users.get(ada.id)).oauth_provider is None
+    # Pre-takeover: the password was set by someone who never proved the address; the
+    # verified identity takes the account, the password and its sessions go.
+    linked = await users.sign_in_oauth("google", "ada-g", ada.email.upper(), email_verified=True)
+    assert (linked.id, linked.oauth_provider, linked.oauth_subject) == (ada.id, "google", "ada-g")
+    assert (linked.email_verified, linked.hashed_password) == (True, None)
+    assert await sessions.active(ada.id) == []
+    assert (await counts(tether_db))["users"] == 2
+
+
+async def test_a_verified_password_account_keeps_its_password_when_linked(tether_db, people):
+    ada, _ = people
+    users = UserRepository(tether_db)
+    assert (await users.verify_email(ada.id)).email_verified
+    linked = await users.sign_in_oauth("google", "ada-g", ada.email, email_verified=True)
+    assert linked.id == ada.id and linked.hashed_password == ada.hashed_password
+    # An account already linked is not linked again to another identity by e-mail.
+    with pytest.raises(EmailTaken):
+        await users.sign_in_oauth("apple", "ada-a", ada.email, email_verified=True)
+
+
+async def test_an_identity_is_one_users(tether_db, people):
+    ada, _ = people
+    with pytest.raises(Conflict) as refused:
+        await tether_db.pool.execute(
+            "update chat.users set oauth_provider = 'google', oauth_subject = '109876543210'"
+            " where id = $1",
+            ada.id,
+        )
+    assert refused.value.constraint == "users_oauth_identity_key"

@@ -78,7 +78,7 @@ async def test_the_planner_through_pgbouncer(pgbouncer, tether_url, sql):
             ["Calculus"],
             ["Physics"],
         ]
-        assert len(await plans.list_generations(john.id, limit=GENERATIONS)) == GENERATIONS
+        assert len(await plans.page_of_user(john.id, limit=GENERATIONS)) == GENERATIONS
 
         results = await asyncio.gather(
             *(
@@ -165,6 +165,8 @@ async def test_the_planner_repository_tests_pass_through_pgbouncer(pgbouncer, te
         "-m",
         "pytest",
         "-q",
+        "-n",
+        "0",  # one process: this test runs on a worker of the suite already
         "-p",
         "no:cacheprovider",
         planner_tests,

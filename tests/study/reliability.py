@@ -6,9 +6,11 @@ import uuid
 from typing import Any
 
 from attrs import frozen
+from hypothesis import strategies as st
 
-from reliability.model import Domain, TextInput
+from reliability.model import EMAILS, HASHES, Domain, TextInput
 from tether import Database
+from tether.passwords import MIN_COST, hash_password
 from tether.study import (
     ChatRepository,
     ChunkRepository,
@@ -21,8 +23,9 @@ from tether.study import (
 )
 from tether.study.embedding import embed
 
-# A password hash as an application would store it (scrypt, in the PHC-like format).
-HASH = "$scrypt$ln=14,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+# A password hash as an application stores it (tether.passwords' PHC format; the
+# cheapest cost, for speed).
+HASH = hash_password("owner's password", cost=MIN_COST)
 
 
 @frozen
@@ -126,14 +129,15 @@ DOMAIN = Domain(
     schema="study",
     make_owner=make_owner,
     text_inputs=(
-        TextInput("study.profiles.email", _email, one("profiles", "email"), 1),
+        TextInput("study.profiles.email", _email, one("profiles", "email"), 1, valid=EMAILS),
         TextInput(
             "study.profiles.password_hash",
             _password_hash,
             one("profiles", "password_hash"),
             1,
+            valid=HASHES,
         ),
-        TextInput("study.profiles.find_by_email", _find_by_email, None, 0),
+        TextInput("study.profiles.find_by_email", _find_by_email, None, 0, valid=EMAILS),
         TextInput("study.study_sessions.title", _session_title, one("study_sessions", "title"), 1),
         TextInput(
             "study.study_sessions.description",
@@ -141,7 +145,9 @@ DOMAIN = Domain(
             one("study_sessions", "description"),
             1,
         ),
-        TextInput("study.study_sessions.status", _status, None, 0),
+        TextInput(
+            "study.study_sessions.status", _status, None, 0, valid=st.just("GENERATING_PLAN")
+        ),
         TextInput(
             "study.topics.title (from a draft plan)",
             _topic_title,
@@ -166,7 +172,13 @@ DOMAIN = Domain(
             "study.documents.content_text", _content_text, one("documents", "content_text"), 1
         ),
         TextInput("study.messages.content", _message, one("messages", "content"), 1),
-        TextInput("study.messages.role", _role, one("messages", "role"), 1),
+        TextInput(
+            "study.messages.role",
+            _role,
+            one("messages", "role"),
+            1,
+            valid=st.sampled_from(["user", "assistant", "system"]),
+        ),
         TextInput(
             "study.document_chunks.chunk_text",
             _chunk_text,
