@@ -26,7 +26,7 @@ from tether import embedded
 from tether.catalog import Q
 from tether.errors import ConnectionLost, PoolExhausted, TetherError
 from tether.replicas import Fallback, ReadCounts, Reader, ReplicaPolicy, Replicas, Standby, Token
-from tether.translate import DRIVER_ERRORS, closed, translate
+from tether.translate import DRIVER_ERRORS, closed, target, translate
 
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
 
@@ -197,7 +197,7 @@ class Database:
                 },
             )
         except DRIVER_ERRORS as error:
-            raise translate(error, "connect") from None
+            raise translate(error, f"connect to {target(url)}") from None
         return pool
 
     async def connect(self) -> Self:

@@ -38,7 +38,7 @@ from tether.errors import (
     ReplicaUnavailable,
     TetherError,
 )
-from tether.translate import DRIVER_ERRORS, closed, translate
+from tether.translate import DRIVER_ERRORS, closed, primary_message, translate
 
 if TYPE_CHECKING:
     from tether.database import Database
@@ -209,7 +209,8 @@ class Replicas:
 
 def _why(error: BaseException) -> str:
     """What went wrong, in the driver's or the server's words (never a DETAIL)."""
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    message = primary_message(error)
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def _lost(error: BaseException, conn: asyncpg.Connection) -> bool:
