@@ -1,14 +1,17 @@
-"""Reads sent to standbys (tether.replicas): tokens and settings; a reader with no
-standby, with one that cannot be reached, with a server that is no standby; and, on a
-real standby, replay paused to make it lag, a forged token, cursors and connections.
-The write-then-read pairs and a standby stopped under load are in
-tests/reliability/test_standby.py."""
+"""Reads sent to standbys (tether.replicas): tokens and settings, what "logged once"
+means; a reader with no standby, with one that cannot be reached, with one that
+accepts connections and never answers, with a server that is no standby; and, on a
+real standby, replay paused to make it lag, forged tokens (one, and 200 beside 40
+honest reads), 0/0, cursors and connections. The write-then-read pairs and a standby
+stopped under load are in tests/reliability/test_standby.py, a standby stopped with
+SIGSTOP in tests/reliability/test_standby_stalls.py."""
 
 import asyncio
 import logging
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
@@ -27,8 +30,10 @@ from tether import (
     Token,
     embedded,
 )
+from tether.database import init_connection
 from tether.embedded import hot_standby
 from tether.queries import parse
+from tether.replicas import Standby
 from tether.repository import Repository
 
 SQL = """
@@ -92,6 +97,19 @@ def test_a_token_that_is_not_a_wal_position_is_an_invalid_value(text):
         Token.parse(text)
 
 
+@pytest.mark.parametrize("given", [12345, b"16/B374D848", 1.5, ["16/B374D848"], True])
+async def test_a_token_of_another_type_is_refused_when_the_reader_is_made(tether_db, given):
+    with pytest.raises(InvalidValue, match=r"a Token, its text .* or None, not "):
+        tether_db.replica(given)
+
+
+@pytest.mark.parametrize("lsn", [-1, 1 << 64, "1", 1.0])
+def test_a_token_holds_a_wal_position_only(lsn):
+    with pytest.raises(InvalidValue, match="WAL position"):
+        Token(lsn)
+    assert Token((1 << 64) - 1).lsn == (1 << 64) - 1
+
+
 def test_standbys_come_from_the_environment_with_the_primary(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://h/app")
     monkeypatch.setenv("DATABASE_REPLICA_URL", "postgresql://s1/app  postgresql://s2/app")
@@ -103,6 +121,37 @@ def test_standbys_come_from_the_environment_with_the_primary(monkeypatch):
     ]
     shown = repr(Database("postgresql://h/app", replicas=[UNREACHABLE]))
     assert "s3cret-pw" not in shown and "app:***@" in shown
+
+
+def test_a_standby_outage_is_logged_once_until_a_read_begun_after_it_succeeds(caplog):
+    """ "Logged once" means once per outage: down or behind, for one reason after
+    another, is one WARNING; it ends (one INFO) only when a read that began after the
+    standby was last marked succeeds on it. A read begun before the mark, which ends
+    well a moment after it (the race that logged twice under load), ends nothing."""
+    caplog.set_level(logging.INFO, logger="tether.replicas")
+    standby = Standby("s1", ReplicaPolicy(), init_connection)
+    began_before = standby.outages
+    standby.down("lost during a read (administrator command)")
+    standby.serving(began_before)  # that read began before the outage
+    assert standby.state == "down"
+    standby.down("cannot connect (shutting down)")
+    standby.behind("it had not replayed 0/1 after 0.25 s")
+    began_after = standby.outages
+    standby.serving(began_after)
+    assert standby.state == "up"
+    standby.behind("3 s behind (limit 1 s)")  # a new outage: a new line
+    assert [(r.levelname, r.getMessage().split(":")[1].strip()) for r in caplog.records] == [
+        (
+            "WARNING",
+            "lost during a read (administrator command); reads go elsewhere, and it is "
+            "tried again every 5 s",
+        ),
+        ("INFO", "serving reads again"),
+        (
+            "WARNING",
+            "3 s behind (limit 1 s); reads go elsewhere, and it is skipped until it catches up",
+        ),
+    ]
 
 
 # --- a reader without a usable standby ---------------------------------------------------
@@ -138,6 +187,52 @@ async def test_an_unreachable_standby_is_skipped_and_logged_once(tether_url, cap
     [line] = warnings_of(caplog)
     assert "cannot connect" in line and "tried again every" in line
     assert "s3cret-pw" not in caplog.text
+
+
+@asynccontextmanager
+async def silent_server() -> AsyncIterator[str]:
+    """A URL whose server accepts connections and never says a word: a host that is
+    reachable but stalled (a standby stopped with SIGSTOP answers the same way)."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"postgresql://app:s3cret-pw@127.0.0.1:{port}/app"
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_standby_that_accepts_and_never_answers_is_skipped(tether_url, caplog):
+    """It used to fail every read with PoolExhausted after connect_timeout, forever."""
+    caplog.set_level(logging.INFO, logger="tether.replicas")
+    policy = ReplicaPolicy(connect_timeout=0.3, retry_after=0.2)
+    async with (
+        silent_server() as silent,
+        Database(tether_url, replicas=[silent], replica_policy=policy) as db,
+    ):
+        await make_notes(db)
+        note = await Notes(db).add("kept")
+        started = time.monotonic()
+        for n in range(6):  # the standby is tried again on some of these: still one line
+            token = await db.token() if n % 2 else None
+            assert await Notes(db.replica(token)).get(note.id) == note
+            await asyncio.sleep(0.05)
+        elapsed = time.monotonic() - started
+        assert db.read_counts.primary == 6 and db.read_counts.standby == 0
+        with pytest.raises(ReplicaUnavailable, match=r"is down \(cannot connect"):
+            await Notes(db.replica(fallback="raise")).get(note.id)
+    # Each attempt costs one connect_timeout; 0.3 s for the first, at most one more.
+    assert elapsed < 6 * policy.connect_timeout, elapsed
+    [line] = warnings_of(caplog)
+    assert "did not answer a new connection" in line and "tried again every" in line
+    assert "db.transaction()" not in caplog.text and "s3cret-pw" not in caplog.text
 
 
 async def test_a_server_that_is_no_standby_is_not_read_from(tether_url, caplog):
@@ -216,11 +311,76 @@ async def test_a_token_ahead_of_the_primary_goes_to_the_primary_and_blames_no_st
         await make_notes(db)
         note = await Notes(db).add("x")
         forged = Token((await db.token()).lsn + (1 << 40))
-        assert await Notes(db.replica(str(forged), wait=0.05)).get(note.id) == note
+        assert await Notes(db.replica(str(forged), wait=5)).get(note.id) == note
         with pytest.raises(ReplicaUnavailable, match="ahead of the primary"):
-            await Notes(db.replica(forged, wait=0.05, fallback="raise")).get(note.id)
+            await Notes(db.replica(forged, wait=5, fallback="raise")).get(note.id)
+        assert (db.read_counts.waited, db.read_counts.timed_out) == (0, 0)  # no wait at all
         assert await Notes(db.replica(await db.token())).get(note.id) == note
         assert db.read_counts.standby == 1
+
+
+FORGED, HONEST = 200, 40
+HONEST_READ_BOUND = 1.5  # s: the 240 reads share one process (the slowest took 150-250 ms
+# here); forged tokens used to hold the standby's connections, 3 s each, for 30 s and more
+
+
+async def test_forged_tokens_hold_no_standby_connection_and_slow_no_honest_read(
+    tether_url, tether_replica_url, monkeypatch
+):
+    policy = ReplicaPolicy(wait=3)
+    async with Database(tether_url, replicas=[tether_replica_url], replica_policy=policy) as db:
+        await make_notes(db)
+        notes = [await Notes(db).add(f"note {n}") for n in range(HONEST)]
+        honest = await db.token()
+        ahead = honest.lsn + (1 << 36)
+        took: list[float] = []
+        # Every connection taken from the standby's (real) pool is counted.
+        [standby] = db._standbys.standbys
+        acquisitions = 0
+
+        def counted_acquire(*args, **options):
+            nonlocal acquisitions
+            acquisitions += 1
+            return pool_acquire(*args, **options)
+
+        pool_acquire = standby.pool.acquire
+        monkeypatch.setattr(standby.pool, "acquire", counted_acquire)
+
+        async def forged_read(n: int) -> None:
+            assert await Notes(db.replica(Token(ahead + n))).get(notes[0].id) == notes[0]
+
+        async def honest_read(note: Note) -> None:
+            started = time.monotonic()
+            assert await Notes(db.replica(honest)).get(note.id) == note
+            took.append(time.monotonic() - started)
+
+        async with asyncio.timeout(60):
+            await asyncio.gather(*(forged_read(n) for n in range(FORGED)), *map(honest_read, notes))
+        counts = db.read_counts
+    took.sort()
+    print(f"[standby] honest reads beside {FORGED} forged: slowest {took[-1] * 1000:.1f} ms")
+    assert took[-1] < HONEST_READ_BOUND, took[-5:]
+    # Every forged read went to the primary without waiting on a standby (a wait would
+    # have been counted); every honest one ran on the standby.
+    assert (counts.primary, counts.standby, counts.timed_out) == (FORGED, HONEST, 0)
+    assert acquisitions == HONEST  # one standby connection per honest read, none for forged
+
+
+async def test_a_token_of_0_0_is_held_to_the_lag_limit(
+    tether_url, tether_replica_url, tether_standby_url
+):
+    """0/0 asks for nothing: it must not reach a standby that lags without bound."""
+    policy = ReplicaPolicy(max_lag=0.05, check_every=0.01)
+    async with Database(tether_url, replicas=[tether_replica_url], replica_policy=policy) as db:
+        await make_notes(db)
+        note = await Notes(db).add("x")
+        await Notes(db.replica(await db.token(), wait=5)).get(note.id)  # replayed
+        assert db.read_counts.standby == 1
+        async with replay_paused(tether_standby_url):
+            await Notes(db).add("received, not replayed")
+            await asyncio.sleep(0.1)
+            assert await Notes(db.replica("0/0")).get(note.id) == note
+        assert (db.read_counts.standby, db.read_counts.primary) == (1, 1)
 
 
 async def test_cursors_and_connections_of_a_reader_are_on_the_standby(tether_replicated_db):

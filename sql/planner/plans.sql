@@ -93,6 +93,7 @@ cross join lateral (
            ) as has_feedback
     from planner.plans p
     where p.user_id = :user_id and p.generation_id = head.generation_id
+    group by p.generation_id  -- one row, as head's plan is in it: tether check sees no NULL
 ) as g
 order by head.id desc;
 

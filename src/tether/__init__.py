@@ -2,6 +2,8 @@
 
 from tether.database import Database
 from tether.errors import (
+    CommitLost,
+    CommitUnknown,
     Conflict,
     ConnectionLost,
     InvalidValue,
@@ -18,6 +20,8 @@ from tether.replicas import ReplicaPolicy, Token
 from tether.retry import retry
 
 __all__ = [
+    "CommitLost",
+    "CommitUnknown",
     "Conflict",
     "ConnectionLost",
     "Database",

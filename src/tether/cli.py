@@ -90,9 +90,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    if args.live is not None:
+        return _check_live(args)
     from tether.check import command
 
-    return asyncio.run(command(_url(args), out=_say, note=_note, domains=args.domains))
+    return asyncio.run(
+        command(_url(args), out=_say, note=_note, domains=args.domains, verbose=args.verbose)
+    )
+
+
+def _check_live(args: argparse.Namespace) -> int:
+    """`--live [URL]`: a URL (with `://` or `=`) names the live database; anything
+    else is the first DOMAIN, and the live database is the one `--database` names."""
+    from tether.check.drift import command
+
+    url = args.live
+    if url and "://" not in url and "=" not in url:
+        url, args.domains = "", [url, *args.domains]
+        if (wrong := _unknown_domains(args)) is not None:
+            args.parser.error(wrong)
+    return asyncio.run(command(_url(args), url or _url(args), _say, _note, args.domains))
 
 
 def cmd_erd(args: argparse.Namespace) -> int:
@@ -196,6 +213,17 @@ def parser() -> argparse.ArgumentParser:
         "check the queries and the schema against a scratch database, one line per finding",
     )
     _domains(check, "check common and these domains")
+    check.add_argument(
+        "--live",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help="compare the catalog of the database at URL (default: --database's) with what "
+        "the migrations build, one line per difference; reads the catalog only",
+    )
+    check.add_argument(
+        "--verbose", action="store_true", help="also list the columns whose NULL is unknown"
+    )
     erd = _command(
         commands,
         "erd",

@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import re
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any, Literal, Self
@@ -24,9 +25,19 @@ from pgvector.asyncpg import register_vector
 
 from tether import embedded
 from tether.catalog import Q
-from tether.errors import ConnectionLost, PoolExhausted, TetherError
-from tether.replicas import Fallback, ReadCounts, Reader, ReplicaPolicy, Replicas, Standby, Token
-from tether.translate import DRIVER_ERRORS, closed, target, translate
+from tether.errors import CommitLost, CommitUnknown, ConnectionLost
+from tether.pool import ACQUIRE_TIMEOUT_SECONDS, POOL_DEFAULTS, Pool, borrow
+from tether.replicas import (
+    Fallback,
+    ReadCounts,
+    Reader,
+    ReplicaPolicy,
+    Replicas,
+    Standby,
+    Token,
+    standby_pool_options,
+)
+from tether.translate import DRIVER_ERRORS, target, translate
 
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
 
@@ -88,46 +99,6 @@ def connect_kwargs(pgbouncer: bool) -> dict[str, Any]:
     return {"statement_cache_size": 0} if pgbouncer else {}
 
 
-# How long a call waits for a pooled connection before PoolExhausted, by default.
-ACQUIRE_TIMEOUT_SECONDS = 30.0
-
-
-class _Pool(asyncpg.Pool):  # type: ignore[misc]
-    """asyncpg's pool with a bounded wait for a connection.
-
-    asyncpg waits forever by default: with every connection held (most often a
-    repository built on the Database, run inside `db.transaction()` on the same
-    task), the next call would hang silently. Every acquisition, including the one
-    inside `pool.fetch(...)`, gets `acquire_timeout` unless given its own.
-    """
-
-    def __init__(self, *args: Any, acquire_timeout: float, **options: Any) -> None:
-        super().__init__(*args, **options)
-        self._acquire_timeout = acquire_timeout
-
-    async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109 (asyncpg's own)
-        wait = self._acquire_timeout if timeout is None else timeout
-        try:
-            return await super()._acquire(wait)
-        except TimeoutError:
-            raise PoolExhausted(
-                f"pool: no connection free within {wait:g} s; all {self._maxsize} are in use "
-                "(the usual cause: code holding a connection, such as a `db.transaction()` "
-                "block, calls a repository built on the Database instead of on that "
-                "transaction's connection), or a new connection could not be made in time"
-            ) from None
-
-
-# What asyncpg.create_pool passes to the pool, where the caller says nothing.
-_POOL_DEFAULTS: dict[str, Any] = {
-    "connection_class": asyncpg.Connection,
-    "record_class": asyncpg.Record,
-    "max_queries": 50000,
-    "max_inactive_connection_lifetime": 300.0,
-    "loop": None,
-}
-
-
 class Database:
     """A pool of connections to one PostgreSQL database, and its standbys.
 
@@ -185,12 +156,12 @@ class Database:
 
     async def _new_pool(self, url: str, **options: Any) -> asyncpg.Pool:
         try:
-            pool: asyncpg.Pool = await _Pool(
+            pool: asyncpg.Pool = await Pool(
                 url,
                 acquire_timeout=self.acquire_timeout,
                 **{
                     "init": init_connection,
-                    **_POOL_DEFAULTS,
+                    **POOL_DEFAULTS,
                     **connect_kwargs(self.pgbouncer),
                     **self._pool_options,
                     **options,
@@ -208,11 +179,12 @@ class Database:
             standbys = []
             for url in self.replica_urls:
                 standby = Standby(redact(url), self.replica_policy, init_connection)
+                settings = self._pool_options.get("server_settings") or {}
                 standby.pool = await self._new_pool(
                     url,
                     init=standby.connected,
                     min_size=0,
-                    timeout=self.replica_policy.connect_timeout,
+                    **standby_pool_options(self.replica_policy, self.pgbouncer, settings),
                 )
                 standbys.append(standby)
             self._replicas = Replicas(standbys)
@@ -235,17 +207,19 @@ class Database:
 
     def connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
         """A pooled connection for several statements outside a transaction."""
-        return _borrow(self.pool)
+        return borrow(self.pool)
 
     async def token(self) -> Token:
         """The primary's WAL position now, for reads that must see what was committed
         before: `db.replica(token)`. Take it after the write (or the transaction)
         committed; `str(token)` and `Token.parse` carry it through a cookie or a header.
         One round trip to the primary."""
+        asked_at = time.monotonic()
         try:
             lsn: int = await self.pool.fetchval(Q.flushed_lsn.sql)
         except DRIVER_ERRORS as error:
             raise translate(error, "token") from None
+        self._standbys.primary_at(lsn, asked_at)
         return Token(lsn)
 
     def replica(
@@ -269,7 +243,7 @@ class Database:
         return Reader(
             self,
             self._standbys,
-            Token.parse(token) if isinstance(token, str) else token,
+            Token.of(token),
             fallback=fallback or policy.fallback,
             wait=policy.wait if wait is None else wait,
         )
@@ -298,7 +272,7 @@ class Database:
                     min_size=0,
                     server_settings={**settings, "default_transaction_read_only": "on"},
                 )
-        async with _borrow(self._read_only_pool) as conn:
+        async with borrow(self._read_only_pool) as conn:
             yield conn
 
     @asynccontextmanager
@@ -309,8 +283,10 @@ class Database:
 
         Repositories built on the yielded connection join the transaction. BEGIN and
         COMMIT fail as tether errors too (a serialization failure or a deferred
-        constraint can end a transaction at COMMIT); a ConnectionLost raised by the
-        COMMIT itself means the outcome is unknown.
+        constraint can end a transaction at COMMIT). Cancelled before COMMIT, it rolls
+        back and raises CancelledError; cancelled or cut off during COMMIT, it raises
+        CommitUnknown (the outcome is unknown); cancelled after COMMIT returned, the
+        block's caller carries on as if no cancel had come (it committed).
         """
         async with self.connection() as conn:
             tx = conn.transaction(isolation=isolation, readonly=readonly)
@@ -328,10 +304,17 @@ class Database:
                 raise
             try:
                 await tx.commit()
+            except asyncio.CancelledError:
+                # COMMIT was sent: the server may have committed before the cancel
+                # reached it. A bare CancelledError would read as "not done".
+                raise CommitUnknown(
+                    "commit: cancelled while COMMIT ran (the transaction may or may not "
+                    "have committed)"
+                ) from None
             except DRIVER_ERRORS as error:
                 failure = translate(error, "commit")
                 if isinstance(failure, ConnectionLost):
-                    failure = ConnectionLost(
+                    failure = CommitLost(
                         "commit: the connection to the database was lost during COMMIT "
                         "(the transaction may or may not have committed)",
                         sqlstate=failure.sqlstate,
@@ -350,30 +333,6 @@ class Database:
 
 def _not_connected() -> RuntimeError:
     return RuntimeError("Database is not connected: use `async with Database() as db`")
-
-
-@asynccontextmanager
-async def _borrow(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of `pool` for a block; a failure to get one, or the connection
-    dying under a tether error, is a ConnectionLost."""
-    try:
-        conn = await pool.acquire()
-    except DRIVER_ERRORS as error:
-        raise translate(error, "connect") from None
-    try:
-        yield conn
-    except TetherError as error:
-        # asyncpg hands a pooled connection that died back to the pool at once, and
-        # later calls on it fail as if misused ("released back to the pool").
-        if isinstance(error, ConnectionLost) or not closed(conn):
-            raise
-        where = str(error).partition(":")[0]  # translate's messages start "where: "
-        raise ConnectionLost(f"{where}: the connection to the database was lost") from None
-    finally:
-        # asyncpg resets the connection here and drops it if that fails; the
-        # caller's work is over by then, so such a failure is not theirs to see.
-        with suppress(*DRIVER_ERRORS):
-            await pool.release(conn)
 
 
 # libpq and asyncpg also take `?password=` (and `sslpassword=`) in the query string.

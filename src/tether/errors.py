@@ -68,6 +68,16 @@ class ConnectionLost(Retryable):
     """
 
 
+class CommitUnknown(TetherError):
+    """COMMIT was sent but its answer never came back (the caller was cancelled while
+    it ran, or the connection broke): the transaction may or may not have committed.
+    Check before running it again, or make it idempotent (docs/guarantees.md)."""
+
+
+class CommitLost(ConnectionLost, CommitUnknown):
+    """The connection broke during COMMIT: a ConnectionLost whose outcome is unknown."""
+
+
 class Timeout(TetherError):
     """A lock or statement timeout ended the statement."""
 

@@ -9,98 +9,64 @@
 Nothing reaches a standby unless it is sent through `db.replica()`. A read given a
 token runs on a standby once `pg_last_wal_replay_lsn()` there has passed it, after
 waiting at most `ReplicaPolicy.wait`; a read without one may be stale by the
-standby's lag. A standby that is down, or further behind than `max_lag`, is skipped
-(logged once when that starts, once when it ends). When no standby can serve a read,
-it goes to the primary, or raises ReplicaUnavailable (`fallback="raise"`). Reads
-that reach the primary through a reader run read-only there too: a write sent
-through a reader fails as ReadOnly (SQLSTATE 25006) wherever it lands.
+standby's lag. A standby that is down, unreachable (no answer within
+`connect_timeout`), silent or slow past `read_timeout`, or further behind than
+`max_lag`, is skipped (logged once per outage: when it starts, and when it ends). A
+token ahead of the primary's WAL is refused before any standby is asked. When no
+standby can serve a read, it goes to the primary, or raises ReplicaUnavailable
+(`fallback="raise"`). Reads that reach the primary through a reader run read-only
+there too: a write sent through a reader fails as ReadOnly (SQLSTATE 25006)
+wherever it lands.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
-import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
-from attrs import define, frozen
+from attrs import frozen
 
 from tether.catalog import Q
 from tether.errors import (
     ConnectionLost,
-    InvalidValue,
     PoolExhausted,
     ReplicaUnavailable,
     TetherError,
+    Timeout,
+)
+from tether.standbys import (
+    ANSWER_GRACE,
+    Fallback,
+    ReadCounts,
+    ReplicaPolicy,
+    Replicas,
+    Standby,
+    Token,
+    standby_pool_options,
 )
 from tether.translate import DRIVER_ERRORS, closed, primary_message, translate
+
+__all__ = [
+    "Fallback",
+    "ReadCounts",
+    "Reader",
+    "ReplicaPolicy",
+    "Replicas",
+    "Standby",
+    "Token",
+    "replayed_to",
+    "standby_pool_options",
+]
 
 if TYPE_CHECKING:
     from tether.database import Database
 
-log = logging.getLogger("tether.replicas")
-
-Fallback = Literal["primary", "raise"]
 T = TypeVar("T")
-
-_LSN = re.compile(r"([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})")
-
-
-@frozen(order=True)
-class Token:
-    """A position in the primary's WAL, taken after a write committed: the write is at
-    or before it. `str(token)` is PostgreSQL's notation (`16/B374D848`), fit for a
-    cookie or a header; `Token.parse` reads it back. Tokens compare by position, so
-    `max(a, b)` is the later of two."""
-
-    lsn: int
-
-    def __str__(self) -> str:
-        return f"{self.lsn >> 32:X}/{self.lsn & 0xFFFFFFFF:X}"
-
-    @classmethod
-    def parse(cls, text: str) -> Token:
-        """The token `str(token)` wrote; InvalidValue for anything else."""
-        match = _LSN.fullmatch(text.strip())
-        if match is None:
-            raise InvalidValue("replica token: not a WAL position such as 16/B374D848")
-        return cls(int(match[1], 16) << 32 | int(match[2], 16))
-
-
-@frozen
-class ReplicaPolicy:
-    """How reads sent to the standbys behave.
-
-    - `wait`: how long a read with a token waits for a standby to replay it (s);
-    - `max_lag`: a standby further behind than this is skipped by reads (s);
-    - `fallback`: when no standby can serve a read, `"primary"` reads there,
-      `"raise"` raises ReplicaUnavailable;
-    - `retry_after`: a standby found down is tried again after this long (s);
-    - `check_every`: how often a standby's lag is measured, at most (s);
-    - `connect_timeout`: how long connecting to a standby may take (s).
-    """
-
-    wait: float = 0.25
-    max_lag: float = 1.0
-    fallback: Fallback = "primary"
-    retry_after: float = 5.0
-    check_every: float = 1.0
-    connect_timeout: float = 5.0
-
-
-@define
-class ReadCounts:
-    """What the reads sent through `db.replica()` did, since the Database connected."""
-
-    standby: int = 0  # served by a standby
-    primary: int = 0  # served by the primary (no standby could, or none is configured)
-    waited: int = 0  # found their token not yet replayed, and polled for it
-    timed_out: int = 0  # of those, waited `wait` in vain
 
 
 @frozen
@@ -119,93 +85,6 @@ STANDBY_LAG = Q.standby_lag.returning(StandbyLag)
 _QUICK_POLLS = 8
 _MIN_SLEEP, _MAX_SLEEP = 0.001, 0.002
 
-State = Literal["up", "down", "behind"]
-
-
-class Standby:
-    """One standby: its pool, and whether reads should use it now.
-
-    The Database makes the pool with `connected` as its `init`, after `setup` (the
-    codecs every tether connection has)."""
-
-    pool: asyncpg.Pool
-
-    def __init__(
-        self,
-        name: str,
-        policy: ReplicaPolicy,
-        setup: Callable[[asyncpg.Connection], Awaitable[None]],
-    ) -> None:
-        self.name = name  # its URL without a password
-        self.policy = policy
-        self._setup = setup
-        self.state: State = "up"
-        self.why = ""  # what made it down or behind
-        self.until = 0.0  # when down or behind: skipped until then (time.monotonic)
-        self.checked_at = -math.inf  # when its lag was last measured
-        self.replayed = 0  # the furthest replay position seen since it last came up
-
-    async def connected(self, conn: asyncpg.Connection) -> None:
-        await self._setup(conn)
-        # A new connection may reach a standby restarted meanwhile, which may show
-        # less than it had replayed before (it replays again from a restartpoint).
-        self.replayed = 0
-
-    def usable(self, now: float) -> bool:
-        return self.state == "up" or now >= self.until
-
-    def down(self, why: str) -> None:
-        self.replayed, self.checked_at = 0, -math.inf
-        self._mark(
-            "down",
-            why,
-            self.policy.retry_after,
-            f"tried again every {self.policy.retry_after:g} s",
-        )
-
-    def behind(self, why: str) -> None:
-        self._mark("behind", why, self.policy.check_every, "skipped until it catches up")
-
-    def _mark(self, state: State, why: str, seconds: float, then: str) -> None:
-        self.until = time.monotonic() + seconds
-        self.why = why
-        if state != self.state:
-            log.warning("standby %s: %s; reads go elsewhere, and it is %s", self.name, why, then)
-            self.state = state
-
-    def serving(self) -> None:
-        if self.state != "up":
-            log.info("standby %s: serving reads again", self.name)
-            self.state = "up"
-
-    def __str__(self) -> str:
-        return f"{self.name} is {self.state}" + (f" ({self.why})" if self.state != "up" else "")
-
-    async def release(self, conn: asyncpg.Connection) -> None:
-        with suppress(*DRIVER_ERRORS):
-            await self.pool.release(conn)
-
-
-class Replicas:
-    """The standbys of a Database, taken in turns."""
-
-    def __init__(self, standbys: list[Standby]) -> None:
-        self.standbys = standbys
-        self.counts = ReadCounts()
-        self._turn = 0
-
-    def rotation(self) -> Iterator[Standby]:
-        """The standbys usable now, starting with the next one's turn."""
-        count = len(self.standbys)
-        if not count:
-            return
-        self._turn = (self._turn + 1) % count
-        now = time.monotonic()
-        for offset in range(count):
-            standby = self.standbys[(self._turn + offset) % count]
-            if standby.usable(now):
-                yield standby
-
 
 def _why(error: BaseException) -> str:
     """What went wrong, in the driver's or the server's words (never a DETAIL)."""
@@ -220,14 +99,34 @@ def _lost(error: BaseException, conn: asyncpg.Connection) -> bool:
 # A standby cancels a read that conflicts with replay (rows it must remove) with 40001:
 # the read is fine anywhere else.
 _CONFLICT_WITH_RECOVERY = "40001"
+_STATEMENT_TIMEOUT = "57014"
+
+
+def _fault(error: BaseException, conn: asyncpg.Connection, policy: ReplicaPolicy) -> str | None:
+    """Why a statement's failure shows its standby unfit to serve now (it stopped
+    answering, ran past read_timeout, or was lost), or None when the failure is the
+    statement's own. A connection that stopped answering is closed here: asyncpg
+    would wait for the cancel of its statement before handing it back."""
+    # A Timeout without SQLSTATE is the client's: asyncpg's command_timeout, translated.
+    client_side = isinstance(error, Timeout) and not isinstance(error, PoolExhausted)
+    if isinstance(error, TimeoutError) or (client_side and not getattr(error, "sqlstate", "")):
+        conn.terminate()
+        return f"no answer within {policy.read_timeout + ANSWER_GRACE:g} s"
+    if getattr(error, "sqlstate", None) == _STATEMENT_TIMEOUT:
+        return f"a statement ran past read_timeout ({policy.read_timeout:g} s)"
+    if isinstance(error, ConnectionLost):
+        return f"lost during a read ({error})"
+    if isinstance(error, DRIVER_ERRORS) and _lost(error, conn):
+        return f"lost during a read ({_why(error)})"
+    return None
 
 
 class Reader:
     """Reads sent to the standbys, for repositories to run on like a pool:
     `UserRepository(db.replica(token)).get(id)`. Each call picks a usable standby
-    (in turns), waits for the token there, and runs; a standby lost on the way is
-    marked down and the call runs elsewhere. `connection()` holds one connection
-    for several statements."""
+    (in turns), waits for the token there, and runs; a standby lost on the way, or
+    silent past `read_timeout`, is marked down and the call runs elsewhere.
+    `connection()` holds one connection for several statements."""
 
     __slots__ = ("_db", "_fallback", "_replicas", "_token", "_wait")
 
@@ -263,12 +162,12 @@ class Reader:
 
     async def _run(self, call: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         while not isinstance(found := await self._standby(), str):
-            standby, conn = found
+            standby, conn, outages = found
             try:
                 result = await call(conn)
             except DRIVER_ERRORS as error:
-                if _lost(error, conn):
-                    standby.down(f"lost during a read ({_why(error)})")
+                if (fault := _fault(error, conn, standby.policy)) is not None:
+                    standby.down(fault)
                     continue
                 if getattr(error, "sqlstate", None) != _CONFLICT_WITH_RECOVERY:
                     raise
@@ -276,7 +175,7 @@ class Reader:
                 break
             finally:
                 await standby.release(conn)
-            standby.serving()
+            standby.serving(outages)
             self._replicas.counts.standby += 1
             return result
         async with self._primary(found) as conn:
@@ -285,25 +184,23 @@ class Reader:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         """One connection for several reads: on a standby that has replayed the token,
-        or read-only on the primary. A standby lost meanwhile raises ConnectionLost
-        (and is marked down): run the block again."""
+        or read-only on the primary. A standby lost meanwhile, or silent past
+        `read_timeout`, is marked down and the error (ConnectionLost, Timeout) raised:
+        run the block again."""
         found = await self._standby()
         if isinstance(found, str):
             async with self._primary(found) as conn:
                 yield conn
             return
-        standby, conn = found
+        standby, conn, outages = found
         try:
             yield conn
-        except DRIVER_ERRORS as error:
-            if _lost(error, conn):
-                standby.down(f"lost during a read ({_why(error)})")
-            raise
-        except ConnectionLost as error:
-            standby.down(f"lost during a read ({error})")
+        except (TetherError, *DRIVER_ERRORS) as error:
+            if (fault := _fault(error, conn, standby.policy)) is not None:
+                standby.down(fault)
             raise
         else:
-            standby.serving()
+            standby.serving(outages)
             self._replicas.counts.standby += 1
         finally:
             await standby.release(conn)
@@ -317,40 +214,51 @@ class Reader:
         self._replicas.counts.primary += 1
         return self._db.read_only_connection()
 
-    async def _standby(self) -> tuple[Standby, asyncpg.Connection] | str:
-        """A connection to a usable standby that has replayed the token (or, without
-        one, lags less than max_lag); else why there is none."""
-        for standby in self._replicas.rotation():
+    async def _standby(self) -> tuple[Standby, asyncpg.Connection, int] | str:
+        """A connection to a usable standby within max_lag that has replayed the token,
+        with the standby's count of outages when the read began; else why there is
+        none. A token ahead of the primary's WAL holds no standby connection."""
+        token, replicas = self._token, self._replicas
+        if (
+            token is not None
+            and replicas.standbys
+            and await replicas.ahead_of_primary(token, self._db.token)
+        ):
+            return f"token {token} is ahead of the primary's WAL"
+        for standby in replicas.rotation():
+            outages = standby.outages
             try:
                 conn = await standby.pool.acquire()
             except PoolExhausted:
-                raise
+                raise  # every connection to it busy: the standby is up
             except (TetherError, *DRIVER_ERRORS) as error:
                 standby.down(f"cannot connect ({_why(error)})")
                 continue
+            waited = False
             try:
-                why = await (
-                    self._fresh(standby, conn)
-                    if self._token is None
-                    else self._caught_up(standby, conn, self._token)
-                )
+                why = await self._fresh(standby, conn)
+                if why is None and token is not None:
+                    waited = True
+                    why = await self._caught_up(standby, conn, token)
             except DRIVER_ERRORS as error:
+                fault = _fault(error, conn, standby.policy) or _why(error)
                 await standby.release(conn)
-                standby.down(f"lost while checking it ({_why(error)})")
+                standby.down(f"failed while checking it ({fault})")
                 continue
             except BaseException:
                 await standby.release(conn)
                 raise
             if why is None:
-                return standby, conn
+                return standby, conn, outages
             await standby.release(conn)
-            if self._token is not None:
+            if waited:
                 return why  # the wait is spent: further standbys would wait again
         return ""
 
     async def _fresh(self, standby: Standby, conn: asyncpg.Connection) -> str | None:
         """None when a standby is within max_lag (measured at most every check_every),
-        else why not."""
+        else why not. Reads with a token are held to it too: a token as old as 0/0
+        asks for nothing, and must not reach a standby that lags without bound."""
         now = time.monotonic()
         if now - standby.checked_at < standby.policy.check_every:
             return None
@@ -392,10 +300,6 @@ class Reader:
         if replayed >= token.lsn:
             return None
         counts.timed_out += 1
-        if await self._db.token() < token:
-            # Forged, or from another cluster: no standby will ever reach it, and the
-            # standby is not to blame.
-            return f"token {token} is ahead of the primary's WAL"
         standby.behind(f"it had not replayed {token} after {self._wait:g} s")
         return str(standby)
 

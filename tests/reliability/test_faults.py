@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from planner.reliability import assert_whole_generations, generation
-from tether import ConnectionLost, Database, Retryable, TetherError, Timeout
+from tether import ConnectionLost, Database, PoolExhausted, Retryable, TetherError, Timeout
 from tether.planner import PlanRepository, SubjectRepository, UserRepository
 
 from .domains import SCHEMAS
@@ -224,3 +224,42 @@ async def test_server_restart_under_load_leaves_no_partial_generation(private_se
     assert confirmed == len(written)  # every generation the server confirmed survived
     # A call that failed may still have committed (the answer was lost), but whole.
     assert len(written) <= stored <= len(written) + len(failures)
+
+
+# --- a server that accepts connections and never answers ---------------------------------
+
+
+async def silent_url() -> tuple[asyncio.Server, str]:
+    server = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    return server, f"postgresql://app@127.0.0.1:{server.sockets[0].getsockname()[1]}/app"
+
+
+@pytest.mark.parametrize(
+    ("connect_timeout", "acquire_timeout"), [(0.3, 30.0), (30.0, 0.3)], ids=["connect", "acquire"]
+)
+async def test_a_server_that_never_answers_is_connection_lost_not_pool_exhausted(
+    connect_timeout, acquire_timeout
+):
+    """Whichever timeout ends the wait for a new connection, the pool was not busy: the
+    error says the server did not answer, and blames no `db.transaction()` block."""
+    server, url = await silent_url()
+    try:
+        db = Database(url, min_size=0, timeout=connect_timeout, acquire_timeout=acquire_timeout)
+        async with db:
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(ConnectionLost) as lost:
+                await UserRepository(db).get(1)
+            took = asyncio.get_running_loop().time() - started
+    finally:
+        server.close()
+    assert not isinstance(lost.value, PoolExhausted)
+    assert "did not answer a new connection" in str(lost.value)
+    assert "db.transaction()" not in str(lost.value)
+    assert 0.3 <= took < 5
+
+
+async def test_a_pool_with_every_connection_busy_is_still_pool_exhausted(tether_url):
+    db = Database(tether_url, min_size=1, max_size=1, acquire_timeout=0.3)
+    async with db, db.connection():
+        with pytest.raises(PoolExhausted, match=r"all 1 are in use .*db.transaction\(\)"):
+            await UserRepository(db).get(1)

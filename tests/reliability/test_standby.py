@@ -99,7 +99,10 @@ async def test_a_standby_stopped_under_load_loses_no_read(
     assert counts.primary > 0 and counts.standby >= STOP_AFTER - WORKERS
     lines = [r for r in caplog.records if r.name == "tether.replicas"]
     down = [r for r in lines if r.levelno == logging.WARNING]
-    assert len(down) == 1, [r.getMessage() for r in lines]  # once, not per read
+    # One outage, one WARNING: not one per read, nor one per reason (a read lost as the
+    # server shut down, then connections refused), nor again after a read begun before
+    # the stop ends well (test_a_standby_outage_is_logged_once_until_...).
+    assert len(down) == 1, [r.getMessage() for r in lines]
     assert "reads go elsewhere" in down[0].getMessage()
     assert "serving reads again" in lines[-1].getMessage()
 

@@ -6,14 +6,17 @@ parameters are counted, its command is held to its columns (`:exec` and
 `:execrows` none, `:val` one, `:one`/`:many` the record a repository declared
 with `Q.name.returning(Record)`), and its columns are held to that record's
 fields: same names in the same order, types that fit (tether.check.pytypes),
-and no column that can be NULL in a field that cannot hold None, where the
-Describe shows the column comes straight from a table. Then the catalog:
+and no column that can be NULL in a field that cannot hold None: a nullable
+table column the Describe names, or what the query's generic plan shows can be
+NULL (an outer join's nullable side, an aggregate over no rows, a scalar
+subquery: tether.check.nullability). Then the catalog:
 indexed foreign keys, no redundant index, plain words for every rule, a
 rollback for every migration. A query of a domain folder that no repository
 binds is a finding too: dead SQL. Each finding is one line, `path:line: message`.
 
 `tether check DOMAIN ...` checks `common` and those domains only, as a service
-that uses them deploys them.
+that uses them deploys them. `tether check --live` compares a live database's
+catalog with the migrations instead (tether.check.drift).
 """
 
 from __future__ import annotations
@@ -24,14 +27,16 @@ import importlib.util
 from collections.abc import Iterable
 from pathlib import Path
 
+import attrs
 from attrs import frozen
 
 from tether import domains as registry
 from tether.check.catalog import Catalog
 from tether.check.findings import Finding
+from tether.check.nullability import NullabilityCatalog, scanned_tables
 from tether.check.pytypes import PgType
 from tether.check.schema import MigrationSource, rollback_findings, schema_findings
-from tether.check.statements import describe, judge
+from tether.check.statements import column_verdicts, describe, judge, undecided
 from tether.commands import Out, migrated_scratch
 from tether.database import Database
 from tether.queries import Query, QueryError, is_bound, load
@@ -41,7 +46,14 @@ __all__ = ["Finding", "Report", "command", "run"]
 
 # Core modules that bind catalog queries to records; each domain's repositories
 # and story bind its own.
-BINDING_MODULES = ("tether.changes", "tether.replicas", "tether.testing", "tether.check.catalog")
+BINDING_MODULES = (
+    "tether.changes",
+    "tether.replicas",
+    "tether.testing",
+    "tether.check.catalog",
+    "tether.check.nullability",
+    "tether.check.drift",
+)
 CATALOG_FOLDER = "catalog"
 
 
@@ -50,6 +62,9 @@ class Report:
     findings: list[Finding]
     query_count: int
     schemas: list[str]
+    # Columns whose NULL the plans do not decide, read into fields that cannot hold
+    # None: notes for `--verbose`, never findings (tether.check.nullability).
+    undecided: list[Finding] = attrs.Factory(list)
 
 
 def binding_modules(domains: Iterable[registry.Domain] = registry.DOMAINS) -> list[str]:
@@ -144,23 +159,39 @@ async def run(
         origins = await catalog.column_origins(
             (column.table_oid, column.attnum) for column in columns if column.table_oid
         )
+        scanned = (
+            table for query in described if query.plan for table in scanned_tables(query.plan)
+        )
+        not_null = await NullabilityCatalog(db).not_null(scanned)
+        undecided_columns: list[Finding] = []
         for query in described:
-            findings.extend(judge(query, types, origins))
+            verdicts = column_verdicts(query, types, lambda *column: not_null.get(column))
+            findings.extend(judge(query, types, origins, verdicts))
+            undecided_columns.extend(undecided(query, verdicts))
         schemas = await catalog.domain_schemas()
         findings += await schema_findings(catalog, schemas, MigrationSource(root))
     findings += rollback_findings(root)
-    return Report(sorted(findings), len(loaded), schemas)
+    return Report(sorted(findings), len(loaded), schemas, sorted(undecided_columns))
 
 
 async def command(
-    server_url: str, out: Out, note: Out, domains: Iterable[str] | None = None
+    server_url: str,
+    out: Out,
+    note: Out,
+    domains: Iterable[str] | None = None,
+    *,
+    verbose: bool = False,
 ) -> int:
     """`tether check`: findings on `out`, a summary on `note`; 1 if anything was found."""
     async with migrated_scratch(server_url, domains) as url:
         report = await run(url, domains=domains)
     for finding in report.findings:
         out(str(finding))
+    for column in report.undecided if verbose else ():
+        note(f"note: {column}")
     checked = f"{report.query_count} queries and schema(s) {', '.join(report.schemas) or '(none)'}"
+    if report.undecided and not verbose:
+        checked += f" ({len(report.undecided)} column(s) of unknown NULL: --verbose lists them)"
     if report.findings:
         note(f"tether check: {len(report.findings)} finding(s) in {checked}")
         return 1

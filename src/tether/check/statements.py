@@ -11,7 +11,7 @@ which nothing ever executes.
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -21,6 +21,7 @@ from psycopg import pq
 
 from tether.check.catalog import ColumnOrigin
 from tether.check.findings import Finding
+from tether.check.nullability import NotNull, Plan, PlanReader, Verdict, explain
 from tether.check.pytypes import PgType, allows_none, expected, fits, hint_text
 from tether.queries import Query, record_of
 
@@ -41,6 +42,7 @@ class Described:
     query: Query
     parameter_count: int
     columns: tuple[Column, ...]
+    plan: Plan | None = None  # the generic plan of a query that returns records
 
 
 def describe(url: str, queries: Iterable[Query]) -> tuple[list[Described], list[Finding]]:
@@ -64,7 +66,8 @@ def describe(url: str, queries: Iterable[Query]) -> tuple[list[Described], list[
                 )
                 for i in range(result.nfields)
             )
-            described.append(Described(query, result.nparams, columns))
+            plan = explain(conn, query.sql) if query.command in _ROWS else None
+            described.append(Described(query, result.nparams, columns, plan))
     return described, refused
 
 
@@ -97,10 +100,39 @@ def _sql_start_line(query: Query) -> int:
     return number
 
 
+def column_verdicts(
+    described: Described, types: dict[int, PgType], not_null: NotNull
+) -> list[Verdict]:
+    """Whether each result column can be NULL, from the query's plan (none without one)."""
+    if described.plan is None:
+        return []
+    arrays = [types[column.type_oid].element is not None for column in described.columns]
+    return PlanReader(described.plan, not_null).columns(len(described.columns), arrays)
+
+
+def undecided(described: Described, verdicts: Sequence[Verdict]) -> Iterator[Finding]:
+    """A note for each column whose NULL the plan does not decide, read into a field that
+    cannot hold None: what `tether check --verbose` lists, never a failure."""
+    query = described.query
+    record = record_of(query)
+    if record is None or not attrs.has(record) or len(verdicts) != len(described.columns):
+        return
+    try:
+        hints = typing.get_type_hints(record)
+    except (NameError, TypeError):
+        return
+    fields = [f.name for f in attrs.fields(record) if f.init]
+    for column, field, verdict in zip(described.columns, fields, verdicts, strict=False):
+        if verdict.state == "unknown" and not allows_none(hints.get(field, Any)):
+            message = f"query {query.name}: column {column.name}: NULL unknown ({verdict.reason})"
+            yield Finding.at(query.path, query.line, message)
+
+
 def judge(
     described: Described,
     types: dict[int, PgType],
     origins: dict[tuple[int, int], ColumnOrigin],
+    verdicts: Sequence[Verdict] = (),
 ) -> Iterator[Finding]:
     """Findings about one described query: parameters, command, record fit."""
     query = described.query
@@ -126,7 +158,9 @@ def judge(
                 f"(Q.{query.name}.returning(SomeRecord))"
             )
         else:
-            yield from (finding(m) for m in _against_record(described, record, types, origins))
+            yield from (
+                finding(m) for m in _against_record(described, record, types, origins, verdicts)
+            )
 
 
 def _against_record(
@@ -134,6 +168,7 @@ def _against_record(
     record: type[Any],
     types: dict[int, PgType],
     origins: dict[tuple[int, int], ColumnOrigin],
+    verdicts: Sequence[Verdict],
 ) -> Iterator[str]:
     name = record.__qualname__
     if not attrs.has(record):
@@ -150,7 +185,7 @@ def _against_record(
     if mismatch:
         yield mismatch
         return
-    for column, (field, hint) in zip(described.columns, fields, strict=True):
+    for index, (column, (field, hint)) in enumerate(zip(described.columns, fields, strict=True)):
         pg_type = types[column.type_oid]
         verdict = fits(pg_type, hint)
         if verdict is None:
@@ -163,12 +198,19 @@ def _against_record(
                 f"column {column.name} is {pg_type}, but {name}.{field} is {hint_text(hint)} "
                 f"(expected {expected(pg_type)})"
             )
+        if allows_none(hint):
+            continue
         origin = origins.get((column.table_oid, column.attnum))
-        if origin is not None and not origin.not_null and not allows_none(hint):
+        if origin is not None and not origin.not_null:
             yield (
                 f"column {column.name} comes from {origin.column_name}, which can be NULL, "
                 f"but {name}.{field} is {hint_text(hint)} (make it Optional, or select a "
                 "value that is never NULL)"
+            )
+        elif index < len(verdicts) and (null := verdicts[index]).state == "nullable":
+            yield (
+                f"column {column.name} can be NULL ({null.reason}), but {name}.{field} is "
+                f"{hint_text(hint)} (make it Optional, or select a value that is never NULL)"
             )
 
 
