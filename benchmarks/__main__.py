@@ -1,5 +1,5 @@
 """python -m benchmarks [DOMAIN ...] [--quick] [--rounds N] [--output PATH] [--show] [--profile]
-                       [--replicas]
+                       [--replicas] [--scoped]
 
 Compares tether with bare asyncpg and the SQLAlchemy 2 async ORM on the same
 tables (and, where a domain names them, with dedicated tools), prints Markdown
@@ -68,6 +68,13 @@ def main() -> None:
         "primary and standby, about a minute more in full mode)",
     )
     parser.add_argument(
+        "--scoped",
+        action="store_true",
+        help="also run each scenario that names its tenant inside an open transaction, "
+        "unscoped and scoped by db.tenant() (row-level security), and measure what "
+        "scoping a request costs",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="instead of measuring: cProfile tether's operations, print the top",
@@ -99,6 +106,7 @@ def main() -> None:
             progress=progress,
             domains=args.domains,
             replicas=args.replicas,
+            scoped=args.scoped,
         )
     )
     args.output.write_text(json.dumps(results, indent=2) + "\n")

@@ -7,6 +7,12 @@ there; the ratios (tether to floor, ORM to tether) are taken per round, and a
 scenario reports their median with the lowest and highest round. Round trips
 are counted on an untimed run after the warm-up, so counting never weighs on a
 timing.
+
+Scoped (`measure(..., scoped=True)`, issue 16): each scenario that says whose rows an
+operation touches (`Scenario.tenant`) also runs as two more contenders on tether's
+connection, each operation inside an open transaction (begun, and committed, untimed):
+as the owner (Lt), and scoped to that tenant as `db.tenant()` does it (Ls: the role
+tether_service under row-level security). Ls/Lt is what the policies cost a query.
 """
 
 from __future__ import annotations
@@ -14,12 +20,16 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 from attrs import frozen
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
+
+from tether.catalog import Q
+from tether.database import TenantKey, tenant_setting
 
 from .roundtrips import counting
 
@@ -44,6 +54,18 @@ RATIOS = {
     "orm_vs_tether": ("orm", "tether"),
     "orm_tuned_vs_tether": ("orm_tuned", "tether"),
 }
+
+# Scoped mode's contenders: tether's operation inside an open transaction, unscoped and
+# scoped; both run scenario.tether on tether's connection, with tether's arguments.
+SCOPED_CONTENDERS = (
+    Contender("tether_tx", "Lt", "tether's repositories in an open transaction, as the owner"),
+    Contender(
+        "tether_scoped",
+        "Ls",
+        "tether's repositories in an open db.tenant() transaction (row-level security)",
+    ),
+)
+SCOPED_RATIOS = {"scoped_vs_unscoped": ("tether_scoped", "tether_tx")}
 
 
 @frozen
@@ -87,7 +109,7 @@ class Connections:
 
     async def driver(self, contender: str) -> asyncpg.Connection:
         """The asyncpg connection under `contender`, where its round trips are counted."""
-        held = getattr(self, contender)
+        held = self.tether if contender in _SCOPED_KEYS else getattr(self, contender)
         if isinstance(held, Orm):
             raw = await held.connection.get_raw_connection()
             return raw.driver_connection
@@ -114,6 +136,12 @@ class Scenario:
     async def argument(self, contender: str, number: int) -> Any:
         return number
 
+    def tenant(self, argument: Any) -> TenantKey | None:
+        """The tenant whose rows the operation on `argument` touches, for scoped mode.
+        A scenario that does not write this method is a flow that runs before a
+        tenant is known (sign-up, sign-in by e-mail): not run scoped."""
+        return None
+
     async def clean(self, argument: Any) -> None:
         return None
 
@@ -130,6 +158,8 @@ class Scenario:
         return await self.orm(orm, argument)
 
     def operation(self, contender: str) -> Callable[[Any], Any]:
+        if contender in _SCOPED_KEYS:
+            return self.tether
         if contender in ("orm", "orm_tuned"):
             orm: Orm = getattr(self.db, contender)
             method = getattr(self, contender)
@@ -167,23 +197,58 @@ Progress = Callable[[str], None]
 SLICE = 10
 
 
+_SCOPED_KEYS = tuple(c.key for c in SCOPED_CONTENDERS)
+
+
+@asynccontextmanager
+async def _around(scenario: Scenario, contender: str, argument: Any) -> AsyncIterator[None]:
+    """Untimed, around one operation: for the scoped mode's contenders, an open
+    transaction on tether's connection (scoped to the operation's tenant for Ls)."""
+    if contender not in _SCOPED_KEYS:
+        yield
+        return
+    conn = scenario.db.tether
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        if contender == "tether_scoped":
+            await conn.fetchval(Q.scope_to_tenants.sql, tenant_setting([scenario.tenant(argument)]))
+        yield
+    except BaseException:
+        await transaction.rollback()
+        raise
+    await transaction.commit()
+
+
+def _argument_of(contender: str) -> str:
+    """Whose arguments a contender takes: the scoped mode's take tether's."""
+    return "tether" if contender in _SCOPED_KEYS else contender
+
+
 async def _once(scenario: Scenario, contender: str, number: int) -> int:
     """Prepare, run and clean up one operation; return how long the run alone took (ns)."""
-    argument = await scenario.argument(contender, number)
+    argument = await scenario.argument(_argument_of(contender), number)
     operation = scenario.operation(contender)
-    start = time.perf_counter_ns()
-    await operation(argument)
-    elapsed = time.perf_counter_ns() - start
+    async with _around(scenario, contender, argument):
+        start = time.perf_counter_ns()
+        await operation(argument)
+        elapsed = time.perf_counter_ns() - start
     await scenario.clean(argument)
     return elapsed
 
 
 async def _count_round_trips(scenario: Scenario, contender: str, number: int) -> int:
-    argument = await scenario.argument(contender, number)
-    with counting(await scenario.db.driver(contender)) as counter:
-        await scenario.operation(contender)(argument)
+    argument = await scenario.argument(_argument_of(contender), number)
+    async with _around(scenario, contender, argument):
+        with counting(await scenario.db.driver(contender)) as counter:
+            await scenario.operation(contender)(argument)
     await scenario.clean(argument)
     return counter.count
+
+
+def _scopable(scenario: Scenario) -> bool:
+    """Whether the scenario names its operations' tenants (writes its own `tenant`)."""
+    return type(scenario).tenant is not Scenario.tenant
 
 
 def rotated(items: Sequence[Any], by: int) -> list[Any]:
@@ -198,10 +263,15 @@ async def measure(
     light_ops: int,
     heavy_ops: int,
     progress: Progress,
+    scoped: bool = False,
 ) -> list[Outcome]:
-    keys = [c.key for c in CONTENDERS]
+    base = [c.key for c in CONTENDERS]
+    keys_of = {
+        s.name: base + list(_SCOPED_KEYS) if scoped and _scopable(s) else base for s in scenarios
+    }
     round_trips: dict[str, dict[str, int]] = {s.name: {} for s in scenarios}
     for scenario in scenarios:
+        keys = keys_of[scenario.name]
         for key in keys:
             await _once(scenario, key, 0)  # warm-up: statement caches, compiled SQL
             round_trips[scenario.name][key] = await _count_round_trips(scenario, key, 1)
@@ -209,12 +279,13 @@ async def measure(
 
     # per scenario, per contender: the median operation time (ns) of each round
     per_round: dict[str, dict[str, list[float]]] = {
-        s.name: {key: [] for key in keys} for s in scenarios
+        s.name: {key: [] for key in keys_of[s.name]} for s in scenarios
     }
     gc.freeze()  # what setup and warm-up made stays out of every collection from here on
     for round_number in range(rounds):
-        order = rotated(keys, round_number)
         for scenario in scenarios:
+            keys = keys_of[scenario.name]
+            order = rotated(keys, round_number)
             count = heavy_ops if scenario.heavy else light_ops
             step = 1 if scenario.heavy else SLICE
             samples: dict[str, list[int]] = {key: [] for key in keys}
@@ -226,24 +297,26 @@ async def measure(
                         samples[key].append(await _once(scenario, key, argument_number))
             for key in keys:
                 per_round[scenario.name][key].append(statistics.median(samples[key]))
+        order = rotated(base, round_number)
         progress(f"round {round_number + 1}/{rounds} done (order {' '.join(order)})")
     gc.unfreeze()
 
     outcomes = []
     for scenario in scenarios:
         times = per_round[scenario.name]
+        ratios = RATIOS | (SCOPED_RATIOS if "tether_scoped" in times else {})
         outcomes.append(
             Outcome(
                 name=scenario.name,
                 what=scenario.what,
                 operations=heavy_ops if scenario.heavy else light_ops,
-                medians_us={key: statistics.median(times[key]) / 1000 for key in keys},
+                medians_us={key: statistics.median(values) / 1000 for key, values in times.items()},
                 round_trips=round_trips[scenario.name],
                 ratios={
                     ratio: Spread.of(
                         [a / b for a, b in zip(times[top], times[bottom], strict=True)]
                     )
-                    for ratio, (top, bottom) in RATIOS.items()
+                    for ratio, (top, bottom) in ratios.items()
                 },
             )
         )

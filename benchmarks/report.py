@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .harness import CONTENDERS, RATIOS
+from .harness import CONTENDERS, RATIOS, SCOPED_CONTENDERS
 
 
 def _ratio(spread: dict[str, float]) -> str:
@@ -38,6 +38,7 @@ def markdown(results: dict[str, Any]) -> str:
             "/".join(str(scenario["round_trips"][key]) for key in keys),
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += scoped_table(results["scenarios"])
     lines += figures_table(results.get("figures", []))
     v = results["versions"]
     lines.append("")
@@ -48,6 +49,26 @@ def markdown(results: dict[str, Any]) -> str:
         f"Python {v['python']}. Ratios: median of the per-round ratios (lowest-highest round)."
     )
     return "\n".join(lines)
+
+
+def scoped_table(scenarios: dict[str, Any]) -> list[str]:
+    """Scoped mode's scenarios: tether in an open transaction, unscoped and scoped."""
+    scoped = {name: s for name, s in scenarios.items() if "scoped_vs_unscoped" in s}
+    if not scoped:
+        return []
+    labels = [c.label for c in SCOPED_CONTENDERS]
+    keys = [c.key for c in SCOPED_CONTENDERS]
+    lines = [
+        "",
+        f"| scenario | {labels[0]} µs | {labels[1]} µs | {labels[1]}/{labels[0]} | "
+        f"round trips {'/'.join(labels)} |",
+        "|---|---|---|---|---|",
+    ]
+    for name, scenario in scoped.items():
+        times = " | ".join(_us(scenario["median_us"][key]) for key in keys)
+        trips = "/".join(str(scenario["round_trips"][key]) for key in keys)
+        lines.append(f"| {name} | {times} | {_ratio(scenario['scoped_vs_unscoped'])} | {trips} |")
+    return lines
 
 
 def _figure(value: float) -> str:

@@ -9,7 +9,9 @@ mode, `scenarios(connections, sizes)` for the four contenders, and optionally
 `figures(server_url, mode, progress)` for measures of its own, taken after the
 scenarios (each in databases of its own: job queues side by side, recall...).
 With `replicas`, the figures of benchmarks/replicas.py (reads on a hot standby)
-are taken last.
+are taken last. With `scoped`, every scenario that names its tenant also runs inside
+an open transaction, unscoped and scoped (benchmarks/harness.py), and the cost of
+scoping a request itself is taken as a figure (`scoping_cost`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import io
 import os
 import platform
 import pstats
+import statistics
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -36,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from tether import admin, embedded, queries
 from tether import domains as registry
-from tether.database import configured_url, init_connection
+from tether.database import Database, configured_url, init_connection
 
 from .harness import (
     CONTENDERS,
@@ -150,10 +153,11 @@ async def run(
     server_url: str | None = None,
     domains: Iterable[str] | None = None,
     replicas: bool = False,
+    scoped: bool = False,
 ) -> dict[str, Any]:
     """Set up, measure every scenario and figure of the chosen domains (default: all),
-    and the replica figures when asked, and return the results (as results.json holds
-    them)."""
+    scoped too when asked, and the replica figures when asked, and return the results
+    (as results.json holds them)."""
     started = time.monotonic()
     server_url = server_url or configured_url() or embedded.start()
     chosen = packages(domains)
@@ -169,19 +173,47 @@ async def run(
             light_ops=mode.light_ops,
             heavy_ops=mode.heavy_ops,
             progress=progress,
+            scoped=scoped,
         )
         found_versions = await versions(db.setup)
+        scoping = [await scoping_cost(url, mode)] if scoped else []
     figures = [
         figure
         for package in chosen
         if hasattr(package, "figures")
         for figure in await package.figures(server_url, mode.name, progress)
     ]
+    figures += scoping
     if replicas:
         from . import replicas as standby
 
         figures += await standby.figures(mode.name, progress)
     return results(mode, outcomes, figures, found_versions, time.monotonic() - started)
+
+
+async def scoping_cost(url: str, mode: Mode) -> Figure:
+    """What scoping a request costs by itself: an empty `db.tenant(key)` block against
+    an empty `db.transaction()` block, taking turns on one pooled connection."""
+    timings: dict[str, list[int]] = {"transaction": [], "tenant": []}
+    async with Database(url, min_size=1, max_size=1) as db:
+        blocks = {"transaction": db.transaction, "tenant": lambda: db.tenant(1)}
+        for number in range(2 * mode.light_ops):
+            for name, block in blocks.items():
+                start = time.perf_counter_ns()
+                async with block():
+                    pass
+                if number >= mode.light_ops // 10:  # the first tenth warms up
+                    timings[name].append(time.perf_counter_ns() - start)
+    medians = {name: statistics.median(found) / 1000 for name, found in timings.items()}
+    return Figure(
+        domain="tenancy",
+        name="scoping_cost",
+        what="an empty db.tenant(key) block against an empty db.transaction() block: "
+        "BEGIN, COMMIT and one set_config round trip more",
+        unit="µs",
+        values={"db.transaction()": medians["transaction"], "db.tenant(key)": medians["tenant"]},
+        note=f"{medians['tenant'] - medians['transaction']:.0f} µs more per request",
+    )
 
 
 def results(

@@ -23,7 +23,6 @@ MAX_LINES = 400
 # 17's replicas): marked, so a new long module still fails, and these show as xfail.
 LONG_FOR_NOW = {
     "tether.tickets.repositories": "issue 22: the domain packages' reshaping",
-    "tether.tutor.repositories": "issue 22: JobQueue moves to tutor/queue.py",
 }
 
 

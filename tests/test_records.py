@@ -5,6 +5,7 @@ class it cannot mirror is built through its own __init__."""
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 import pickle
 from collections.abc import Iterable
@@ -47,6 +48,17 @@ class Page:
 class Book:
     name: str
     pages: tuple[Page, ...] = field(converter=functools.partial(rows_of, Page))
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+    GREEN = "green"
+
+
+@frozen
+class Paint:
+    id: int
+    colour: Colour = field(converter=Colour)
 
 
 @frozen
@@ -196,3 +208,19 @@ def test_a_mutable_slotted_record_stays_mutable():
 
 def test_one_builder_per_class():
     assert builder(Account) is builder(Account)
+
+
+def test_an_enum_column_is_built_into_its_member_without_calling_the_enum(monkeypatch):
+    fast = builder(Paint)
+    assert fast.twin
+    rows = [(1, "red"), (2, "green"), (3, Colour.RED)]
+    # The builder finds members in a dict made once (~20 ns, not the ~750 ns of the
+    # enum call): a rows' worth of enum calls made now would fail.
+    monkeypatch.setattr(Colour, "__new__", lambda *_: pytest.fail("the enum was called"))
+    built = fast.many(rows)
+    monkeypatch.undo()
+    assert [paint.colour for paint in built] == [Colour.RED, Colour.GREEN, Colour.RED]
+    assert all(type(paint.colour) is Colour for paint in built)
+    assert built == [Paint(*row) for row in rows]
+    with pytest.raises(KeyError):
+        fast.one((4, "blue"))  # the database's check keeps such a label out

@@ -15,7 +15,7 @@ from tether import Conflict, InvalidValue, PoolExhausted, TetherError, paging, q
 from tether.changes import preview
 from tether.errors import Rule, describe_rules
 from tether.planner import SubjectRepository, UserRepository
-from tether.planner.story import first_generation
+from tether.planner.story import build_first_generation
 from tether.repository import Repository
 
 SQL = """\
@@ -242,7 +242,7 @@ async def test_a_rule_can_name_its_own_error_class(db, Items):
 
 
 async def test_preview_counts_the_cascade_and_changes_nothing(tether_db):
-    story = await first_generation(tether_db)
+    story = await build_first_generation(tether_db)
     before = await tether_db.pool.fetchval(
         "select (select count(*) from planner.users) + (select count(*) from planner.subjects)"
         " + (select count(*) from planner.plans) + (select count(*) from planner.ai_tasks)"
@@ -269,7 +269,7 @@ async def test_preview_inside_a_transaction_keeps_the_callers_work(tether_db):
         changes = await preview(conn, lambda c: SubjectRepository(c).create(ada.id, "Algebra"))
         assert changes.inserted == {"planner.subjects": 1}
     assert await UserRepository(tether_db).find_by_email("ada@example.com") == ada
-    assert await SubjectRepository(tether_db).list(ada.id) == []
+    assert await SubjectRepository(tether_db).of_student(ada.id) == []
 
 
 async def test_an_error_inside_preview_rolls_back_and_reaches_the_caller(tether_db):

@@ -76,9 +76,9 @@ async def scenarios(connections: Connections, sizes: Sizes) -> list[Scenario]:
     return [
         FindUserByEmail(connections, emails),
         ConversationsPage(connections, readers),
-        MessagesPage(connections, long),
-        AppendMessage(connections, per_contender(appended)),
-        StreamChunk(connections, per_contender(replies)),
+        MessagesPage(connections, long, writer),
+        AppendMessage(connections, per_contender(appended), writer),
+        StreamChunk(connections, per_contender(replies), writer),
         RotateToken(connections, per_contender(token_users)),
         DeleteConversation(connections, writer, sizes.doomed_messages),
     ]

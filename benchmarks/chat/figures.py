@@ -10,7 +10,7 @@ taken in a database of its own (common and chat migrated, nothing else running i
   against each writer on a conversation of its own, and the hot case without the
   trigger. Reported, no goal: it says what one very busy conversation costs.
 - deep_page: a page of 100 messages 100,000 deep, by keyset (tether's
-  MessageRepository.page with the cursor a client holds there), by OFFSET (the same
+  MessageRepository.page_of_conversation with the cursor a client holds there), by OFFSET (the same
   query with OFFSET, bare asyncpg), and through the SQLAlchemy ORM as the seed would
   page (offset/limit). Goal: keyset at least 100 times faster than OFFSET in the
   database, where the two strategies differ (EXPLAIN ANALYZE's execution time, timing
@@ -212,7 +212,9 @@ async def deep_page(url: str, sizes: FigureSizes, goals: bool) -> Figure:
         anchor = await conn.fetchrow(B.message_at.sql, conversation_id, sizes.depth - 1)
         cursor = paging.encode([anchor["created_at"], anchor["id"]])
         messages = MessageRepository(conn)
-        expected = (await messages.page(conversation_id, limit=PAGE, after=cursor)).items
+        expected = (
+            await messages.page_of_conversation(conversation_id, limit=PAGE, after=cursor)
+        ).items
         offset_rows = await conn.fetch(
             B.messages_offset_page.sql, conversation_id, sizes.depth, PAGE
         )
@@ -233,7 +235,7 @@ async def deep_page(url: str, sizes: FigureSizes, goals: bool) -> Figure:
 
         keyset = await _median_us(
             sizes.keyset_runs,
-            lambda: messages.page(conversation_id, limit=PAGE, after=cursor),
+            lambda: messages.page_of_conversation(conversation_id, limit=PAGE, after=cursor),
         )
         offset = await _median_us(
             sizes.offset_runs,
@@ -261,7 +263,8 @@ async def deep_page(url: str, sizes: FigureSizes, goals: bool) -> Figure:
         name="deep_page",
         what=(
             f"a page of {PAGE} messages {sizes.depth:,} deep: by keyset and by OFFSET, the "
-            "database's execution time; then end to end: keyset (L, MessageRepository.page), "
+            "database's execution time; then end to end: keyset "
+            "(L, MessageRepository.page_of_conversation), "
             "OFFSET (F, the same query), the ORM as the seed would page (O1, offset/limit)"
         ),
         unit="µs",

@@ -85,11 +85,14 @@ class ConversationsPage(ChatScenario):
     async def argument(self, contender: str, number: int) -> uuid.UUID:
         return self.user_ids[number % len(self.user_ids)]
 
+    def tenant(self, user_id: uuid.UUID) -> uuid.UUID:
+        return user_id
+
     async def floor(self, user_id: uuid.UUID) -> object:
         return await self.db.floor.fetch(Q.conversations_page.sql, user_id, None, None, 21)
 
     async def tether(self, user_id: uuid.UUID) -> object:
-        return await self.conversations.page(user_id, limit=20)
+        return await self.conversations.page_of_user(user_id, limit=20)
 
     async def orm(self, orm: Orm, user_id: uuid.UUID) -> object:
         Conversation = MODELS[orm.tuned].Conversation
@@ -103,13 +106,25 @@ class ConversationsPage(ChatScenario):
             return (await session.scalars(query)).all()
 
 
-class MessagesPage(ChatScenario):
+class OneOwner(ChatScenario):
+    """Works on conversations of one user, the tenant of every operation."""
+
+    owner: uuid.UUID
+
+    def tenant(self, argument: object) -> uuid.UUID:
+        return self.owner
+
+
+class MessagesPage(OneOwner):
     name = "messages_page"
     what = "the first 50 messages of a conversation, in order"
 
-    def __init__(self, connections: Connections, conversation_ids: Sequence[uuid.UUID]) -> None:
+    def __init__(
+        self, connections: Connections, conversation_ids: Sequence[uuid.UUID], owner: uuid.UUID
+    ) -> None:
         super().__init__(connections)
         self.conversation_ids = conversation_ids
+        self.owner = owner
 
     async def argument(self, contender: str, number: int) -> uuid.UUID:
         return self.conversation_ids[number % len(self.conversation_ids)]
@@ -118,7 +133,7 @@ class MessagesPage(ChatScenario):
         return await self.db.floor.fetch(Q.messages_page.sql, conversation_id, None, None, 51)
 
     async def tether(self, conversation_id: uuid.UUID) -> object:
-        return await self.messages.page(conversation_id, limit=50)
+        return await self.messages.page_of_conversation(conversation_id, limit=50)
 
     async def orm(self, orm: Orm, conversation_id: uuid.UUID) -> object:
         Message = MODELS[orm.tuned].Message
@@ -132,16 +147,19 @@ class MessagesPage(ChatScenario):
             return (await session.scalars(query)).all()
 
 
-class AppendMessage(ChatScenario):
+class AppendMessage(OneOwner):
     """Each contender appends to a conversation of its own, which grows over the run:
     the database counts every message into it (the ORM never touches the counters)."""
 
     name = "append_message"
     what = "append a message to a conversation (counted by the triggers), in its own transaction"
 
-    def __init__(self, connections: Connections, targets: dict[str, uuid.UUID]) -> None:
+    def __init__(
+        self, connections: Connections, targets: dict[str, uuid.UUID], owner: uuid.UUID
+    ) -> None:
         super().__init__(connections)
         self.targets = targets
+        self.owner = owner
 
     async def argument(self, contender: str, number: int) -> tuple[uuid.UUID, str]:
         return self.targets[contender], f"message {number}: how long should I rest after a run?"
@@ -180,22 +198,25 @@ class AppendMessage(ChatScenario):
 CHUNK = "a streamed chunk of about forty characters "
 
 
-class StreamChunk(ChatScenario):
+class StreamChunk(OneOwner):
     """Each contender streams into replies of its own, a chunk per operation."""
 
     name = "stream_chunk"
     what = "append one streamed chunk to a reply's content"
 
-    def __init__(self, connections: Connections, replies: dict[str, list[uuid.UUID]]) -> None:
+    def __init__(
+        self, connections: Connections, replies: dict[str, list[uuid.UUID]], owner: uuid.UUID
+    ) -> None:
         super().__init__(connections)
         self.replies = replies
+        self.owner = owner
 
     async def argument(self, contender: str, number: int) -> uuid.UUID:
         replies = self.replies[contender]
         return replies[number % len(replies)]
 
     async def floor(self, message_id: uuid.UUID) -> object:
-        return await self.db.floor.execute(Q.append_chunk.sql, CHUNK, message_id)
+        return await self.db.floor.execute(Q.append_chunk.sql, message_id, CHUNK)
 
     async def tether(self, message_id: uuid.UUID) -> object:
         return await self.messages.append_chunk(message_id, CHUNK)
@@ -289,7 +310,7 @@ class RotateToken(ChatScenario):
         return await self._rotate(orm, argument, lock=True)
 
 
-class DeleteConversation(ChatScenario):
+class DeleteConversation(OneOwner):
     """Delete a conversation of many messages, re-created (untimed) before each run."""
 
     name = "delete_conversation"

@@ -154,7 +154,7 @@ async def figures(server_url: str, mode: str, progress: Progress) -> list[Figure
             plans, feedback = PlanRepository(conn), FeedbackRepository(conn)
 
             async def first_page(user_id: int) -> Any:
-                return await plans.list_generations(user_id, limit=PAGE)
+                return await plans.page_of_user(user_id, limit=PAGE)
 
             async def latest_feedback(user_id: int) -> Any:
                 return await feedback.latest(user_id)
@@ -163,7 +163,7 @@ async def figures(server_url: str, mode: str, progress: Progress) -> list[Figure
             measures = [
                 Measure(
                     "generations_page",
-                    f"the first page of {PAGE} (PlanRepository.list_generations): light, "
+                    f"the first page of {PAGE} (PlanRepository.page_of_user): light, "
                     f"{PAGE} generations, against mid, {sizes.mid_generations:,}, and {heavy}",
                     first_page,
                     [("light", light), ("mid", mid), ("heavy", heavy_id)],

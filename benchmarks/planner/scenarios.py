@@ -50,6 +50,9 @@ class ReadScenario(PlannerScenario):
     async def argument(self, contender: str, number: int) -> int:
         return self.readers[number % len(self.readers)]
 
+    def tenant(self, user_id: int) -> int:
+        return user_id
+
 
 class GetUser(ReadScenario):
     name = "get_user"
@@ -68,13 +71,13 @@ class GetUser(ReadScenario):
 
 class SubjectsPage(ReadScenario):
     name = "subjects_page"
-    what = f"a user's {READER.subjects} subjects, in name order (SubjectRepository.list)"
+    what = f"a user's {READER.subjects} subjects, in name order (SubjectRepository.of_student)"
 
     async def floor(self, user_id: int) -> object:
         return await self.db.floor.fetch(Q.list_subjects.sql, user_id)
 
     async def tether(self, user_id: int) -> object:
-        return await self.subjects.list(user_id)
+        return await self.subjects.of_student(user_id)
 
     async def orm(self, orm: Orm, user_id: int) -> object:
         Subject = MODELS[orm.tuned].Subject
@@ -152,6 +155,9 @@ class BulkGeneration(PlannerScenario):
 
     async def argument(self, contender: str, number: int) -> GenerationRequest:
         return self.request
+
+    def tenant(self, request: GenerationRequest) -> int:
+        return self.user_id
 
     async def clean(self, request: GenerationRequest) -> None:
         deleted = await self.db.setup.execute(B.forget_plans.sql, self.user_id)
@@ -298,6 +304,9 @@ class CascadeDelete(PlannerScenario):
     async def argument(self, contender: str, number: int) -> int:
         email = f"victim-{contender}-{next(self._numbers)}@bench.test"
         [user_id] = await load_users(self.db.setup, [email], self.victim)
+        return user_id
+
+    def tenant(self, user_id: int) -> int:
         return user_id
 
     async def clean(self, user_id: int) -> None:

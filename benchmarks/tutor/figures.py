@@ -452,6 +452,8 @@ async def bulk_writes(server_url: str, plan: Plan, progress: Progress) -> list[F
         try:
             [week] = await load_course(setup, "BULK", Syllabus(1, 1, 0, 0, 0, 256))
             [reading] = [row[0] for row in await setup.fetch(B.reading_ids.sql, [week])]
+            # What tether's write looks up once per call: the ceiling's rows carry it too.
+            course = await setup.fetchval(ChunkRepository.COURSE_OF_READING.sql, reading)
             texts = [chunk_text(i) for i in range(n)]
             sessions = async_sessionmaker(engine, expire_on_commit=False)
 
@@ -467,8 +469,8 @@ async def bulk_writes(server_url: str, plan: Plan, progress: Progress) -> list[F
                 await copy(
                     setup,
                     "chunks",
-                    ("reading_id", "idx", "content", "meta"),
-                    [(reading, i, t, {"page": i // 4}) for i, t in enumerate(texts)],
+                    ("reading_id", "course_id", "idx", "content", "meta"),
+                    [(reading, course, i, t, {"page": i // 4}) for i, t in enumerate(texts)],
                 )
 
             async def tether_jobs() -> None:

@@ -100,7 +100,7 @@ class ChunksPage(TutorScenario):
 
     async def tether(self, page: int) -> object:
         cursor = encode([page * PAGE - 1]) if page else None
-        return await self.chunks.page(self.reading_id, PAGE, cursor)
+        return await self.chunks.page_of_reading(self.reading_id, limit=PAGE, after=cursor)
 
     async def orm(self, orm: Orm, page: int) -> object:
         Chunk = MODELS[orm.tuned].Chunk
@@ -282,11 +282,14 @@ class BulkChunks(TutorScenario):
     def __init__(self, connections: Connections, reading_id: int, count: int) -> None:
         super().__init__(connections)
         self.reading_id = reading_id
+        self.course_id: int | None = None
         self.count = count
         self.texts = [chunk_text(n) for n in range(count)]
         self.what = f"write a reading's {count:,} chunks"
 
     async def argument(self, contender: str, number: int) -> list[str]:
+        if self.course_id is None:  # what tether's write looks up once: the floor's rows carry it
+            self.course_id = await self.db.setup.fetchval(Q.course_of_reading.sql, self.reading_id)
         return self.texts
 
     async def clean(self, texts: list[str]) -> None:
@@ -299,7 +302,10 @@ class BulkChunks(TutorScenario):
             "chunks",
             schema_name="tutor",
             columns=list(Q.copy_chunks.copy_columns),
-            records=[(self.reading_id, i, t, {"page": i // 4}) for i, t in enumerate(texts)],
+            records=[
+                (self.reading_id, self.course_id, i, t, {"page": i // 4})
+                for i, t in enumerate(texts)
+            ],
         )
 
     async def tether(self, texts: list[str]) -> object:

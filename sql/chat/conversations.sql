@@ -19,7 +19,7 @@ where user_id = :user_id
   and (created_at, id) < (coalesce(:after_created_at::timestamptz, 'infinity'),
                           coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 order by created_at desc, id desc
-limit :limit;
+limit (select :limit::integer);
 
 -- name: rename_conversation :one
 update chat.conversations

@@ -13,18 +13,36 @@ where id = :id;
 
 -- name: append_chunk :execrows
 -- One streamed chunk, appended in the database: only to a message still streaming.
-update chat.messages
-set content = content || :chunk
-where id = :id and status = 'streaming';
+-- Every write of a message locks its conversation's row first, as the counting
+-- triggers of an append do: one lock order (conversation, then message) on every
+-- path, so two transactions writing one conversation wait, never deadlock.
+with conversation as materialized (
+    select c.id
+    from chat.conversations c
+    where c.id = (select m.conversation_id from chat.messages m where m.id = :id)
+    for no key update
+)
+update chat.messages m
+set content = m.content || :chunk
+from conversation
+where m.id = :id and m.conversation_id = conversation.id and m.status = 'streaming';
 
 -- name: finish_message :one
 -- End a message that is being sent or streamed, as sent or failed, merging
 -- :metadata into its metadata (token counts, a model name, an error).
-update chat.messages
+-- The conversation's row is locked first (append_chunk says why).
+with conversation as materialized (
+    select c.id
+    from chat.conversations c
+    where c.id = (select m.conversation_id from chat.messages m where m.id = :id)
+    for no key update
+)
+update chat.messages m
 set status = :status,
-    metadata = metadata || :metadata::jsonb
-where id = :id and status in ('sending', 'streaming')
-returning id, conversation_id, sender, content, status, metadata, created_at;
+    metadata = m.metadata || :metadata::jsonb
+from conversation
+where m.id = :id and m.conversation_id = conversation.id and m.status in ('sending', 'streaming')
+returning m.id, m.conversation_id, m.sender, m.content, m.status, m.metadata, m.created_at;
 
 -- name: messages_page :many
 -- A conversation's messages in order, after the cursor's (created_at, id): the first
@@ -36,9 +54,19 @@ where conversation_id = :conversation_id
   and (created_at, id) > (coalesce(:after_created_at::timestamptz, '-infinity'),
                           coalesce(:after_id::uuid, '00000000-0000-0000-0000-000000000000'))
 order by created_at, id
-limit :limit;
+limit (select :limit::integer);
 
 -- name: delete_message :execrows
--- The triggers on chat.messages take it out of its conversation's counters.
-delete from chat.messages
-where id = :id;
+-- The triggers on chat.messages take it out of its conversation's counters. The
+-- conversation's row is locked first, as an append locks it (append_chunk says
+-- why): a transaction that appended and then deletes m waits for a lone delete of
+-- m, or the lone delete for it, instead of the two deadlocking.
+with conversation as materialized (
+    select c.id
+    from chat.conversations c
+    where c.id = (select m.conversation_id from chat.messages m where m.id = :id)
+    for no key update
+)
+delete from chat.messages m
+using conversation
+where m.id = :id and m.conversation_id = conversation.id;

@@ -12,4 +12,4 @@ select id, user_id, generation_id, content, created_at
 from planner.feedback
 where user_id = :user_id
 order by created_at desc, id desc
-limit :limit;
+limit (select :limit::integer);

@@ -30,9 +30,12 @@ select generation_id from generation;
 select latest.generation_id,
        array(
            select row(p.id, p.date, array(
-                      select row(t.id, t.subject_id, s.name, t.ai_task_name, t.difficulty, t.priority)
+                      -- The subject's name by its key, task by task: a join could
+                      -- hash every subject of every user when subjects has no statistics.
+                      select row(t.id, t.subject_id,
+                                 (select s.name from planner.subjects s where s.id = t.subject_id),
+                                 t.ai_task_name, t.difficulty, t.priority)
                       from planner.ai_tasks t
-                      join planner.subjects s on s.id = t.subject_id
                       where t.plan_id = p.id
                       order by t.priority desc, t.id))
            from planner.plans p
@@ -59,6 +62,10 @@ from (
 -- plan that is its generation's newest, so a page costs what its own
 -- generations hold, however many the user has. Each check is a scalar subquery,
 -- run per plan, which a generic plan cannot turn into a join over all of them.
+-- The limit is a subquery: a planner that saw it, and took the user to own few
+-- plans (no statistics yet), would fetch all of them, check each and sort; not
+-- seeing it, it plans to stop early, which only the index walk can
+-- (docs/guarantees.md, "When ANALYZE matters").
 select head.generation_id,
        g.created_at,
        g.first_date,
@@ -72,13 +79,16 @@ from (
     from planner.plans p
     where p.user_id between :user_id and :user_id  -- as in latest_calendar
       and p.id < coalesce(:after_newest_plan_id::bigint, 9223372036854775807)
-      and p.id = (
+      -- `>=` keeps what `=` would (no plan of the generation is newer), but the
+      -- planner's guess for `>=` leaves it a page's worth of plans to stop at;
+      -- for `=` it would expect one plan in all of the user's to pass.
+      and p.id >= (
           select max(same.id)
           from planner.plans same
           where same.user_id = :user_id and same.generation_id = p.generation_id
       )
     order by p.user_id desc, p.id desc
-    limit :limit
+    limit (select :limit::integer)
 ) as head
 cross join lateral (
     select min(p.created_at) as created_at,

@@ -10,4 +10,4 @@ select id, chat_id, role, content, created_at, seq
 from study.messages
 where chat_id = :chat_id and seq > coalesce(:after_seq::bigint, 0)
 order by seq
-limit :limit;
+limit (select :limit::integer);

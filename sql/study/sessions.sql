@@ -11,10 +11,11 @@ where id = :id;
 
 -- name: session_with_documents :one
 -- A session and its documents (without their text), in one round trip: the
--- documents come back as an array of rows, oldest first (the enum as text: asyncpg
--- decodes an anonymous row only of types it knows).
-select s.id, s.profile_id, s.title, s.description, s.status, s.draft_plan,
-       s.created_at, s.updated_at,
+-- session as a row, the documents as an array of rows, oldest first (enums as text:
+-- asyncpg decodes an anonymous row only of types it knows; jsonb inside a row travels
+-- as json, as asyncpg decodes nested values in binary, where jsonb has a version byte).
+select row(s.id, s.profile_id, s.title, s.description, s.status::text, s.draft_plan::json,
+           s.created_at, s.updated_at) as session,
        array(
            select row(d.id, d.session_id, d.file_name, d.file_path, d.file_description,
                       d.content_length, d.processing_status::text, d.created_at)
@@ -30,10 +31,10 @@ where s.id = :id;
 select id, profile_id, title, description, status, draft_plan, created_at, updated_at
 from study.study_sessions
 where profile_id = :profile_id
-  and (:after_created_at::timestamptz is null
-       or (created_at, id) < (:after_created_at::timestamptz, :after_id::uuid))
+  and (created_at, id) < (coalesce(:after_created_at::timestamptz, 'infinity'),
+                          coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 order by created_at desc, id desc
-limit :limit;
+limit (select :limit::integer);
 
 -- name: move_session :one
 -- Compare-and-set: the session moves to to_status only if it is in from_status

@@ -11,14 +11,14 @@ returning id, session_id, action, actor, details, created_at, recorded_session_i
 select id, session_id, action, actor, details, created_at, recorded_session_id
 from tickets.audit_log
 where recorded_session_id = :session_id
-  and (:after_id::bigint is null or id < :after_id::bigint)
+  and id < coalesce(:after_id::bigint, 9223372036854775807)
 order by id desc
-limit :limit;
+limit (select :limit::integer);
 
 -- name: audit_page :many
 -- Every event, newest first, after the cursor's id.
 select id, session_id, action, actor, details, created_at, recorded_session_id
 from tickets.audit_log
-where :after_id::bigint is null or id < :after_id::bigint
+where id < coalesce(:after_id::bigint, 9223372036854775807)
 order by id desc
-limit :limit;
+limit (select :limit::integer);

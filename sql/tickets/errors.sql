@@ -1,10 +1,16 @@
 -- Errors met while working on a session.
 
 -- name: insert_error :one
--- The file and the ticket, when given, must be the session's own.
+-- The file and the ticket, when given, must be the session's own. The session's
+-- row is locked first (the lock order: sql/tickets/tickets.sql).
+with session as materialized (
+    select s.id from tickets.sessions s where s.id = :session_id for no key update
+)
 insert into tickets.session_errors
     (session_id, related_file_id, related_ticket_id, error_type, message, details)
-values (:session_id, :related_file_id, :related_ticket_id, :error_type, :message, :details)
+select :session_id::uuid, :related_file_id::uuid, :related_ticket_id::uuid, :error_type::text,
+       :message::text, :details::jsonb
+from (select count(*) from session) as locked
 returning id, session_id, related_file_id, related_ticket_id, error_type, message, details,
           created_at;
 
@@ -14,7 +20,7 @@ select id, session_id, related_file_id, related_ticket_id, error_type, message, 
        created_at
 from tickets.session_errors
 where session_id = :session_id
-  and (:after_created_at::timestamptz is null
-       or (created_at, id) < (:after_created_at::timestamptz, :after_id::uuid))
+  and (created_at, id) < (coalesce(:after_created_at::timestamptz, 'infinity'),
+                          coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 order by created_at desc, id desc
-limit :limit;
+limit (select :limit::integer);

@@ -64,8 +64,15 @@ returning id, session_id, filename, file_path, content_type, size_bytes, uploade
 
 -- name: delete_file :execrows
 -- Errors about the file keep their row; only their related_file_id is cleared.
-delete from tickets.uploaded_files
-where id = :id;
+-- The session's row is locked first (the lock order: sql/tickets/tickets.sql).
+with session as materialized (
+    select s.id from tickets.sessions s
+    where s.id = (select f.session_id from tickets.uploaded_files f where f.id = :id)
+    for no key update
+)
+delete from tickets.uploaded_files f
+using session
+where f.id = :id and f.session_id = session.id;
 
 -- name: upsert_task :one
 -- The session's one task, new or started over: pending, no progress, no error.

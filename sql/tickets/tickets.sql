@@ -1,4 +1,14 @@
 -- A session's tickets and the dependencies between them.
+--
+-- Lock order: the session's row, then its tickets and dependencies. The cycle
+-- check (a trigger on ticket_dependencies) updates the session's row after the
+-- insert has locked the tickets it names, so every statement that writes a
+-- ticket, a dependency, an attachment or an error about a ticket locks the
+-- session's row first (`session` below, FOR NO KEY UPDATE as the trigger's
+-- UPDATE takes it): two transactions on one session's graph then wait for each
+-- other instead of deadlocking. `from (select count(*) from session)` makes the
+-- lock happen before the write, and keeps a missing parent the foreign key's to
+-- report.
 
 -- name: insert_tickets :many
 -- A batch of tickets and the dependencies among them, in one statement: written
@@ -46,42 +56,77 @@ select id, session_id, summary, description, issue_type, priority, story_points,
        position, created_at, updated_at
 from tickets.tickets
 where session_id = :session_id
-  and (:after_position::integer is null
-       or (position, id) > (:after_position::integer, :after_id::uuid))
+  and (position, id) > (coalesce(:after_position::integer, -1),
+                        coalesce(:after_id::uuid, '00000000-0000-0000-0000-000000000000'))
 order by position, id
-limit :limit;
+limit (select :limit::integer);
 
 -- name: set_jira_key :one
 -- The key Jira gave the ticket once exported; unique across every session.
-update tickets.tickets
+with session as materialized (
+    select s.id from tickets.sessions s
+    where s.id = (select t.session_id from tickets.tickets t where t.id = :id)
+    for no key update
+)
+update tickets.tickets t
 set jira_key = :jira_key
-where id = :id
-returning id, session_id, summary, description, issue_type, priority, story_points, jira_key,
-          position, created_at, updated_at;
+from session
+where t.id = :id and t.session_id = session.id
+returning t.id, t.session_id, t.summary, t.description, t.issue_type, t.priority,
+          t.story_points, t.jira_key, t.position, t.created_at, t.updated_at;
 
 -- name: delete_ticket :execrows
 -- Its dependencies (both ways) and its attachment go with it; errors about it stay,
 -- their related_ticket_id cleared.
-delete from tickets.tickets
-where id = :id;
+with session as materialized (
+    select s.id from tickets.sessions s
+    where s.id = (select t.session_id from tickets.tickets t where t.id = :id)
+    for no key update
+)
+delete from tickets.tickets t
+using session
+where t.id = :id and t.session_id = session.id;
 
 -- name: insert_dependency :one
 -- ticket_id depends on depends_on_ticket_id. The database fills in the session, and
 -- refuses a ticket of another session, a self-dependency and a cycle.
+with session as materialized (
+    select s.id from tickets.sessions s
+    where s.id = (select t.session_id from tickets.tickets t where t.id = :ticket_id)
+    for no key update
+)
 insert into tickets.ticket_dependencies (ticket_id, depends_on_ticket_id)
-values (:ticket_id, :depends_on_ticket_id)
+select :ticket_id::uuid, :depends_on_ticket_id::uuid
+from (select count(*) from session) as locked
 returning ticket_id, depends_on_ticket_id, session_id, created_at;
 
 -- name: insert_dependencies :execrows
--- Many dependencies in one statement, checked together: all or none.
+-- Many dependencies in one statement, checked together: all or none. Their
+-- sessions' rows are locked first, in id order.
+with sessions as materialized (
+    select s.id from tickets.sessions s
+    where s.id in (
+        select t.session_id from tickets.tickets t where t.id = any(:ticket_ids::uuid[])
+    )
+    order by s.id
+    for no key update
+)
 insert into tickets.ticket_dependencies (ticket_id, depends_on_ticket_id)
 select edge.ticket_id, edge.depends_on_ticket_id
-from unnest(:ticket_ids::uuid[], :depends_on_ticket_ids::uuid[])
-     as edge (ticket_id, depends_on_ticket_id);
+from (select count(*) from sessions) as locked,
+     unnest(:ticket_ids::uuid[], :depends_on_ticket_ids::uuid[])
+         as edge (ticket_id, depends_on_ticket_id);
 
 -- name: delete_dependency :execrows
-delete from tickets.ticket_dependencies
-where ticket_id = :ticket_id and depends_on_ticket_id = :depends_on_ticket_id;
+with session as materialized (
+    select s.id from tickets.sessions s
+    where s.id = (select t.session_id from tickets.tickets t where t.id = :ticket_id)
+    for no key update
+)
+delete from tickets.ticket_dependencies d
+using session
+where d.ticket_id = :ticket_id and d.depends_on_ticket_id = :depends_on_ticket_id
+  and d.session_id = session.id;
 
 -- name: export_order :many
 -- Every ticket of the session in the order to export it, with the tickets it
@@ -119,8 +164,8 @@ needs as (
     where d.session_id = :session_id
     group by d.ticket_id
 )
-select t.id, t.session_id, t.summary, t.description, t.issue_type, t.priority, t.story_points,
-       t.jira_key, t.position, t.created_at, t.updated_at,
+select row(t.id, t.session_id, t.summary, t.description, t.issue_type, t.priority,
+           t.story_points, t.jira_key, t.position, t.created_at, t.updated_at) as ticket,
        coalesce(needs.depends_on, '{}') as depends_on
 from keys
 join tickets.tickets t on t.id = keys.ticket_id
@@ -129,8 +174,13 @@ order by keys.highest, keys.hops, t.position, t.id;
 
 -- name: insert_attachment :one
 -- The ticket's one attachment; the ticket must be of the same session.
+with session as materialized (
+    select s.id from tickets.sessions s where s.id = :session_id for no key update
+)
 insert into tickets.attachments (session_id, ticket_id, filename, content_type, file_path)
-values (:session_id, :ticket_id, :filename, :content_type, :file_path)
+select :session_id::uuid, :ticket_id::uuid, :filename::text, :content_type::text,
+       :file_path::text
+from (select count(*) from session) as locked
 returning id, session_id, ticket_id, filename, content_type, file_path, created_at;
 
 -- name: attachment_of_ticket :one
@@ -139,5 +189,11 @@ from tickets.attachments
 where ticket_id = :ticket_id;
 
 -- name: delete_attachment :execrows
-delete from tickets.attachments
-where id = :id;
+with session as materialized (
+    select s.id from tickets.sessions s
+    where s.id = (select a.session_id from tickets.attachments a where a.id = :id)
+    for no key update
+)
+delete from tickets.attachments a
+using session
+where a.id = :id and a.session_id = session.id;

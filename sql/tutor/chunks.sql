@@ -1,7 +1,13 @@
 -- name: copy_chunks :copy
 -- A reading's chunks, written with COPY: all of them or, if one breaks a rule, none.
-insert into tutor.chunks (reading_id, idx, content, meta)
-values (:reading_id, :idx, :content, :meta);
+-- Each row carries its reading's course (course_of_reading), so the database does not
+-- look it up per row (chunks_tenant runs only when it is NULL).
+insert into tutor.chunks (reading_id, course_id, idx, content, meta)
+values (:reading_id, :course_id, :idx, :content, :meta);
+
+-- name: course_of_reading :val
+-- The course a reading's chunks belong to; NULL for a reading this role cannot see.
+select course_id from tutor.readings where id = :reading_id;
 
 -- name: chunks_of_reading :many
 -- Every chunk of a reading, in order (chunks_reading_id_idx_key serves the order).
@@ -16,7 +22,7 @@ select id, reading_id, idx, content, meta
 from tutor.chunks
 where reading_id = :reading_id and idx > coalesce(:after_idx::integer, -1)
 order by idx
-limit :limit;
+limit (select :limit::integer);
 
 -- name: delete_chunks :execrows
 -- A reading's chunks, to cut it again.

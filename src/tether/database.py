@@ -15,6 +15,7 @@ import json
 import os
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any, Literal, Self
@@ -25,7 +26,7 @@ from pgvector.asyncpg import register_vector
 
 from tether import embedded
 from tether.catalog import Q
-from tether.errors import CommitLost, CommitUnknown, ConnectionLost
+from tether.errors import CommitLost, CommitUnknown, ConnectionLost, InvalidValue
 from tether.pool import ACQUIRE_TIMEOUT_SECONDS, POOL_DEFAULTS, Pool, borrow
 from tether.replicas import (
     Fallback,
@@ -321,6 +322,26 @@ class Database:
                     )
                 raise failure from None
 
+    @asynccontextmanager
+    async def tenant(
+        self,
+        *keys: TenantKey,
+        isolation: Isolation = "read_committed",
+        readonly: bool = False,
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """A transaction scoped to these tenants (SPEC "Tenancy"): it runs as the role
+        `tether_service`, and every tenant table shows, changes and lets it refer to
+        only these tenants' rows; row-level security in the database enforces it.
+        Repositories built on the yielded connection are scoped the same way. Keys are
+        the tenant roots' ids (an int or a UUID, as the domain's root has them)."""
+        tenants = tenant_setting(keys)
+        async with self.transaction(isolation=isolation, readonly=readonly) as conn:
+            try:
+                await conn.fetchval(Q.scope_to_tenants.sql, tenants)
+            except DRIVER_ERRORS as error:
+                raise translate(error, "tenant") from None
+            yield conn
+
     def __repr__(self) -> str:
         where = redact(self._url) if self._url else "embedded (not started)"
         standbys = [redact(url) for url in self.replica_urls]
@@ -329,6 +350,22 @@ class Database:
             f"<Database {where}{replicas} pgbouncer={self.pgbouncer} "
             f"connected={self._pool is not None}>"
         )
+
+
+# A tenant root's key: planner/tutor use bigint ids, chat/study/tickets UUIDs.
+TenantKey = int | uuid.UUID
+
+
+def tenant_setting(keys: Sequence[TenantKey]) -> str:
+    """`tether.tenants` for these keys: their text, comma-separated."""
+    if not keys:
+        raise InvalidValue("tenant: name at least one tenant key (an unscoped role sees no rows)")
+    for key in keys:
+        if isinstance(key, bool) or not isinstance(key, int | uuid.UUID):
+            raise InvalidValue(
+                f"tenant: a tenant key is an int or a uuid.UUID, not {type(key).__name__}"
+            )
+    return ",".join(str(key) for key in keys)
 
 
 def _not_connected() -> RuntimeError:

@@ -43,11 +43,14 @@ class Domain:
     name: str
     seed: str  # the seed document in shared/seeds/ it comes from
     summary: str  # what the application does, in a line
-    # The table whose rows are the tenants a sharded (Citus) deployment would
-    # distribute by: planner's `users`. Everything else of the distribution plan
-    # (docs/scale-out.md, `tether distribution`) is derived from the catalog and the
-    # queries; None lets it suggest one.
+    # The tenant root (SPEC "Tenancy"): the table whose rows are the tenants, planner's
+    # `users`. Every other table but the global ones carries its key and is under
+    # row-level security (`tether check` verifies); a sharded (Citus) deployment
+    # distributes by it (docs/scale-out.md, `tether distribution`). None lets the
+    # distribution plan suggest one.
     tenant: str | None = None
+    # Tables shared by every tenant, outside row-level security: tutor's `users`.
+    global_tables: tuple[str, ...] = ()
 
     @property
     def schema(self) -> str:
@@ -90,6 +93,7 @@ DOMAINS: tuple[Domain, ...] = (
         "courses, weekly readings cut into chunks, summaries, background jobs, "
         "voice tutoring conversations with audio",
         tenant="courses",
+        global_tables=("users",),
     ),
     Domain(
         "planner",
@@ -110,7 +114,7 @@ DOMAINS: tuple[Domain, ...] = (
         "003",
         "study sessions over uploaded documents: topics from a draft plan, chats, "
         "and chunks with 768-d embeddings retrieved by similarity",
-        tenant="study_sessions",
+        tenant="profiles",
     ),
     Domain(
         "tickets",
@@ -118,6 +122,7 @@ DOMAINS: tuple[Domain, ...] = (
         "a Jira ticket generator: sessions, uploaded files, tickets with dependencies, "
         "attachments, encrypted tokens, errors, an append-only audit log",
         tenant="sessions",
+        global_tables=("jira_auth_tokens",),
     ),
 )
 

@@ -12,6 +12,11 @@ is an instance of the record class, as `Record(*row)` makes it: the same fields,
 converters applied, `==`, `repr` and hash, and assigning a field raises
 `FrozenInstanceError`. A 4-field row costs ~110 ns, as for a mutable slotted class.
 
+A field whose converter is an enum class (`field(converter=JobStatus)`, as domains
+declare their enumerated columns) has its member looked up in a dict made once
+(~20 ns), where calling the enum costs ~750 ns a field; rows hold valid labels (the
+database checks them). `Record(*row)` and records built by hand call the enum.
+
 A class the twin cannot mirror exactly (validators, `__attrs_post_init__`,
 `init=False` fields, extra slots such as a cached hash, no slots, exceptions)
 is built with `Record(*row)`, so nothing depends on the fast path being taken.
@@ -19,6 +24,7 @@ is built with `Record(*row)`, so nothing depends on the fast path being taken.
 
 from __future__ import annotations
 
+import enum
 import linecache
 import types
 from collections.abc import Callable, Iterable
@@ -88,10 +94,16 @@ def _make_builder(record: type[R]) -> RowBuilder[R]:
     namespace: dict[str, Any] = {"Record": record, "Twin": twin}
     targets, conversions = [], []
     for number, field in enumerate(attrs.fields(twin)):  # the record's, inherited
-        if field.converter is None:
+        converter = field.converter
+        if converter is None:
             targets.append(f"obj.{field.name}")
+        elif isinstance(converter, type) and issubclass(converter, enum.Enum):
+            # The member by its label, subscripted inline: no call at all.
+            namespace[f"members_{number}"] = {member.value: member for member in converter}
+            targets.append(f"value_{number}")
+            conversions.append(f"obj.{field.name} = members_{number}[value_{number}]")
         else:
-            namespace[f"convert_{number}"] = field.converter
+            namespace[f"convert_{number}"] = converter
             targets.append(f"value_{number}")
             conversions.append(f"obj.{field.name} = convert_{number}(value_{number})")
     # One row into `obj`: the row unpacked into its fields (or, for a field with a

@@ -9,7 +9,7 @@ exponential backoff and full jitter so that contenders spread out instead of
 colliding again::
 
     async def enrol(conn: asyncpg.Connection) -> Subject:
-        taken = await SubjectRepository(conn).list(student_id)   # read ...
+        taken = await SubjectRepository(conn).of_student(student_id)   # read ...
         return await SubjectRepository(conn).create(student_id, next_name(taken))  # ... then write
 
     subject = await retry(enrol, db, isolation="serializable", attempts=5)

@@ -11,6 +11,9 @@ pytest-asyncio, which `tether_db` needs. Fixtures:
   and its own domains only: `tether_domains = chat` in its pytest ini (default:
   every domain); the template is keyed by that choice too.
 - `tether_url`: the same database's URL, for code that connects by itself.
+- `tether_tenant`: `async with tether_tenant(key, ...) as conn`, a transaction on
+  `tether_db` scoped to those tenants (`Database.tenant`): a service's code run on
+  it sees and changes those tenants' rows only, as in production.
 - `tether_server_url`: the server (`$DATABASE_URL`, else the embedded one).
 
 Opt-in, for reads on a hot standby (tether.replicas); nothing starts until a test
@@ -42,8 +45,8 @@ import hashlib
 import importlib.util
 import itertools
 import os
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import NoReturn
 from urllib.parse import urlsplit
 
@@ -272,6 +275,18 @@ else:
             tether_url, replicas=[tether_replica_url], pgbouncer=pgbouncer_from_env()
         ) as db:
             yield db
+
+
+# `tether_tenant(key, ...)`: what `Database.tenant` is, for one test's database.
+TenantScope = Callable[..., AbstractAsyncContextManager[asyncpg.Connection]]
+
+
+@pytest.fixture
+def tether_tenant(tether_db: Database) -> TenantScope:
+    """`async with tether_tenant(key, ...) as conn`: a transaction on `tether_db` as
+    tether_service, scoped to those tenants, so a test can show that the service's
+    code sees and changes no other tenant's rows."""
+    return tether_db.tenant
 
 
 @asynccontextmanager

@@ -3,7 +3,7 @@
 import pytest
 
 from tether.chat import TokenKey
-from tether.chat.story import sign_up
+from tether.chat.story import build_users
 
 
 @pytest.fixture
@@ -14,7 +14,7 @@ def key() -> TokenKey:
 @pytest.fixture
 async def people(tether_db):
     """Ada (password) and Ben (OAuth), as the demo signs them up."""
-    return await sign_up(tether_db)
+    return await build_users(tether_db)
 
 
 async def counts(db) -> dict[str, int]:

@@ -18,9 +18,9 @@ from tether.chat import (
     TokenKey,
     UserRepository,
 )
-from tether.chat.story import hash_password
+from tether.passwords import MIN_COST, hash_password
 
-HASH = hash_password("owner's password")
+HASH = hash_password("owner's password", cost=MIN_COST)
 
 
 @frozen
@@ -86,7 +86,7 @@ async def _rename(db: Database, owner: Owner, value: Any) -> uuid.UUID:
 
 
 async def _conversations_after(db: Database, owner: Owner, value: Any) -> None:
-    await ConversationRepository(db).page(owner.user_id, after=value)
+    await ConversationRepository(db).page_of_user(owner.user_id, after=value)
 
 
 async def _content(db: Database, owner: Owner, value: Any) -> uuid.UUID:
@@ -123,7 +123,7 @@ async def _finish_metadata(db: Database, owner: Owner, value: Any) -> uuid.UUID:
 
 
 async def _messages_after(db: Database, owner: Owner, value: Any) -> None:
-    await MessageRepository(db).page(owner.conversation_id, after=value)
+    await MessageRepository(db).page_of_conversation(owner.conversation_id, after=value)
 
 
 async def _issued_token(db: Database) -> str:

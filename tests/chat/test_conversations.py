@@ -9,7 +9,7 @@ import pytest
 from tether import InvalidValue, NotFound
 from tether.chat import ConversationRepository, MessageRepository
 from tether.chat.repositories import Q
-from tether.chat.story import converse
+from tether.chat.story import build_conversation
 from tether.testing import expect_changes
 
 from .conftest import counts
@@ -57,9 +57,9 @@ async def test_missing_conversations(tether_db):
 
 async def test_deleting_a_conversation_deletes_its_messages_only(tether_db, people):
     ada, ben = people
-    doomed, _, _ = await converse(tether_db, ada)
-    kept, _, _ = await converse(tether_db, ada)
-    await converse(tether_db, ben)
+    doomed, _, _ = await build_conversation(tether_db, ada)
+    kept, _, _ = await build_conversation(tether_db, ada)
+    await build_conversation(tether_db, ben)
     async with (
         tether_db.connection() as conn,
         expect_changes(conn, deleted={"chat.conversations": 1, "chat.messages": 2}, updated={}),
@@ -75,7 +75,7 @@ async def test_pages_newest_first_cover_every_conversation_once_despite_inserts(
     made = [await conversations.create(ada.id, f"#{n}") for n in range(25)]
     await conversations.create(ben.id, "not Ada's")
     seen: list[str] = []
-    page = await conversations.page(ada.id, limit=10)
+    page = await conversations.page_of_user(ada.id, limit=10)
     while True:
         assert all(isinstance(c.title, str) for c in page)
         seen += [c.title for c in page]
@@ -84,9 +84,9 @@ async def test_pages_newest_first_cover_every_conversation_once_despite_inserts(
         if page.next is None:
             break
         assert isinstance(page.next, str) and page.next.isascii()
-        page = await conversations.page(ada.id, limit=10, after=page.next)
+        page = await conversations.page_of_user(ada.id, limit=10, after=page.next)
     assert seen == [c.title for c in reversed(made)]
-    assert [len(p) for p in (await conversations.page(ada.id, limit=1000),)] == [28]
+    assert [len(p) for p in (await conversations.page_of_user(ada.id, limit=1000),)] == [28]
 
 
 async def test_conversations_with_the_same_creation_time_page_by_id(tether_db, people):
@@ -98,7 +98,7 @@ async def test_conversations_with_the_same_creation_time_page_by_id(tether_db, p
     conversations = ConversationRepository(tether_db)
     seen, after = [], None
     while True:
-        page = await conversations.page(ada.id, limit=3, after=after)
+        page = await conversations.page_of_user(ada.id, limit=3, after=after)
         seen += [c.id for c in page]
         if (after := page.next) is None:
             break
@@ -108,15 +108,16 @@ async def test_conversations_with_the_same_creation_time_page_by_id(tether_db, p
 @pytest.mark.parametrize("cursor", ["", "x", "W1sidCIsMV1d", "bm90IGpzb24"])
 async def test_a_cursor_not_made_here_is_an_invalid_value(tether_db, people, cursor):
     with pytest.raises(InvalidValue, match="the page cursor is not one this API gave out"):
-        await ConversationRepository(tether_db).page(people[0].id, after=cursor)
+        await ConversationRepository(tether_db).page_of_user(people[0].id, after=cursor)
 
 
 async def test_a_message_page_cursor_is_no_conversation_page_cursor(tether_db, people):
     """Both key on (created_at, id); a cursor only says where to start."""
     ada, _ = people
-    conversation, _, _ = await converse(tether_db, ada)
-    cursor = (await MessageRepository(tether_db).page(conversation.id, limit=1)).next
-    page = await ConversationRepository(tether_db).page(ada.id, after=cursor)
+    conversation, _, _ = await build_conversation(tether_db, ada)
+    first = await MessageRepository(tether_db).page_of_conversation(conversation.id, limit=1)
+    cursor = first.next
+    page = await ConversationRepository(tether_db).page_of_user(ada.id, after=cursor)
     assert [c.id for c in page] == [conversation.id]
 
 

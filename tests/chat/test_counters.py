@@ -134,7 +134,9 @@ $$
 
 async def test_a_read_inside_the_locking_update_would_miss_the_insert(tether_db, chat):
     """The same race as above against the tempting trigger (in this test's own
-    database): last_message_at falls back past the message that committed meanwhile."""
+    database), and a plain DELETE that does not lock the conversation first as
+    delete_message does: last_message_at falls back past the message that committed
+    meanwhile."""
     await tether_db.pool.execute(READ_INSIDE_THE_UPDATE)
     messages = MessageRepository(tether_db)
     older = await messages.append(chat.id, "user", "older")
@@ -142,9 +144,11 @@ async def test_a_read_inside_the_locking_update_would_miss_the_insert(tether_db,
     async with tether_db.connection() as deleter:
         async with tether_db.transaction() as inserter:
             late = await MessageRepository(inserter).append(chat.id, "assistant", "late")
-            deleting = asyncio.create_task(MessageRepository(deleter).delete(newest.id))
+            deleting = asyncio.create_task(
+                deleter.execute("delete from chat.messages where id = $1", newest.id)
+            )
             await asyncio.sleep(0.2)
-        assert await deleting
+        assert await deleting == "DELETE 1"
     assert await truth(tether_db, chat.id) == (2, late.created_at)
     assert await kept(tether_db, chat.id) == (2, older.created_at)  # wrong: late is missed
 

@@ -11,7 +11,7 @@ import pytest
 from tether import InvalidValue, MissingReference, NotFound
 from tether.chat import ConversationRepository, MessageRepository, MessageStatusConflict
 from tether.chat.repositories import Q
-from tether.chat.story import QUESTION, REPLY, converse
+from tether.chat.story import QUESTION, REPLY, build_conversation
 from tether.testing import expect_changes
 from tether.translate import translate
 
@@ -52,13 +52,13 @@ async def test_messages_appended_in_one_transaction_keep_their_order(tether_db, 
     async with tether_db.transaction() as conn:
         made = [await MessageRepository(conn).append(chat.id, "user", f"#{n}") for n in range(5)]
     assert [m.created_at for m in made] == sorted({m.created_at for m in made})
-    page = await MessageRepository(tether_db).page(chat.id)
+    page = await MessageRepository(tether_db).page_of_conversation(chat.id)
     assert [m.content for m in page] == [f"#{n}" for n in range(5)]
 
 
 async def test_a_reply_streams_one_statement_per_chunk(tether_db, people):
     ada, _ = people
-    conversation, question, reply = await converse(tether_db, ada)
+    conversation, question, reply = await build_conversation(tether_db, ada)
     assert (question.content, question.metadata) == (QUESTION, {"client": "web-app"})
     assert (reply.sender, reply.status, reply.content) == ("assistant", "sent", "".join(REPLY))
     assert reply.metadata == {"model": "veda-1", "chunks": len(REPLY)}
@@ -211,14 +211,14 @@ async def test_deleting_messages_moves_the_counters_back(tether_db, chat):
 async def test_pages_in_order_cover_every_message_once(tether_db, chat):
     messages = MessageRepository(tether_db)
     made = [await messages.append(chat.id, "user", f"#{n}") for n in range(23)]
-    seen, page = [], await messages.page(chat.id, limit=5)
+    seen, page = [], await messages.page_of_conversation(chat.id, limit=5)
     while True:
         seen += [m.id for m in page]
         if page.next is None:
             break
-        page = await messages.page(chat.id, limit=5, after=page.next)
+        page = await messages.page_of_conversation(chat.id, limit=5, after=page.next)
     assert seen == [m.id for m in made]
-    last = await messages.page(chat.id, limit=23)
+    last = await messages.page_of_conversation(chat.id, limit=23)
     assert last.next is None and len(last) == 23
 
 
@@ -237,14 +237,14 @@ async def test_a_page_deep_in_a_long_conversation_starts_at_the_cursor(tether_db
     conversation = await ConversationRepository(tether_db).get(chat.id)
     assert conversation.messages_count == 100_000
     messages = MessageRepository(tether_db)
-    cursor = (await messages.page(chat.id, limit=1)).next
+    cursor = (await messages.page_of_conversation(chat.id, limit=1)).next
     anchor = await tether_db.pool.fetchrow(
         "select created_at, id from chat.messages where content = 'm99950'"
     )
     from tether import paging  # the cursor a client would hold after 99,950 messages
 
     cursor = paging.encode([anchor["created_at"], anchor["id"]])
-    page = await messages.page(chat.id, limit=50, after=cursor)
+    page = await messages.page_of_conversation(chat.id, limit=50, after=cursor)
     assert [m.content for m in page] == [f"m{n}" for n in range(99951, 100001)]
     assert page.next is None
     plan = await tether_db.pool.fetchval(
@@ -254,7 +254,8 @@ async def test_a_page_deep_in_a_long_conversation_starts_at_the_cursor(tether_db
         anchor["id"],
         51,
     )
-    scan = plan[0]["Plan"]["Plans"][0]
+    # The Limit's input (its other child is the subquery that holds the limit).
+    [scan] = [p for p in plan[0]["Plan"]["Plans"] if p["Parent Relationship"] == "Outer"]
     assert scan["Index Name"] == "messages_conversation_id_created_at_id_idx"
     assert scan["Actual Rows"] == 50
     assert "Sort" not in str(plan)

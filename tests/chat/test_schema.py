@@ -18,9 +18,11 @@ async def test_foreign_keys_and_their_on_delete_rules(tether_db):
             "chat.users",
             "cascade",
         ),
+        # Composite with the message's user (tenancy): a message's conversation is its
+        # own user's, whoever writes the row.
         "messages_conversation_id_fkey": (
             "chat.messages",
-            ("conversation_id",),
+            ("conversation_id", "user_id"),
             "chat.conversations",
             "cascade",
         ),
@@ -44,8 +46,10 @@ async def test_indexes_their_columns_and_methods(tether_db):
         "users_refresh_tokens_idx",
         "conversations_pkey",
         "conversations_user_id_created_at_id_idx",
+        "conversations_id_user_id_key",
         "messages_pkey",
         "messages_conversation_id_created_at_id_idx",
+        "messages_conversation_id_user_id_idx",
     }
     method, unique, definition = found["users_email_key"]
     assert (method, unique) == ("btree", True) and "(lower(email))" in definition
@@ -147,6 +151,7 @@ async def test_columns_keys_defaults_and_nullability(tether_db):
             "status",
             "metadata",
             "created_at",
+            "user_id",  # the tenant key (chat_0002_tenancy), NOT NULL, the conversation's
         ],
     }
     by_name = {(c["table_name"], c["column_name"]): c for c in columns}
@@ -192,6 +197,7 @@ async def test_the_counters_and_guards_are_triggers_with_a_pinned_search_path(te
         "messages_count_truncated": "chat.messages",
         "messages_placement_fixed": "chat.messages",
         "messages_status_transition_check": "chat.messages",
+        "messages_tenant": "chat.messages",
         "conversations_counters_kept_on_insert": "chat.conversations",
         "conversations_counters_kept_on_update": "chat.conversations",
     }
@@ -208,5 +214,5 @@ async def test_the_counters_and_guards_are_triggers_with_a_pinned_search_path(te
     configs = await tether_db.pool.fetch(
         "select proname, proconfig from pg_proc where pronamespace = 'chat'::regnamespace"
     )
-    assert len(configs) == 8
+    assert len(configs) == 9
     assert all(r["proconfig"] == ["search_path=pg_catalog, pg_temp"] for r in configs), configs

@@ -2,8 +2,24 @@
 counted by the database, token rotation with a refused reuse, paging, and the
 cascade of a user's deletion, in a database holding `common` and chat only."""
 
+import pytest
+
 from domain_checks import story
 from tether.chat.story import REPLY
+
+# What deleting Ada cascaded, as PostgreSQL counted it, and the rows left: every
+# table's line in full, so that one count off fails.
+ADA_DELETED = """\
+chat.conversations  3             0
+chat.messages       10            0
+chat.users          1             0
+Ada's rows left: users 0, conversations 0, messages 0
+Ben's rows left: users 1, conversations 1, messages 2"""
+
+
+def check_deletion(text: str) -> None:
+    assert "preview: chat.conversations 3, chat.messages 10, chat.users 1" in text
+    assert text.split("what the database cascaded")[1].endswith(ADA_DELETED)
 
 
 async def test_the_story_is_told_with_the_databases_counts(tether_server_url):
@@ -12,7 +28,7 @@ async def test_the_story_is_told_with_the_databases_counts(tether_server_url):
     assert "planner" not in text
     assert "Ada.Lovelace@example.com  Ada   user  password" in text
     assert "ben@example.com           Ben   user  OAuth" in text
-    assert "hashed_password" not in text and "scrypt$" not in text
+    assert "hashed_password" not in text and "$scrypt$" not in text
     assert "password matches the stored hash: True" in text
     assert "the database holds only its HMAC-SHA256" in text
     assert f"chunk {len(REPLY)} appended in the database" in text
@@ -23,9 +39,11 @@ async def test_the_story_is_told_with_the_databases_counts(tether_server_url):
     assert "page 3: follow-up 7 | follow-up 8 | follow-up 9" in text
     assert "Ada's conversations, newest first, two per page: Allergies, Sleep / Headache" in text
     assert "'follow-up 9' deleted; last_message_at is 'follow-up 8''s: True" in text
-    assert "preview: chat.conversations 3, chat.messages 10, chat.users 1" in text
-    cascade = text.split("what the database cascaded")[1]
-    for table, rows in (("conversations", 3), ("messages", 10), ("users", 1)):
-        assert f"chat.{table}" in cascade and f"  {rows}  " in cascade
-    assert "Ada's rows left: users 0, conversations 0, messages 0" in text
-    assert text.endswith("\n" + "Ben's rows left: users 1, conversations 1, messages 2")
+    check_deletion(text)
+    # Counts off are caught (conversations and users swapped: the old check, that each
+    # table and each count were somewhere in the table, passed it).
+    wrong = text.replace("chat.conversations  3 ", "chat.conversations  1 ")
+    wrong = wrong.replace("chat.users          1 ", "chat.users          3 ")
+    assert wrong != text
+    with pytest.raises(AssertionError):
+        check_deletion(wrong)

@@ -16,7 +16,7 @@ import pytest
 
 from tether import InvalidValue, NotFound
 from tether.chat import DEFAULT_TOKEN_TTL, RefreshTokenRepository, TokenKey
-from tether.chat.tokens import KEY_ENV
+from tether.chat.tokens import KEY_VARIABLE, default_key
 
 
 async def stored_tokens(db, user_id) -> list[dict]:
@@ -221,11 +221,48 @@ async def test_twenty_one_entries_are_refused(tether_db, people):
 
 def test_the_key_is_never_shown_and_comes_from_the_environment(monkeypatch):
     secret = "k" * 40
-    monkeypatch.setenv(KEY_ENV, secret)
-    key = TokenKey.from_env()
+    monkeypatch.setenv(KEY_VARIABLE, secret)
+    key = TokenKey.from_environment()
     assert key.secret == secret.encode() and secret not in repr(key)
-    monkeypatch.delenv(KEY_ENV)
-    with pytest.raises(ValueError, match=KEY_ENV):
-        TokenKey.from_env()
+    monkeypatch.delenv(KEY_VARIABLE)
+    with pytest.raises(ValueError, match=KEY_VARIABLE):
+        TokenKey.from_environment()
     with pytest.raises(ValueError, match="at least 32 bytes"):
         TokenKey(b"short")
+
+
+@pytest.fixture
+def fresh_default_key():
+    """default_key() forgotten before and after the test (it is kept per process)."""
+    default_key.cache_clear()
+    yield
+    default_key.cache_clear()
+
+
+async def test_without_a_key_the_environments_is_read_once(
+    tether_db, people, monkeypatch, fresh_default_key
+):
+    ada, _ = people
+    monkeypatch.setenv(KEY_VARIABLE, "first-key-" + "k" * 32)
+    issued = await RefreshTokenRepository(tether_db).issue(ada.id)
+    first = TokenKey(b"first-key-" + b"k" * 32)
+    [entry] = await stored_tokens(tether_db, ada.id)
+    assert entry["hash"] == first.hash(issued.token)
+    # Changed in the environment later: the process keeps the key it read.
+    monkeypatch.setenv(KEY_VARIABLE, "second-key-" + "k" * 32)
+    assert await RefreshTokenRepository(tether_db).rotate(issued.token) is not None
+    default_key.cache_clear()  # as a restart would
+    assert default_key() == TokenKey(b"second-key-" + b"k" * 32)
+
+
+def test_no_key_at_all_fails_at_construction(tether_db, monkeypatch, fresh_default_key):
+    monkeypatch.delenv(KEY_VARIABLE, raising=False)
+    with pytest.raises(ValueError, match=f"set \\${KEY_VARIABLE}"):
+        RefreshTokenRepository(tether_db)
+
+
+@pytest.mark.parametrize("wrong", ["k" * 40, b"k" * 40, TokenKey.generate().secret])
+def test_a_key_of_the_wrong_type_fails_at_construction(tether_db, wrong):
+    with pytest.raises(TypeError, match=r"key is a tether\.chat\.TokenKey, not") as refused:
+        RefreshTokenRepository(tether_db, key=wrong)
+    assert str(wrong) not in str(refused.value)

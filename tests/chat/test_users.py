@@ -14,12 +14,14 @@ from tether.chat import (
     RefreshTokenRepository,
     UserRepository,
 )
-from tether.chat.story import converse, hash_password, verify_password
+from tether.chat.story import PASSWORD, build_conversation
+from tether.passwords import MIN_COST, hash_password, verify_password
 from tether.testing import expect_changes
 
 from .conftest import counts
 
-HASH = hash_password("a password")
+# Tests hash at the cheapest cost (2^10): what is stored is the same PHC format.
+HASH = hash_password("a password", cost=MIN_COST)
 
 
 async def test_password_and_oauth_users(tether_db, people):
@@ -34,8 +36,8 @@ async def test_password_and_oauth_users(tether_db, people):
     stored = await tether_db.pool.fetchval(
         "select hashed_password from chat.users where id = $1", ada.id
     )
-    assert stored == ada.hashed_password and stored.startswith("scrypt$")
-    assert verify_password("correct horse battery staple", stored)
+    assert stored == ada.hashed_password and stored.startswith("$scrypt$ln=10,r=8,p=1$")
+    assert verify_password(PASSWORD, stored)
     assert not verify_password("wrong", stored)
     assert await UserRepository(tether_db).get(ben.id) == ben
 
@@ -103,7 +105,7 @@ async def test_changing_the_password_revokes_every_refresh_token(tether_db, peop
     ada, _ = people
     tokens = RefreshTokenRepository(tether_db, key)
     first, second = await tokens.issue(ada.id), await tokens.issue(ada.id)
-    new_hash = hash_password("a new password")
+    new_hash = hash_password("a new password", cost=MIN_COST)
     changed = await UserRepository(tether_db).change_password(ada.id, new_hash)
     assert changed.hashed_password == new_hash
     assert await tokens.rotate(first.token) is None
@@ -120,9 +122,9 @@ async def test_get_a_missing_user_is_not_found(tether_db):
 
 async def test_deleting_a_user_cascades_to_conversations_and_messages(tether_db, people):
     ada, ben = people
-    await converse(tether_db, ada)
-    await converse(tether_db, ada)
-    await converse(tether_db, ben)
+    await build_conversation(tether_db, ada)
+    await build_conversation(tether_db, ada)
+    await build_conversation(tether_db, ben)
     assert await counts(tether_db) == {"users": 2, "conversations": 3, "messages": 6}
     async with (
         tether_db.connection() as conn,
@@ -135,7 +137,7 @@ async def test_deleting_a_user_cascades_to_conversations_and_messages(tether_db,
         assert await UserRepository(conn).delete(ada.id)
     assert await counts(tether_db) == {"users": 1, "conversations": 1, "messages": 2}
     assert not await UserRepository(tether_db).delete(ada.id)
-    [left] = (await ConversationRepository(tether_db).page(ben.id)).items
+    [left] = (await ConversationRepository(tether_db).page_of_user(ben.id)).items
     assert left.messages_count == 2
 
 

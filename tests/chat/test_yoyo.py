@@ -16,7 +16,7 @@ from tether.chat import (
     TokenKey,
     UserRepository,
 )
-from tether.chat.story import converse, sign_up
+from tether.chat.story import build_conversation, build_users
 from tether.testing import expect_changes
 
 
@@ -33,10 +33,10 @@ async def test_every_chat_rule_holds_on_a_plain_yoyo_database(yoyo_url):
             "where nspname in ('chat', 'planner')"
         )
         assert schemas == ["chat"]
-        ada, _ = await sign_up(db)
+        ada, _ = await build_users(db)
         with pytest.raises(EmailTaken):
             await UserRepository(db).create_oauth("ADA.LOVELACE@example.com")
-        conversation, _, reply = await converse(db, ada)
+        conversation, _, reply = await build_conversation(db, ada)
         with pytest.raises(InvalidValue) as refused:
             await MessageRepository(db).append(conversation.id, "robot", "x")
         assert refused.value.constraint == "messages_sender_check"

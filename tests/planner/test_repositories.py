@@ -12,12 +12,13 @@ from tether import Conflict, InvalidValue, MissingReference, NotFound
 from tether.planner import (
     DayPlan,
     FeedbackRepository,
+    FeedbackTaken,
     NewTask,
     PlanRepository,
     SubjectRepository,
     UserRepository,
 )
-from tether.planner.story import DAY1, DAY2, DAY3, first_generation, regenerate
+from tether.planner.story import DAY1, DAY2, DAY3, build_first_generation, build_regeneration
 from tether.testing import expect_changes
 
 
@@ -40,8 +41,8 @@ async def story(tether_db):
     """John's seed-001 calendar, as the demo plays it: three subjects, a first generation
     of three days and six tasks, feedback on it, and a regenerated first day. Mary has
     her own plan."""
-    seed = await first_generation(tether_db)
-    await regenerate(tether_db, seed)
+    seed = await build_first_generation(tether_db)
+    await build_regeneration(tether_db, seed)
     return {"db": tether_db, **attrs.asdict(seed, recurse=False)}
 
 
@@ -60,7 +61,7 @@ async def test_the_latest_generation_reads_as_a_calendar(story):
 
 
 async def test_the_first_generation_stays_for_history(story):
-    page = await PlanRepository(story["db"]).list_generations(story["john"].id)
+    page = await PlanRepository(story["db"]).page_of_user(story["john"].id)
     assert [(g.generation_id, g.plan_count, g.task_count, g.has_feedback) for g in page] == [
         (story["second"], 1, 2, False),
         (story["first"], 3, 6, True),
@@ -73,17 +74,17 @@ async def test_generations_page_newest_first_with_a_cursor(story):
     db, john = story["db"], story["john"]
     plans = PlanRepository(db)
     third = await plans.create_generation(john.id, [DayPlan(DAY2), DayPlan(DAY3)])
-    first_page = await plans.list_generations(john.id, limit=2)
+    first_page = await plans.page_of_user(john.id, limit=2)
     assert [g.generation_id for g in first_page] == [third, story["second"]]
     assert first_page.items[0].plan_count == 2 and first_page.items[0].task_count == 0
     assert first_page.next is not None
-    second_page = await plans.list_generations(john.id, limit=2, after=first_page.next)
+    second_page = await plans.page_of_user(john.id, limit=2, after=first_page.next)
     assert [g.generation_id for g in second_page] == [story["first"]]
     assert second_page.next is None
     with pytest.raises(InvalidValue, match="cursor"):
-        await plans.list_generations(john.id, after="not-a-cursor")
+        await plans.page_of_user(john.id, after="not-a-cursor")
     with pytest.raises(InvalidValue, match="1 to 1000"):
-        await plans.list_generations(john.id, limit=0)
+        await plans.page_of_user(john.id, limit=0)
 
 
 async def test_generations_written_side_by_side_are_each_listed_once(story):
@@ -101,7 +102,7 @@ async def test_generations_written_side_by_side_are_each_listed_once(story):
     plans = PlanRepository(db)
     listed, after = [], None
     while True:
-        page = await plans.list_generations(john.id, limit=1, after=after)
+        page = await plans.page_of_user(john.id, limit=1, after=after)
         listed += [(g.generation_id, g.plan_count) for g in page]
         if page.next is None:
             break
@@ -207,8 +208,9 @@ async def test_deleting_a_user_deletes_everything_of_theirs_and_nothing_of_other
 
 async def test_feedback_once_per_generation(story):
     db, john = story["db"], story["john"]
-    with pytest.raises(Conflict) as refused:
+    with pytest.raises(FeedbackTaken) as refused:
         await FeedbackRepository(db).submit(john.id, story["first"], "Again!")
+    assert isinstance(refused.value, Conflict)  # a service's 409 handler still catches it
     assert refused.value.constraint == "uc_user_generation_feedback"
     assert refused.value.table == "planner.feedback"
     assert "already given feedback on this generation" in str(refused.value)
@@ -243,27 +245,29 @@ async def test_a_generation_is_written_whole_or_not_at_all(story):
 
 
 async def test_a_task_on_another_users_subject_is_refused(story):
+    """The subject key is composite, (subject_id, user_id): another user's subject is,
+    for this task, one that does not exist."""
     db = story["db"]
     before = await counts(db)
-    with pytest.raises(InvalidValue) as refused:
+    with pytest.raises(MissingReference) as refused:
         await PlanRepository(db).create_generation(
             story["john"].id,
             [DayPlan(DAY1, [NewTask(story["chemistry"].id, "Mary's lab", 2, 2)])],
         )
-    assert refused.value.constraint == "ai_tasks_subject_owner_check"
-    assert "must belong to the user of its plan" in str(refused.value)
+    assert refused.value.constraint == "ai_tasks_subject_id_fkey"
+    assert "belong to the user of its plan" in str(refused.value)
     assert await counts(db) == before
 
 
 async def test_moving_a_task_onto_another_users_subject_is_refused(story):
     db = story["db"]
-    with pytest.raises(Exception, match="must belong") as refused:
+    with pytest.raises(Exception, match="ai_tasks_subject_id_fkey") as refused:
         await db.pool.execute(
             "update planner.ai_tasks set subject_id = $1 where subject_id = $2",
             story["chemistry"].id,
             story["calculus"].id,
         )
-    assert refused.value.sqlstate == "23514"
+    assert refused.value.sqlstate == "23503"
 
 
 async def test_owners_of_plans_and_subjects_cannot_change(story):
@@ -363,7 +367,7 @@ async def test_subject_names_are_unique_per_student(tether_db):
     assert refused.value.constraint == "subjects_student_id_name_key"
     with pytest.raises(MissingReference):
         await subjects.create(10**9, "Physics")
-    assert [s.name for s in await subjects.list(john.id)] == ["Physics"]
+    assert [s.name for s in await subjects.of_student(john.id)] == ["Physics"]
 
 
 async def test_feedback_for_a_missing_user_or_blank_is_refused(tether_db):
@@ -391,7 +395,7 @@ async def test_two_concurrent_feedback_submissions_one_wins(story):
         feedback.submit(john.id, second, "second writer"),
         return_exceptions=True,
     )
-    assert sorted(type(r).__name__ for r in results) == ["Conflict", "Feedback"]
+    assert sorted(type(r).__name__ for r in results) == ["Feedback", "FeedbackTaken"]
     stored = await db.pool.fetchval(
         "select count(*) from planner.feedback where user_id = $1 and generation_id = $2",
         john.id,

@@ -18,10 +18,17 @@ async def test_foreign_keys_and_their_on_delete_rules(tether_db):
             "cascade",
         ),
         "plans_user_id_fkey": ("planner.plans", ("user_id",), "planner.users", "cascade"),
-        "ai_tasks_plan_id_fkey": ("planner.ai_tasks", ("plan_id",), "planner.plans", "cascade"),
+        # Composite with the task's user (tenancy): a task's plan and subject are its own
+        # user's, whoever writes the row.
+        "ai_tasks_plan_id_fkey": (
+            "planner.ai_tasks",
+            ("plan_id", "user_id"),
+            "planner.plans",
+            "cascade",
+        ),
         "ai_tasks_subject_id_fkey": (
             "planner.ai_tasks",
-            ("subject_id",),
+            ("subject_id", "user_id"),
             "planner.subjects",
             "cascade",
         ),
@@ -72,6 +79,8 @@ async def test_unique_rules_and_the_case_insensitive_email(tether_db):
         "subjects_student_id_name_key",
         "plans_user_id_generation_id_date_key",
         "uc_user_generation_feedback",
+        "plans_id_user_id_key",
+        "subjects_id_student_id_key",
     }
     assert "lower(email)" in definitions["users_email_key"]
     assert definitions["uc_user_generation_feedback"].endswith("(user_id, generation_id)")
@@ -110,7 +119,7 @@ async def test_ownership_is_guarded_by_triggers_with_a_pinned_search_path(tether
     )
     found = {r["tgname"]: (r["tbl"], r["is_constraint"]) for r in triggers}
     assert found == {
-        "ai_tasks_subject_owner_check": ("planner.ai_tasks", True),
+        "ai_tasks_tenant": ("planner.ai_tasks", False),
         "plans_owner_fixed": ("planner.plans", False),
         "subjects_owner_fixed": ("planner.subjects", False),
     }

@@ -4,7 +4,37 @@ cascaded, in a database holding `common` and the planner only."""
 import subprocess
 import sys
 
+import pytest
+
 from domain_checks import story
+
+# What each deletion cascaded, as PostgreSQL counted it, and the rows left after it:
+# every table's line in full, so that one count off fails.
+PLAN_DELETED = """\
+planner.ai_tasks  1             0
+planner.plans     1             0
+John's rows left: users 1, subjects 3, plans 3, ai_tasks 7, feedback 1
+"""
+SUBJECT_DELETED = """\
+planner.ai_tasks  1             0
+planner.subjects  1             0
+John's rows left: users 1, subjects 2, plans 3, ai_tasks 6, feedback 1
+"""
+JOHN_DELETED = """\
+planner.ai_tasks  6             0
+planner.feedback  1             0
+planner.plans     3             0
+planner.subjects  2             0
+planner.users     1             0
+John's rows left: users 0, subjects 0, plans 0, ai_tasks 0, feedback 0
+"""
+
+
+def check_deletions(text: str) -> None:
+    deletions = text.split("== delete ")[1:]
+    assert len(deletions) == 3
+    for told, counted in zip(deletions, (PLAN_DELETED, SUBJECT_DELETED, JOHN_DELETED), strict=True):
+        assert counted in told
 
 
 async def test_the_story_is_told_with_the_databases_counts(tether_server_url):
@@ -13,15 +43,13 @@ async def test_the_story_is_told_with_the_databases_counts(tether_server_url):
     assert "applying planner_0001_schema" in text
     assert "Tue 2026-01-13  Physics           Physics Lab Report     4           9" in text
     assert "Thu 2026-01-15  Computer Science  CS Midterm Prep        5           10" in text
-    deletions = text.split("== delete ")[1:]
-    assert len(deletions) == 3
-    plan, subject, user = deletions
-    assert "planner.ai_tasks  1" in plan and "planner.plans     1" in plan
-    assert "feedback 1" in plan  # the feedback stays
-    assert "planner.subjects  1" in subject
-    for table, rows in (("ai_tasks", 6), ("feedback", 1), ("plans", 3), ("subjects", 2)):
-        assert f"planner.{table}" in user and f"{rows} " in user
-    assert "John's rows left: users 0, subjects 0, plans 0, ai_tasks 0, feedback 0" in user
+    check_deletions(text)
+    # One count off is caught (John's one feedback told as three: the old check, that
+    # "planner.feedback" and "1 " were somewhere in the section, passed it).
+    wrong = text.replace("planner.feedback  1 ", "planner.feedback  3 ")
+    assert wrong != text
+    with pytest.raises(AssertionError):
+        check_deletions(wrong)
     assert text.endswith(
         "\n" + "Mary's rows left: users 1, subjects 1, plans 1, ai_tasks 1, feedback 0"
     )

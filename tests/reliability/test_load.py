@@ -78,7 +78,7 @@ async def test_generations_created_and_deleted_side_by_side_stay_whole(tether_db
     async def delete(i: int) -> None:
         user_id = owners[i % STUDENTS][0]
         while not done.is_set():
-            generations = (await plans.list_generations(user_id, limit=CREATORS)).items
+            generations = (await plans.page_of_user(user_id, limit=CREATORS)).items
             if generations:
                 victim = random.choice(generations).generation_id
                 deleted_plans.append(await plans.delete_generation(user_id, victim))

@@ -78,7 +78,7 @@ async def test_the_planner_through_pgbouncer(pgbouncer, tether_url, sql):
             ["Calculus"],
             ["Physics"],
         ]
-        assert len(await plans.list_generations(john.id, limit=GENERATIONS)) == GENERATIONS
+        assert len(await plans.page_of_user(john.id, limit=GENERATIONS)) == GENERATIONS
 
         results = await asyncio.gather(
             *(

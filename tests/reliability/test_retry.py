@@ -51,7 +51,7 @@ async def test_a_serialization_failure_is_retried_to_a_serial_result(tether_db, 
     async def look_then_write(who: str, me: int, other: int) -> None:
         async def work(conn):
             attempts.start(who)
-            seen = await SubjectRepository(conn).list(other)
+            seen = await SubjectRepository(conn).of_student(other)
             await attempts.meet(who)
             await SubjectRepository(conn).create(me, f"{who} saw {len(seen)}")
 

@@ -61,6 +61,18 @@ select array(select fact from (
     select pg_get_triggerdef(oid) from pg_trigger
     where not tgisinternal and tgrelid in (select oid from own_relations)
     union all
+    select format('row security on %s: enabled %s forced %s', oid::regclass, relrowsecurity,
+                  relforcerowsecurity)
+    from own_relations where relkind = 'r'
+    union all
+    select format('policy %s on %s.%s to %s using %s with check %s', policyname, schemaname,
+                  tablename, roles, qual, with_check)
+    from pg_policies where schemaname in (select nspname from user_namespaces)
+    union all
+    select format('grant %s on %s.%s to %s', privilege_type, table_schema, table_name, grantee)
+    from information_schema.role_table_grants
+    where grantee = 'tether_service'
+    union all
     select format('enum %s: %s', enumtypid::regtype, enumlabel) from pg_enum e
     join pg_type t on t.oid = e.enumtypid
     where t.typnamespace in (select oid from user_namespaces)

@@ -9,6 +9,7 @@ from attrs import frozen
 
 from reliability.model import Domain, TextInput
 from tether import Database
+from tether.passwords import MIN_COST, hash_password
 from tether.study import (
     ChatRepository,
     ChunkRepository,
@@ -21,8 +22,9 @@ from tether.study import (
 )
 from tether.study.embedding import embed
 
-# A password hash as an application would store it (scrypt, in the PHC-like format).
-HASH = "$scrypt$ln=14,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+# A password hash as an application stores it (tether.passwords' PHC format; the
+# cheapest cost, for speed).
+HASH = hash_password("owner's password", cost=MIN_COST)
 
 
 @frozen

@@ -23,7 +23,7 @@ from tether.study import (
     TopicRepository,
 )
 from tether.study.embedding import embed, synthetic
-from tether.study.story import build
+from tether.study.story import build_session
 from tether.testing import expect_changes
 
 from .reliability import HASH
@@ -41,7 +41,7 @@ where not exists (
 
 @pytest.fixture
 async def story(tether_db):
-    return await build(tether_db)
+    return await build_session(tether_db)
 
 
 async def empty_document(db, profile_id):
@@ -553,4 +553,4 @@ async def test_explain_shows_the_hnsw_index_on_the_unfiltered_path(corpus):
     assert "Order By: (embedding OPERATOR(public.<=>)" in unfiltered
     exact = await plans_of(db, lambda chunks: chunks.search(small, query, k=K))
     assert "document_chunks_embedding_idx" not in exact
-    assert "document_chunks_session_id_document_id_idx" in exact
+    assert "document_chunks_session_id_profile_id_document_id_idx" in exact

@@ -25,7 +25,7 @@ from tether.study import (
     StatusMoveRefused,
     TopicRepository,
 )
-from tether.study.story import EDITED_PLAN, build
+from tether.study.story import EDITED_PLAN, build_session
 from tether.testing import expect_changes
 
 from .reliability import HASH
@@ -61,7 +61,7 @@ async def counts(db) -> dict[str, int]:
 async def story(tether_db):
     """Ada's session as the demo builds it: ACTIVE, three documents, four topics from
     her edited plan, 17 chunks."""
-    return await build(tether_db)
+    return await build_session(tether_db)
 
 
 @pytest.fixture
@@ -170,7 +170,9 @@ async def test_a_session_and_its_documents_in_one_round_trip(story, tether_db):
         whole = await sessions.with_documents(story.session.id)
         conn.remove_query_logger(log)
     assert len(sent) == 1
-    assert (whole.id, whole.status, whole.draft_plan) == (story.session.id, "ACTIVE", EDITED_PLAN)
+    assert whole.session == await SessionRepository(tether_db).get(story.session.id)
+    assert (whole.session.status, whole.session.draft_plan) == ("ACTIVE", EDITED_PLAN)
+    assert type(whole.session.status) is SessionStatus
     assert [d.file_name for d in whole.documents] == ["vectors.md", "matrices.md", "eigen.md"]
     assert [d.content_length for d in whole.documents] == [
         len(d.content_text) for d in story.documents
@@ -182,7 +184,7 @@ async def test_a_session_and_its_documents_in_one_round_trip(story, tether_db):
 
 async def test_a_session_without_documents_has_none(tether_db, session):
     whole = await SessionRepository(tether_db).with_documents(session.id)
-    assert (whole.status, whole.documents) == (SessionStatus.UPLOADING, ())
+    assert (whole.session, whole.documents) == (session, ())
 
 
 async def test_a_profiles_sessions_page_newest_first(tether_db, profile):
@@ -190,9 +192,9 @@ async def test_a_profiles_sessions_page_newest_first(tether_db, profile):
     made = []
     for n in range(5):  # one transaction each: created_at differs, id breaks no tie
         made.append(await sessions.create(profile.id, f"Session {n}"))
-    first = await sessions.page(profile.id, limit=2)
-    second = await sessions.page(profile.id, limit=2, after=first.next)
-    third = await sessions.page(profile.id, limit=2, after=second.next)
+    first = await sessions.page_of_profile(profile.id, limit=2)
+    second = await sessions.page_of_profile(profile.id, limit=2, after=first.next)
+    third = await sessions.page_of_profile(profile.id, limit=2, after=second.next)
     seen = [s.id for page in (first, second, third) for s in page]
     assert seen == [s.id for s in reversed(made)]
     assert third.next is None
@@ -379,7 +381,7 @@ async def test_topics_come_from_the_draft_plan_in_one_call(story, tether_db):
         (2, "Determinants", ("zero determinant",)),
         (3, "Eigenvalues", ("eigenvectors", "characteristic polynomial")),
     ]
-    assert await TopicRepository(tether_db).list(story.session.id) == made
+    assert await TopicRepository(tether_db).of_session(story.session.id) == made
     with pytest.raises(Conflict) as again:
         await TopicRepository(tether_db).create_from_draft_plan(story.session.id)
     assert again.value.constraint == "topics_session_id_order_index_key"
@@ -417,7 +419,7 @@ async def test_reorder_gives_every_topic_its_place_in_one_statement(story, tethe
         ("Determinants", 2),
         ("Matrices", 3),
     ]
-    assert await topics.list(story.session.id) == moved
+    assert await topics.of_session(story.session.id) == moved
     assert all(t.updated_at >= story.topics[0].updated_at for t in moved)
 
 
@@ -432,7 +434,7 @@ async def test_reorder_takes_each_topic_exactly_once_or_changes_nothing(story, t
     ):
         with pytest.raises(InvalidValue, match="each topic of the session exactly once"):
             await topics.reorder(story.session.id, wrong)
-    assert await topics.list(story.session.id) == story.topics
+    assert await topics.of_session(story.session.id) == story.topics
 
 
 async def test_topics_swap_places_in_a_transaction_with_the_check_deferred(story, tether_db):
@@ -445,7 +447,7 @@ async def test_topics_swap_places_in_a_transaction_with_the_check_deferred(story
         await conn.execute("set constraints study.topics_session_id_order_index_key deferred")
         await conn.execute(swap, 1, vectors.id)
         await conn.execute(swap, 0, matrices.id)
-    listed = await TopicRepository(tether_db).list(story.session.id)
+    listed = await TopicRepository(tether_db).of_session(story.session.id)
     assert [t.title for t in listed[:2]] == ["Matrices", "Vectors"]
 
 
@@ -521,7 +523,7 @@ async def test_one_chat_per_topic_in_topic_order(story, tether_db):
     with pytest.raises(NotFound, match=r"study\.topics"):
         await chats.for_topic(uuid.uuid4())
     general = await chats.general(story.session.id)
-    assert [c.id for c in await chats.list(story.session.id)] == [
+    assert [c.id for c in await chats.of_session(story.session.id)] == [
         general.id,
         *(c.id for c in first),
     ]
@@ -550,8 +552,8 @@ async def test_messages_in_the_order_they_were_written(tether_db, session):
             for n, role in enumerate(["system", "user", "assistant"] * 3)
         ]
     assert len({m.created_at for m in written}) == 1
-    first = await messages.page(chat.id, limit=4)
-    rest = await messages.page(chat.id, limit=50, after=first.next)
+    first = await messages.page_of_chat(chat.id, limit=4)
+    rest = await messages.page_of_chat(chat.id, limit=50, after=first.next)
     assert [m.content for m in [*first, *rest]] == [f"message {n}" for n in range(9)]
     assert rest.next is None
     with pytest.raises(InvalidValue) as refused:

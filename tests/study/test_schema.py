@@ -92,33 +92,53 @@ async def test_foreign_keys_and_their_on_delete_rules(tether_db):
     sessions = "study.study_sessions"
     assert found == {
         "study_sessions_profile_id_fkey": (sessions, ("profile_id",), "study.profiles", "cascade"),
-        "documents_session_id_fkey": ("study.documents", ("session_id",), sessions, "cascade"),
-        "topics_session_id_fkey": ("study.topics", ("session_id",), sessions, "cascade"),
-        "chats_session_id_fkey": ("study.chats", ("session_id",), sessions, "cascade"),
+        "documents_session_id_fkey": (
+            "study.documents",
+            ("session_id", "profile_id"),
+            sessions,
+            "cascade",
+        ),
+        "topics_session_id_fkey": (
+            "study.topics",
+            ("session_id", "profile_id"),
+            sessions,
+            "cascade",
+        ),
+        "chats_session_id_fkey": (
+            "study.chats",
+            ("session_id", "profile_id"),
+            sessions,
+            "cascade",
+        ),
         # The topic of a chat is in the chat's session: a composite key.
         "chats_topic_id_fkey": (
             "study.chats",
-            ("session_id", "topic_id"),
+            ("session_id", "topic_id", "profile_id"),
             "study.topics",
             "cascade",
         ),
-        "messages_chat_id_fkey": ("study.messages", ("chat_id",), "study.chats", "cascade"),
+        "messages_chat_id_fkey": (
+            "study.messages",
+            ("chat_id", "profile_id"),
+            "study.chats",
+            "cascade",
+        ),
         "document_chunks_session_id_fkey": (
             "study.document_chunks",
-            ("session_id",),
+            ("session_id", "profile_id"),
             sessions,
             "cascade",
         ),
         # The document of a chunk is in the chunk's session: a composite key.
         "document_chunks_document_id_fkey": (
             "study.document_chunks",
-            ("session_id", "document_id"),
+            ("session_id", "document_id", "profile_id"),
             "study.documents",
             "cascade",
         ),
         "document_chunks_parent_chunk_id_fkey": (
             "study.document_chunks",
-            ("parent_chunk_id",),
+            ("parent_chunk_id", "profile_id"),
             "study.document_chunks",
             "cascade",
         ),
@@ -167,8 +187,17 @@ async def test_index_methods_and_operator_classes(tether_db):
         "topics_session_id_id_key",
         "chats_session_id_topic_id_key",
         "messages_chat_id_seq_idx",
-        "document_chunks_session_id_document_id_idx",
-        "document_chunks_parent_chunk_id_idx",
+        # Tenancy (study_0003_tenancy_indexes): the keys the composite foreign keys
+        # point at, and the indexes behind those keys.
+        "study_sessions_id_profile_id_key",
+        "documents_session_id_profile_id_id_key",
+        "topics_session_id_profile_id_id_key",
+        "chats_id_profile_id_key",
+        "document_chunks_id_profile_id_key",
+        "chats_session_id_profile_id_topic_id_idx",
+        "messages_chat_id_profile_id_idx",
+        "document_chunks_session_id_profile_id_document_id_idx",
+        "document_chunks_parent_chunk_id_profile_id_idx",
     }
     definitions = {r["index"]: r["definition"] for r in rows}
     assert "lower(email)" in definitions["profiles_email_key"]
@@ -236,6 +265,12 @@ async def test_triggers_and_their_pinned_search_path(tether_db):
         "document_chunks_parent_check": "study.document_chunks",
         "document_chunks_related_topics_fkey": "study.document_chunks",
         "topics_forget_deleted": "study.topics",
+        # Tenancy: an insert that leaves profile_id out gets its parent's.
+        "documents_tenant": "study.documents",
+        "topics_tenant": "study.topics",
+        "chats_tenant": "study.chats",
+        "messages_tenant": "study.messages",
+        "document_chunks_tenant": "study.document_chunks",
     }
     assert all(r["proconfig"] == ["search_path=pg_catalog, pg_temp"] for r in triggers)
     functions = await tether_db.pool.fetch(

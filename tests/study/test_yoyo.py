@@ -14,7 +14,7 @@ from tether.study import (
     TopicRepository,
 )
 from tether.study.embedding import embed
-from tether.study.story import build
+from tether.study.story import build_session
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,9 @@ async def test_every_rule_holds_in_a_database_built_by_plain_yoyo(yoyo_url):
             "where nspname in ('planner', 'study')"
         )
         assert schemas == ["study"]
-        story = await build(db)  # statuses, plan, topics, chunks by COPY: all the way to ACTIVE
+        story = await build_session(
+            db
+        )  # statuses, plan, topics, chunks by COPY: all the way to ACTIVE
         with pytest.raises(StatusMoveRefused):
             await SessionRepository(db).move(story.session.id, "ACTIVE", "CHUNKING")
         with pytest.raises(MissingReference) as stray:

@@ -6,6 +6,7 @@ clear."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from typing import Any
 
@@ -19,6 +20,7 @@ from tether.tickets import (
     ErrorRepository,
     FileRepository,
     JiraTokenRepository,
+    KeyRing,
     NewTicket,
     ProjectContextRepository,
     SessionRepository,
@@ -26,7 +28,9 @@ from tether.tickets import (
     TicketRepository,
     ValidationRepository,
 )
-from tether.tickets.story import made_up_keys
+
+# The key ring the token inputs are encrypted with, made up for the suite.
+KEYS = KeyRing([("k1", secrets.token_bytes(32))])
 
 
 @frozen
@@ -102,13 +106,11 @@ async def _audit_action(db: Database, owner: Owner, value: Any) -> int:
 
 
 async def _token_access(db: Database, owner: Owner, value: Any) -> None:
-    with made_up_keys():
-        await JiraTokenRepository(db).upsert("jira-user", value, None, LATER)
+    await JiraTokenRepository(db, keys=KEYS).upsert("jira-user", value, None, LATER)
 
 
 async def _token_get(db: Database, owner: Owner, value: Any) -> None:
-    with made_up_keys():
-        await JiraTokenRepository(db).get(value)
+    await JiraTokenRepository(db, keys=KEYS).get(value)
 
 
 def _read(table: str, column: str, key: str = "id") -> Any:
@@ -117,15 +119,13 @@ def _read(table: str, column: str, key: str = "id") -> Any:
 
 async def _issue_access_token(db: Database) -> str:
     raw = f"jira-access-{uuid.uuid4().hex}"
-    with made_up_keys():
-        await JiraTokenRepository(db).upsert("secret-user", raw, "refresh-" + raw, LATER)
+    await JiraTokenRepository(db, keys=KEYS).upsert("secret-user", raw, "refresh-" + raw, LATER)
     return raw
 
 
 async def _issue_refresh_token(db: Database) -> str:
     raw = f"jira-refresh-{uuid.uuid4().hex}"
-    with made_up_keys():
-        await JiraTokenRepository(db).upsert("secret-user", "access-" + raw, raw, LATER)
+    await JiraTokenRepository(db, keys=KEYS).upsert("secret-user", "access-" + raw, raw, LATER)
     return raw
 
 

@@ -221,7 +221,7 @@ async def test_many_writers_adding_random_edges_never_leave_a_cycle(tether_db):
 async def export(db, ids) -> list[str]:
     session_id = (await TicketRepository(db).get(ids[0])).session_id
     names = {t: f"t{n}" for n, t in enumerate(ids)}
-    return [names[item.id] for item in await TicketRepository(db).export_order(session_id)]
+    return [names[item.ticket.id] for item in await TicketRepository(db).export_order(session_id)]
 
 
 async def test_export_order_of_a_chain_placed_backwards(tether_db):
@@ -272,11 +272,11 @@ async def test_export_order_of_a_random_graph_respects_every_dependency(tether_d
     await DependencyRepository(tether_db).add_many(sorted(edges))
     session_id = (await TicketRepository(tether_db).get(ids[0])).session_id
     order = await TicketRepository(tether_db).export_order(session_id)
-    place = {item.id: n for n, item in enumerate(order)}
+    place = {item.ticket.id: n for n, item in enumerate(order)}
     assert len(order) == size
     assert all(place[depends_on] < place[ticket] for ticket, depends_on in edges)
     for item in order:
-        assert set(item.depends_on) == {d for t, d in edges if t == item.id}
+        assert set(item.depends_on) == {d for t, d in edges if t == item.ticket.id}
 
 
 async def test_export_is_one_query(tether_db):
@@ -287,5 +287,7 @@ async def test_export_is_one_query(tether_db):
         tether_db, lambda conn: TicketRepository(conn).export_order(session_id)
     )
     assert len(sent) == 1
-    assert [item.id for item in await TicketRepository(tether_db).export_order(session_id)] == ids
+    assert [
+        item.ticket.id for item in await TicketRepository(tether_db).export_order(session_id)
+    ] == ids
     assert await TicketRepository(tether_db).export_order(uuid.uuid4()) == []

@@ -29,7 +29,7 @@ from tether.tickets import (
     TicketRepository,
     ValidationRepository,
 )
-from tether.tickets.story import generated_session
+from tether.tickets.story import build_generated_session
 
 from .checks import counts, refusal, statements_sent
 
@@ -38,7 +38,7 @@ from .checks import counts, refusal, statements_sent
 async def made(tether_db):
     """The demo's session: two files, a completed task, a validation, the project context,
     six tickets with seven dependencies, two audit events."""
-    return await generated_session(tether_db)
+    return await build_generated_session(tether_db)
 
 
 async def test_the_aggregate_is_the_session_with_its_files_task_validation_and_context(
@@ -190,12 +190,12 @@ async def test_tickets_come_back_in_batch_order_and_page_by_position(made, tethe
     assert created[0].story_points == Decimal("0.5")
     assert await tickets.get(created[3].id) == created[3]
     seen = []
-    page = await tickets.page(made.session.id, limit=4)
+    page = await tickets.page_of_session(made.session.id, limit=4)
     while True:
         seen += [(t.position, t.id) for t in page]
         if page.next is None:
             break
-        page = await tickets.page(made.session.id, limit=4, after=page.next)
+        page = await tickets.page_of_session(made.session.id, limit=4, after=page.next)
     assert len(seen) == 11
     assert seen == sorted(seen)
 
@@ -320,7 +320,7 @@ async def test_deleting_a_ticket_takes_its_dependencies_and_attachment(made, tet
         ),
     ):
         assert await TicketRepository(conn).delete(form.id)
-    [kept] = (await ErrorRepository(tether_db).page(made.session.id)).items
+    [kept] = (await ErrorRepository(tether_db).page_of_session(made.session.id)).items
     assert (kept.id, kept.related_ticket_id, kept.session_id) == (error.id, None, made.session.id)
     assert not await TicketRepository(tether_db).delete(form.id)
 
@@ -373,7 +373,7 @@ async def test_deleting_a_file_clears_only_the_reference(made, tether_db):
         ),
     ):
         assert await FileRepository(conn).delete(made.requirements.id)
-    [kept] = (await errors.page(made.session.id)).items
+    [kept] = (await errors.page_of_session(made.session.id)).items
     assert (kept.id, kept.session_id, kept.related_file_id, kept.message) == (
         logged.id,
         made.session.id,
@@ -387,8 +387,8 @@ async def test_errors_page_newest_first(made, tether_db):
     async with tether_db.transaction() as conn:  # one created_at: ties go by id
         logged = [await ErrorRepository(conn).log(made.session.id, "x", f"{n}") for n in range(5)]
     logged.append(await errors.log(made.session.id, "x", "latest"))
-    first = await errors.page(made.session.id, limit=3)
-    second = await errors.page(made.session.id, limit=3, after=first.next)
+    first = await errors.page_of_session(made.session.id, limit=3)
+    second = await errors.page_of_session(made.session.id, limit=3, after=first.next)
     assert second.next is None
     order = [e.id for e in (*first, *second)]
     assert order[0] == logged[-1].id
@@ -451,7 +451,7 @@ async def test_deleting_a_session_takes_everything_of_it_but_audit_and_tokens(
     form = made.ticket("Payment form")
     await AttachmentRepository(tether_db).attach(made.session.id, form.id, "a", "image/png", "p")
     await ErrorRepository(tether_db).log(made.session.id, "x", "y", file_id=made.requirements.id)
-    bystander = await generated_session(tether_db)
+    bystander = await build_generated_session(tether_db)
     before = await counts(tether_db)
     async with (
         tether_db.connection() as conn,
@@ -487,7 +487,7 @@ async def test_deleting_a_session_takes_everything_of_it_but_audit_and_tokens(
     ]
     assert all(e.recorded_session_id == made.session.id for e in trail)
     assert (await tokens.get(made.session.jira_user_id)).access_token == access
-    assert len((await TicketRepository(tether_db).page(bystander.session.id)).items) == 6
+    assert len((await TicketRepository(tether_db).page_of_session(bystander.session.id)).items) == 6
     assert not await SessionRepository(tether_db).delete(made.session.id)
 
 
@@ -556,6 +556,6 @@ async def test_json_details_read_back_as_given_or_are_refused(made, tether_db, d
         assert refused.value.sqlstate.startswith("22")
         return
     logged = await errors.log(made.session.id, "x", "y", details)
-    [read] = (await errors.page(made.session.id, limit=1)).items
+    [read] = (await errors.page_of_session(made.session.id, limit=1)).items
     assert read == logged
     assert read.details == details

@@ -18,6 +18,7 @@ from tether.tickets import (
     KeyRing,
     TokenKeyError,
     UnreadableToken,
+    default_keys,
     new_key,
 )
 
@@ -146,12 +147,12 @@ async def test_a_wrong_key_is_an_error_never_garbage(tether_db, keys, monkeypatc
     await JiraTokenRepository(tether_db).upsert("jira-1", access, None, EXPIRES)
     monkeypatch.setenv(KEYS_VARIABLE, f"k1:{new_key()}")  # same id, another key
     with pytest.raises(UnreadableToken) as refused:
-        await JiraTokenRepository(tether_db).get("jira-1")
+        await JiraTokenRepository(tether_db, keys=KeyRing.from_environment()).get("jira-1")
     assert "does not decrypt with key 'k1'" in str(refused.value)
     assert access not in f"{refused.value!r} {caplog.text}"
     monkeypatch.setenv(KEYS_VARIABLE, f"k9:{new_key()}")  # the stored key id is unknown
     with pytest.raises(TokenKeyError, match="encrypted under key 'k1', which"):
-        await JiraTokenRepository(tether_db).get("jira-1")
+        await JiraTokenRepository(tether_db, keys=KeyRing.from_environment()).get("jira-1")
 
 
 @pytest.mark.parametrize(
@@ -197,6 +198,7 @@ async def test_rotation_reencrypts_every_token_under_the_new_key(tether_db, keys
         for row in await tether_db.pool.fetch("select * from tickets.jira_auth_tokens")
     }
     monkeypatch.setenv(KEYS_VARIABLE, f"k2:{new_key()},{keys}")
+    tokens = JiraTokenRepository(tether_db, keys=KeyRing.from_environment())
     assert await tokens.rotate() == 5
     assert await tokens.rotate() == 0
     rows = await tether_db.pool.fetch("select * from tickets.jira_auth_tokens")
@@ -213,13 +215,13 @@ async def test_rotation_then_the_old_key_can_be_dropped(tether_db, keys, monkeyp
     await tokens.upsert("jira-1", access, None, EXPIRES)
     new = f"k2:{new_key()}"
     monkeypatch.setenv(KEYS_VARIABLE, f"{new},{keys}")
-    assert await tokens.rotate() == 1
+    assert await JiraTokenRepository(tether_db, keys=KeyRing.from_environment()).rotate() == 1
     monkeypatch.setenv(KEYS_VARIABLE, new)
-    token = await tokens.get("jira-1")
+    token = await JiraTokenRepository(tether_db, keys=KeyRing.from_environment()).get("jira-1")
     assert (token.access_token, token.key_id) == (access, "k2")
     monkeypatch.setenv(KEYS_VARIABLE, keys)  # back to the old key alone: k2 is unknown
     with pytest.raises(TokenKeyError, match="under key 'k2'"):
-        await tokens.get("jira-1")
+        await JiraTokenRepository(tether_db, keys=KeyRing.from_environment()).get("jira-1")
 
 
 async def test_rotation_stops_before_writing_when_a_token_does_not_decrypt(
@@ -229,7 +231,7 @@ async def test_rotation_stops_before_writing_when_a_token_does_not_decrypt(
     await tokens.upsert("jira-1", raw(), None, EXPIRES)
     monkeypatch.setenv(KEYS_VARIABLE, f"k2:{new_key()}")  # k1 forgotten too early
     with pytest.raises(TokenKeyError):
-        await tokens.rotate()
+        await JiraTokenRepository(tether_db, keys=KeyRing.from_environment()).rotate()
     assert await tether_db.pool.fetchval("select key_id from tickets.jira_auth_tokens") == "k1"
 
 
@@ -239,9 +241,10 @@ async def test_rotation_leaves_a_token_replaced_in_between(tether_db, keys, monk
     tokens = JiraTokenRepository(tether_db)
     await tokens.upsert("jira-1", "old-access-token", None, EXPIRES)
     monkeypatch.setenv(KEYS_VARIABLE, f"k2:{new_key()},{keys}")
+    ring = KeyRing.from_environment()
+    tokens = JiraTokenRepository(tether_db, keys=ring)
     [stale] = await tokens._many(tokens.TOKENS_TO_ROTATE, key_id="k2")
     fresh = await tokens.upsert("jira-1", "fresh-access-token", None, EXPIRES)
-    ring = KeyRing.from_environment()
     rewritten = await tokens._execrows(
         tokens.REENCRYPT_TOKENS,
         key_id="k2",
@@ -252,6 +255,26 @@ async def test_rotation_leaves_a_token_replaced_in_between(tether_db, keys, monk
     )
     assert rewritten == 0
     assert await tokens.get("jira-1") == fresh
+
+
+async def test_without_keys_the_environments_ring_is_read_once(tether_db, keys, monkeypatch):
+    tokens = JiraTokenRepository(tether_db)
+    stored = await tokens.upsert("jira-1", "access-token", None, EXPIRES)
+    # Not re-read on every call: a ring changed in the environment is not seen...
+    monkeypatch.setenv(KEYS_VARIABLE, f"k2:{new_key()}")
+    assert (await tokens.get("jira-1")).key_id == stored.key_id == "k1"
+    assert (await JiraTokenRepository(tether_db).get("jira-1")) == stored
+    # ...until the process starts again (the cache forgotten).
+    default_keys.cache_clear()
+    with pytest.raises(TokenKeyError, match="encrypted under key 'k1'"):
+        await JiraTokenRepository(tether_db).get("jira-1")
+
+
+@pytest.mark.parametrize("wrong", ["k1:c2VjcmV0", b"x" * 32, {"k1": b"x" * 32}])
+def test_keys_of_the_wrong_type_fail_at_construction(tether_db, wrong):
+    with pytest.raises(TypeError, match=r"keys is a tether\.tickets\.KeyRing, not") as refused:
+        JiraTokenRepository(tether_db, keys=wrong)
+    assert "c2VjcmV0" not in str(refused.value)
 
 
 def test_the_key_ring_shows_ids_never_keys(keys):

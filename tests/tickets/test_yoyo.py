@@ -25,7 +25,7 @@ from tether.tickets import (
     SessionRepository,
     TicketRepository,
 )
-from tether.tickets.story import generated_session
+from tether.tickets.story import build_generated_session
 
 from .checks import refusal, statements_sent
 
@@ -47,7 +47,7 @@ async def test_the_schema_is_the_one_tether_builds(yoyo_db, tether_url):
 
 async def test_every_rule_holds_on_a_yoyo_built_database(yoyo_db, keys):
     db = yoyo_db
-    made = await generated_session(db)
+    made = await build_generated_session(db)
     other = await SessionRepository(db).create()
     epic, email = made.ticket("Checkout redesign"), made.ticket("Order confirmation email")
 
@@ -57,7 +57,8 @@ async def test_every_rule_holds_on_a_yoyo_built_database(yoyo_db, keys):
         await ErrorRepository(db).log(other.id, "x", "y", ticket_id=epic.id)
     assert isinstance(await refusal(db, "delete from tickets.audit_log"), AppendOnly)
 
-    order = [item.summary for item in await TicketRepository(db).export_order(made.session.id)]
+    exported = await TicketRepository(db).export_order(made.session.id)
+    order = [item.ticket.summary for item in exported]
     assert order.index("Payment API client") < order.index("Payment form")
 
     raw = f"access-{uuid.uuid4().hex}"

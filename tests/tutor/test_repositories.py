@@ -193,7 +193,7 @@ async def test_chunks_are_written_with_copy_and_read_in_order(course):
     assert every[42].meta == {"page": 4, "tags": ["é", None]}
     pages, after = [], None
     while True:
-        page = await chunks.page(reading.id, limit=100, after=after)
+        page = await chunks.page_of_reading(reading.id, limit=100, after=after)
         pages.append([c.idx for c in page])
         if page.next is None:
             break
@@ -201,9 +201,9 @@ async def test_chunks_are_written_with_copy_and_read_in_order(course):
     assert [len(p) for p in pages] == [100, 100, 50]
     assert [i for p in pages for i in p] == list(range(250))
     with pytest.raises(InvalidValue, match="cursor"):
-        await chunks.page(reading.id, after="not-a-cursor")
+        await chunks.page_of_reading(reading.id, after="not-a-cursor")
     with pytest.raises(InvalidValue, match="1 to 1000"):
-        await chunks.page(reading.id, limit=0)
+        await chunks.page_of_reading(reading.id, limit=0)
     assert await chunks.delete_of_reading(reading.id) == 250
     assert await chunks.of_reading(reading.id) == []
 
@@ -384,7 +384,7 @@ async def test_audio_round_trips_byte_for_byte_in_order(course):
     sent = [os.urandom(n) for n in (1, 4096, 65_536, 3, 1_000_000)] + [b"\x00\xff" * 10]
     pieces = [await audio.append(talk.id, data, duration_ms=20 * n) for n, data in enumerate(sent)]
     assert [p.size for p in pieces] == [len(d) for d in sent]
-    assert await audio.pieces(talk.id) == pieces
+    assert await audio.of_conversation(talk.id) == pieces
     received = [blob async for blob in audio.stream(talk.id, prefetch=2)]
     assert [b.blob_data for b in received] == sent
     assert [b.id for b in received] == [p.id for p in pieces]

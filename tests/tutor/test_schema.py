@@ -18,10 +18,25 @@ async def test_foreign_keys_and_their_on_delete_rules(tether_db):
             "cascade",
         ),
         "weeks_course_id_fkey": ("tutor.weeks", ("course_id",), "tutor.courses", "cascade"),
-        "readings_week_id_fkey": ("tutor.readings", ("week_id",), "tutor.weeks", "cascade"),
-        "jobs_week_id_fkey": ("tutor.jobs", ("week_id",), "tutor.weeks", "set null"),
-        "chunks_reading_id_fkey": ("tutor.chunks", ("reading_id",), "tutor.readings", "cascade"),
-        "summaries_week_id_fkey": ("tutor.summaries", ("week_id",), "tutor.weeks", "cascade"),
+        "readings_week_id_fkey": (
+            "tutor.readings",
+            ("week_id", "course_id"),
+            "tutor.weeks",
+            "cascade",
+        ),
+        "jobs_week_id_fkey": ("tutor.jobs", ("week_id", "course_id"), "tutor.weeks", "set null"),
+        "chunks_reading_id_fkey": (
+            "tutor.chunks",
+            ("reading_id", "course_id"),
+            "tutor.readings",
+            "cascade",
+        ),
+        "summaries_week_id_fkey": (
+            "tutor.summaries",
+            ("week_id", "course_id"),
+            "tutor.weeks",
+            "cascade",
+        ),
         "summaries_created_by_id_fkey": (
             "tutor.summaries",
             ("created_by_id",),
@@ -36,13 +51,13 @@ async def test_foreign_keys_and_their_on_delete_rules(tether_db):
         ),
         "conversations_week_id_fkey": (
             "tutor.conversations",
-            ("week_id",),
+            ("week_id", "course_id"),
             "tutor.weeks",
             "cascade",
         ),
         "audio_blobs_conversation_id_fkey": (
             "tutor.audio_blobs",
-            ("conversation_id",),
+            ("conversation_id", "course_id"),
             "tutor.conversations",
             "cascade",
         ),
@@ -81,18 +96,23 @@ async def test_the_indexes_are_these_and_none_twice(tether_db):
         "courses_code_key": "btree (code)",
         "courses_professor_id_idx": "btree (professor_id)",
         "uq_weeks_course_number": "btree (course_id, number)",
-        "readings_week_id_idx": "btree (week_id)",
-        "jobs_week_id_idx": "btree (week_id)",
+        "weeks_id_course_id_key": "btree (id, course_id)",
+        "readings_id_course_id_key": "btree (id, course_id)",
+        "readings_week_id_course_id_idx": "btree (week_id, course_id)",
+        "jobs_week_id_course_id_idx": "btree (week_id, course_id)",
         "jobs_status_kind_idx": "btree (status, kind)",
         "jobs_pending_idx": "btree (id) WHERE (status = 'pending'::text)",
         "jobs_lease_idx": "btree (lease_expires_at) WHERE (status = 'running'::text)",
         "chunks_reading_id_idx_key": "btree (reading_id, idx)",
-        "summaries_week_id_idx": "btree (week_id)",
+        "chunks_reading_id_course_id_idx": "btree (reading_id, course_id)",
+        "summaries_week_id_course_id_idx": "btree (week_id, course_id)",
         "summaries_created_by_id_idx": "btree (created_by_id)",
         "conversations_session_id_key": "btree (session_id)",
         "conversations_user_id_idx": "btree (user_id)",
-        "conversations_week_id_idx": "btree (week_id)",
+        "conversations_id_course_id_key": "btree (id, course_id)",
+        "conversations_week_id_course_id_idx": "btree (week_id, course_id)",
         "audio_blobs_conversation_id_id_idx": "btree (conversation_id, id)",
+        "audio_blobs_conversation_id_course_id_idx": "btree (conversation_id, course_id)",
     }
     unique = {
         r["relname"]
@@ -108,6 +128,9 @@ async def test_the_indexes_are_these_and_none_twice(tether_db):
         "uq_weeks_course_number",
         "chunks_reading_id_idx_key",
         "conversations_session_id_key",
+        "weeks_id_course_id_key",
+        "readings_id_course_id_key",
+        "conversations_id_course_id_key",
     }
 
 
@@ -162,6 +185,13 @@ async def test_triggers_keep_updated_at_and_a_conversations_end(tether_db):
         "jobs_set_updated_at": ("tutor.jobs", "set_updated_at"),
         "summaries_set_updated_at": ("tutor.summaries", "set_updated_at"),
         "conversations_ended_once": ("tutor.conversations", "forbid_reopen"),
+        # Tenancy: an insert that leaves course_id out gets its parent's.
+        "readings_tenant": ("tutor.readings", "readings_tenant"),
+        "jobs_tenant": ("tutor.jobs", "jobs_tenant"),
+        "chunks_tenant": ("tutor.chunks", "chunks_tenant"),
+        "summaries_tenant": ("tutor.summaries", "summaries_tenant"),
+        "conversations_tenant": ("tutor.conversations", "conversations_tenant"),
+        "audio_blobs_tenant": ("tutor.audio_blobs", "audio_blobs_tenant"),
     }
     assert all(r["proconfig"] == ["search_path=pg_catalog, pg_temp"] for r in triggers)
 

@@ -6,36 +6,42 @@ from tether.chat.records import (
     ActiveToken,
     Conversation,
     Message,
+    MessageStatus,
     RefreshToken,
     Role,
     Sender,
-    Status,
     User,
 )
 from tether.chat.repositories import (
-    DEFAULT_TOKEN_TTL,
     ConversationRepository,
     MessageRepository,
-    RefreshTokenRepository,
     UserRepository,
 )
-from tether.chat.tokens import TokenKey
+from tether.chat.tokens import (
+    DEFAULT_TOKEN_TTL,
+    KEY_VARIABLE,
+    RefreshTokenRepository,
+    TokenKey,
+    default_key,
+)
 
 __all__ = [
     "DEFAULT_TOKEN_TTL",
+    "KEY_VARIABLE",
     "ActiveToken",
     "Conversation",
     "ConversationRepository",
     "EmailTaken",
     "Message",
     "MessageRepository",
+    "MessageStatus",
     "MessageStatusConflict",
     "RefreshToken",
     "RefreshTokenRepository",
     "Role",
     "Sender",
-    "Status",
     "TokenKey",
     "User",
     "UserRepository",
+    "default_key",
 ]

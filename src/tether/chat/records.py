@@ -1,19 +1,41 @@
 """The chat domain's records: one attrs class per result shape, fields in column order.
 
-Secrets stay out of every repr: a user's password hash, a raw refresh token.
+Secrets stay out of every repr: a user's password hash, a raw refresh token. Roles,
+senders and message statuses come out as the StrEnums below, which compare equal to
+their labels (MessageStatus.SENT == "sent").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 from attrs import field, frozen
 
-Role = Literal["user", "admin"]
-Sender = Literal["user", "assistant"]
-Status = Literal["sending", "streaming", "sent", "failed"]
+
+class Role(enum.StrEnum):
+    """`chat.users.role`."""
+
+    USER = "user"
+    ADMIN = "admin"
+
+
+class Sender(enum.StrEnum):
+    """`chat.messages.sender`."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class MessageStatus(enum.StrEnum):
+    """`chat.messages.status`: it only moves forward; SENT and FAILED are final."""
+
+    SENDING = "sending"
+    STREAMING = "streaming"
+    SENT = "sent"
+    FAILED = "failed"
 
 
 @frozen
@@ -24,7 +46,7 @@ class User:
     # for a user who signs in with OAuth only.
     hashed_password: str | None = field(repr=False)
     name: str | None
-    role: Role
+    role: Role = field(converter=Role)
     created_at: dt.datetime
 
     @property
@@ -47,9 +69,9 @@ class Conversation:
 class Message:
     id: uuid.UUID
     conversation_id: uuid.UUID
-    sender: Sender
+    sender: Sender = field(converter=Sender)
     content: str
-    status: Status
+    status: MessageStatus = field(converter=MessageStatus)
     metadata: dict[str, Any]
     created_at: dt.datetime
 

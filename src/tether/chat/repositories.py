@@ -3,39 +3,30 @@
 Each works on a `Database`, a pool, or a connection inside the caller's
 transaction. Integrity is the database's: messages_count and last_message_at are
 kept by triggers (these methods never touch them), cascades delete children, and
-every refresh-token operation is one UPDATE of the user's row.
+every refresh-token operation is one UPDATE of the user's row (tether.chat.tokens).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from tether import queries
 from tether.chat.records import (
-    ActiveToken,
     Conversation,
     Message,
-    RefreshToken,
+    MessageStatus,
     Role,
     Sender,
-    Status,
-    TokenGrant,
     User,
 )
-from tether.chat.tokens import TokenKey, new_token
-from tether.database import Database
 from tether.errors import InvalidValue
 from tether.paging import Page
-from tether.repository import Executor, Repository
+from tether.repository import Repository
 
 Q = queries.load("chat")
 
-# How long a refresh token lives unless the caller says otherwise; each rotation
-# starts a new one (a session idle for longer ends).
-DEFAULT_TOKEN_TTL = dt.timedelta(days=30)
 # The keyset of each page query: the cursor carries these fields of a page's last row.
 PAGE_KEY = ("created_at", "id")
 
@@ -54,7 +45,11 @@ class UserRepository(Repository):
     DELETE_USER = Q.delete_user
 
     async def create_with_password(
-        self, email: str, hashed_password: str, name: str | None = None, role: Role = "user"
+        self,
+        email: str,
+        hashed_password: str,
+        name: str | None = None,
+        role: Role = Role.USER,
     ) -> User:
         """A user who signs in with a password, of which tether stores the hash the
         service computed; EmailTaken if the address is taken, whatever its case."""
@@ -68,7 +63,9 @@ class UserRepository(Repository):
             self.INSERT_USER, email=email, hashed_password=hashed_password, name=name, role=role
         )
 
-    async def create_oauth(self, email: str, name: str | None = None, role: Role = "user") -> User:
+    async def create_oauth(
+        self, email: str, name: str | None = None, role: Role = Role.USER
+    ) -> User:
         """A user who signs in through an OAuth provider only: no password hash."""
         return await self._returning(
             self.INSERT_USER, email=email, hashed_password=None, name=name, role=role
@@ -93,74 +90,6 @@ class UserRepository(Repository):
         return await self._execrows(self.DELETE_USER, id=user_id) > 0
 
 
-class RefreshTokenRepository(Repository):
-    """Refresh tokens, hashed with the service's `TokenKey` before anything is sent.
-
-    Each operation is one atomic statement. An expired, revoked, rotated or unknown
-    token is simply not found: `rotate` returns None, and a stolen token used after
-    its owner rotated it gets nothing.
-    """
-
-    __slots__ = ("_key",)
-
-    ISSUE_REFRESH_TOKEN = Q.issue_refresh_token.returning(TokenGrant)
-    ROTATE_REFRESH_TOKEN = Q.rotate_refresh_token.returning(TokenGrant)
-    REVOKE_REFRESH_TOKEN = Q.revoke_refresh_token
-    REVOKE_ALL_REFRESH_TOKENS = Q.revoke_all_refresh_tokens
-    LIST_REFRESH_TOKENS = Q.list_refresh_tokens.returning(ActiveToken)
-
-    def __init__(self, db: Database | Executor, key: TokenKey) -> None:
-        super().__init__(db)
-        self._key = key
-
-    async def issue(
-        self, user_id: uuid.UUID, ttl: dt.timedelta = DEFAULT_TOKEN_TTL
-    ) -> RefreshToken:
-        """A new refresh token for the user (sign-in). Of the user's other live tokens
-        the newest 19 stay; expired ones go. NotFound if there is no such user."""
-        token = new_token()
-        grant = await self._get(
-            self.ISSUE_REFRESH_TOKEN,
-            "chat.users",
-            user_id=user_id,
-            token_hash=self._key.hash(token),
-            ttl=ttl,
-        )
-        return RefreshToken(token, grant.user_id, grant.issued_at, grant.expires_at)
-
-    async def rotate(
-        self, token: str, ttl: dt.timedelta = DEFAULT_TOKEN_TTL
-    ) -> RefreshToken | None:
-        """Verify `token` and replace it with a new one, in one statement (refresh).
-
-        None when the token is not live: expired, revoked, already rotated (a reuse:
-        of two concurrent rotations of one token, exactly one gets a new token) or
-        never issued. The new token's user is the old one's.
-        """
-        fresh = new_token()
-        grant = await self._one(
-            self.ROTATE_REFRESH_TOKEN,
-            old_hash=self._key.hash(token),
-            new_hash=self._key.hash(fresh),
-            ttl=ttl,
-        )
-        if grant is None:
-            return None
-        return RefreshToken(fresh, grant.user_id, grant.issued_at, grant.expires_at)
-
-    async def revoke(self, token: str) -> bool:
-        """Revoke one token (sign-out on one device); False if it was not held."""
-        return await self._execrows(self.REVOKE_REFRESH_TOKEN, token_hash=self._key.hash(token)) > 0
-
-    async def revoke_all(self, user_id: uuid.UUID) -> bool:
-        """Revoke every token of the user (sign-out everywhere); False if no such user."""
-        return await self._execrows(self.REVOKE_ALL_REFRESH_TOKENS, user_id=user_id) > 0
-
-    async def active(self, user_id: uuid.UUID) -> list[ActiveToken]:
-        """When each live token of the user was issued and expires, oldest first."""
-        return await self._many(self.LIST_REFRESH_TOKENS, user_id=user_id)
-
-
 class ConversationRepository(Repository):
     INSERT_CONVERSATION = Q.insert_conversation.returning(Conversation)
     GET_CONVERSATION = Q.get_conversation.returning(Conversation)
@@ -177,8 +106,8 @@ class ConversationRepository(Repository):
         owner (for the service's access check)."""
         return await self._get(self.GET_CONVERSATION, "chat.conversations", id=conversation_id)
 
-    async def page(
-        self, user_id: uuid.UUID, limit: int = 20, after: str | None = None
+    async def page_of_user(
+        self, user_id: uuid.UUID, *, limit: int = 20, after: str | None = None
     ) -> Page[Conversation]:
         """The user's conversations newest first, `limit` at a time: pass the page's
         `next` as `after` for the one that follows. Conversations created between two
@@ -211,7 +140,7 @@ class MessageRepository(Repository):
         sender: Sender,
         content: str,
         *,
-        status: Status = "sent",
+        status: MessageStatus = MessageStatus.SENT,
         metadata: Mapping[str, Any] | None = None,
     ) -> Message:
         """Append a message (status `streaming` and empty content to start a streamed
@@ -237,12 +166,12 @@ class MessageRepository(Repository):
     async def finish(
         self,
         message_id: uuid.UUID,
-        status: Status = "sent",
+        status: MessageStatus = MessageStatus.SENT,
         metadata: Mapping[str, Any] | None = None,
     ) -> Message | None:
         """End a message being sent or streamed as `sent` or `failed`, merging
         `metadata` into its own; None when it was not being sent or streamed."""
-        if status not in ("sent", "failed"):
+        if status not in (MessageStatus.SENT, MessageStatus.FAILED):
             raise InvalidValue(
                 "chat.messages: a message finishes as sent or failed", table="chat.messages"
             )
@@ -250,8 +179,8 @@ class MessageRepository(Repository):
             self.FINISH_MESSAGE, id=message_id, status=status, metadata=_metadata(metadata)
         )
 
-    async def page(
-        self, conversation_id: uuid.UUID, limit: int = 50, after: str | None = None
+    async def page_of_conversation(
+        self, conversation_id: uuid.UUID, *, limit: int = 50, after: str | None = None
     ) -> Page[Message]:
         """The conversation's messages in order, oldest first, `limit` at a time: pass
         the page's `next` as `after` for the one that follows."""

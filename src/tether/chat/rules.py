@@ -19,6 +19,9 @@ RULES = {
         "a 64-hex-digit hash, never a raw token, expiring after it was issued"
     ),
     "conversations_user_id_fkey": "the conversation's user must exist",
+    "conversations_id_user_id_key": (
+        "a conversation and its user are one pair (what a message's conversation refers to)"
+    ),
     "conversations_title_check": "a conversation's title has at most 512 characters",
     "conversations_messages_count_check": "a conversation's messages_count is never negative",
     "conversations_last_message_at_check": (
@@ -28,7 +31,7 @@ RULES = {
         "messages_count and last_message_at are kept by the database: a conversation "
         "starts at zero and only its messages move them"
     ),
-    "messages_conversation_id_fkey": "the message's conversation must exist",
+    "messages_conversation_id_fkey": "the message's conversation must exist, and be its user's",
     "messages_sender_check": "a message's sender is user or assistant",
     "messages_status_check": "a message's status is sending, streaming, sent or failed",
     "messages_metadata_check": "a message's metadata is a JSON object",

@@ -8,68 +8,45 @@ refused; two rotations racing for one token leave exactly one winner. Pages of
 messages and conversations follow their cursors. Last, deletes: a message (the
 conversation's last_message_at falls back), then Ada, with what the cascade removed
 counted by PostgreSQL, and Ben's rows untouched. The tests start from the same
-builders (`hash_password`, `sign_up`, `converse`).
+builders (`build_users`, `build_conversation`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import secrets
 import uuid
-
-from attrs import frozen
 
 from tether import queries
 from tether.changes import preview, track
-from tether.chat.records import Conversation, Message, Sender, User
+from tether.chat.records import Conversation, Message, MessageStatus, Sender, User
 from tether.chat.repositories import (
     ConversationRepository,
     MessageRepository,
-    RefreshTokenRepository,
     UserRepository,
 )
-from tether.chat.tokens import TokenKey
+from tether.chat.tokens import RefreshTokenRepository, TokenKey
 from tether.database import Database
-from tether.demo import Out, changes_table, table
-from tether.repository import Repository
+from tether.demo import Out, RowCount, StoryLookups, changes_table, table
+from tether.passwords import MIN_COST, hash_password, verify_password
 
 Q = queries.load("chat")
 
-# scrypt's cost parameters, as a service would choose them (RFC 7914's interactive ones).
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+PASSWORD = "correct horse battery staple"  # noqa: S105 (Ada's made-up password)
+# A demo's cheap cost (2^10): a service keeps hash_password's default (OWASP's 2^17).
+DEMO_COST = MIN_COST
 
 
-def hash_password(password: str, salt: bytes | None = None) -> str:
-    """What the service does before tether sees anything: a salted scrypt hash, as
-    `scrypt$n$r$p$salt$hash` (the password itself never leaves the service)."""
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
-    encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
-    return "$".join(["scrypt", *(str(v) for v in _SCRYPT.values()), *encoded])
-
-
-def verify_password(password: str, hashed: str | None) -> bool:
-    """The service's check at sign-in, against the hash tether kept."""
-    if hashed is None:
-        return False
-    salt = base64.b64decode(hashed.split("$")[4])
-    return hmac.compare_digest(hash_password(password, salt), hashed)
-
-
-async def sign_up(db: Database) -> tuple[User, User]:
+async def build_users(db: Database) -> tuple[User, User]:
     """Ada, who signs in with a password, and Ben, who signs in with Google."""
     users = UserRepository(db)
     ada = await users.create_with_password(
-        "Ada.Lovelace@example.com", hash_password("correct horse battery staple"), "Ada"
+        "Ada.Lovelace@example.com", hash_password(PASSWORD, cost=DEMO_COST), "Ada"
     )
     ben = await users.create_oauth("ben@example.com", "Ben")
     return ada, ben
 
 
-SENDERS: tuple[Sender, Sender] = ("assistant", "user")
+SENDERS = (Sender.ASSISTANT, Sender.USER)
 QUESTION = "I get a headache after running. Should I worry?"
 REPLY = (
     "Headaches after exercise are common ",
@@ -83,7 +60,7 @@ def _quiet(_: str) -> None:
     pass
 
 
-async def converse(
+async def build_conversation(
     db: Database, user: User, out: Out = _quiet
 ) -> tuple[Conversation, Message, Message]:
     """A conversation of `user`: a question, then the assistant's reply, streamed
@@ -91,35 +68,32 @@ async def converse(
     messages = MessageRepository(db)
     conversation = await ConversationRepository(db).create(user.id, "Headache after running")
     question = await messages.append(
-        conversation.id, "user", QUESTION, metadata={"client": "web-app"}
+        conversation.id, Sender.USER, QUESTION, metadata={"client": "web-app"}
     )
-    reply = await messages.append(conversation.id, "assistant", "", status="streaming")
+    reply = await messages.append(
+        conversation.id, Sender.ASSISTANT, "", status=MessageStatus.STREAMING
+    )
     out(f"user: {question.content}")
     out(f"assistant's reply appended: status {reply.status}, content {reply.content!r}")
     for number, chunk in enumerate(REPLY, start=1):
         assert await messages.append_chunk(reply.id, chunk)
         out(f"chunk {number} appended in the database: {chunk!r}")
-    finished = await messages.finish(reply.id, "sent", {"model": "veda-1", "chunks": len(REPLY)})
+    finished = await messages.finish(
+        reply.id, MessageStatus.SENT, {"model": "veda-1", "chunks": len(REPLY)}
+    )
     assert finished is not None
     out(f"finished: status {finished.status}, metadata {finished.metadata}")
     return conversation, question, finished
 
 
-@frozen
-class RowCount:
-    table_name: str
-    row_count: int
-
-
-class StoryLookups(Repository):
+class Lookups(StoryLookups):
     """The story's own look-ups (sql/chat/story.sql)."""
 
     ROWS_OF_USER = Q.rows_of_user.returning(RowCount)
     STORED_TOKEN_HASHES = Q.stored_token_hashes
 
     async def rows_of_user(self, user_id: uuid.UUID) -> str:
-        rows = await self._many(self.ROWS_OF_USER, user_id=user_id)
-        return ", ".join(f"{r.table_name} {r.row_count}" for r in rows)
+        return await self._rows_left(self.ROWS_OF_USER, user_id=user_id)
 
     async def stored_token_hashes(self, user_id: uuid.UUID) -> list[str]:
         hashes: list[str] = await self._val(self.STORED_TOKEN_HASHES, user_id=user_id)
@@ -136,12 +110,12 @@ def _counters(conversation: Conversation) -> str:
 
 async def play(db: Database, out: Out) -> None:
     users, conversations = UserRepository(db), ConversationRepository(db)
-    messages, lookups = MessageRepository(db), StoryLookups(db)
-    # The service's key, from its environment in production (TokenKey.from_env()).
-    tokens = RefreshTokenRepository(db, TokenKey.generate())
+    messages, lookups = MessageRepository(db), Lookups(db)
+    # A key made up for the demo; a service's comes from $TETHER_CHAT_TOKEN_KEY (the default).
+    tokens = RefreshTokenRepository(db, key=TokenKey.generate())
 
     out("\n== Ada signs up with a password, Ben with Google (OAuth) ==")
-    ada, ben = await sign_up(db)
+    ada, ben = await build_users(db)
     out(
         table(
             ("email", "name", "role", "signs in with"),
@@ -156,7 +130,8 @@ async def play(db: Database, out: Out) -> None:
     out("\n== Ada signs in: found by e-mail in any case, her password checked by the service ==")
     found = await users.find_by_email("ada.lovelace@EXAMPLE.com")
     assert found is not None
-    matches = verify_password("correct horse battery staple", found.hashed_password)
+    assert found.hashed_password is not None
+    matches = verify_password(PASSWORD, found.hashed_password)
     out(f"password matches the stored hash: {matches}")
     session = await tokens.issue(found.id)
     [stored] = await lookups.stored_token_hashes(ada.id)
@@ -167,7 +142,7 @@ async def play(db: Database, out: Out) -> None:
     )
 
     out("\n== A question, and the assistant's reply streamed one chunk per statement ==")
-    conversation, _, reply = await converse(db, ada, out)
+    conversation, _, reply = await build_conversation(db, ada, out)
     conversation = await conversations.get(conversation.id)
     out(f"the reply as stored: {reply.content!r}")
     out(f"counted by the database: {_counters(conversation)}")
@@ -187,25 +162,26 @@ async def play(db: Database, out: Out) -> None:
     out("\n== Paging by keyset: the follow-up messages, four at a time ==")
     for n in range(1, 10):
         await messages.append(conversation.id, SENDERS[n % 2], f"follow-up {n}")
-    page = await messages.page(conversation.id, limit=4)
+    page = await messages.page_of_conversation(conversation.id, limit=4)
     number = 1
     while True:
         out(f"page {number}: " + " | ".join(m.content[:24] for m in page))
         if page.next is None:
             break
-        page = await messages.page(conversation.id, limit=4, after=page.next)
+        page = await messages.page_of_conversation(conversation.id, limit=4, after=page.next)
         number += 1
     for title in ("Sleep", "Allergies"):
         await conversations.create(ada.id, title)
-    listing = await conversations.page(ada.id, limit=2)
-    following = await conversations.page(ada.id, limit=2, after=listing.next)
+    listing = await conversations.page_of_user(ada.id, limit=2)
+    following = await conversations.page_of_user(ada.id, limit=2, after=listing.next)
     out(
         "Ada's conversations, newest first, two per page: "
         + " / ".join(", ".join(c.title or "-" for c in p) for p in (listing, following))
     )
 
     out("\n== Deleting the newest message: last_message_at falls back to the one before ==")
-    *_, before_last, newest = (await messages.page(conversation.id, limit=100)).items
+    everything = await messages.page_of_conversation(conversation.id, limit=100)
+    *_, before_last, newest = everything.items
     out(f"before: {_counters(await conversations.get(conversation.id))}")
     await messages.delete(newest.id)
     after = await conversations.get(conversation.id)
@@ -214,7 +190,7 @@ async def play(db: Database, out: Out) -> None:
     out(f"{newest.content!r} deleted; last_message_at is {before_last.content!r}'s: {fallback}")
 
     out("\n== Deleting Ada: what would go (a preview, rolled back), then the delete ==")
-    await converse(db, ben)
+    await build_conversation(db, ben)
     would = await preview(db, lambda conn: UserRepository(conn).delete(ada.id))
     out("preview: " + ", ".join(f"{t} {n}" for t, n in sorted(would.deleted.items())))
     async with db.connection() as conn, track(conn) as changes:

@@ -37,6 +37,7 @@ from tether.check.nullability import NullabilityCatalog, scanned_tables
 from tether.check.pytypes import PgType
 from tether.check.schema import MigrationSource, rollback_findings, schema_findings
 from tether.check.statements import column_verdicts, describe, judge, undecided
+from tether.check.tenancy import tenancy_findings
 from tether.commands import Out, migrated_scratch
 from tether.database import Database
 from tether.queries import Query, QueryError, is_bound, load
@@ -170,6 +171,7 @@ async def run(
             undecided_columns.extend(undecided(query, verdicts))
         schemas = await catalog.domain_schemas()
         findings += await schema_findings(catalog, schemas, MigrationSource(root))
+        findings += await tenancy_findings(db, schemas, MigrationSource(root))
     findings += rollback_findings(root)
     return Report(sorted(findings), len(loaded), schemas, sorted(undecided_columns))
 

@@ -1,5 +1,6 @@
 """planner (seed 001): an AI study planner's subjects, day plans in generations, tasks, feedback."""
 
+from tether.planner.errors import FeedbackTaken
 from tether.planner.records import (
     Calendar,
     CalendarDay,
@@ -25,6 +26,7 @@ __all__ = [
     "DayPlan",
     "Feedback",
     "FeedbackRepository",
+    "FeedbackTaken",
     "Generation",
     "NewTask",
     "PlanRepository",

@@ -55,7 +55,7 @@ class SubjectRepository(Repository):
     async def create(self, student_id: int, name: str) -> Subject:
         return await self._returning(self.INSERT_SUBJECT, student_id=student_id, name=name)
 
-    async def list(self, student_id: int) -> list[Subject]:
+    async def of_student(self, student_id: int) -> list[Subject]:
         return await self._many(self.LIST_SUBJECTS, student_id=student_id)
 
     async def delete(self, subject_id: int) -> bool:
@@ -95,8 +95,8 @@ class PlanRepository(Repository):
         """The user's newest generation as a calendar, in one round trip; None if no plans."""
         return await self._one(self.LATEST_CALENDAR, user_id=user_id)
 
-    async def list_generations(
-        self, user_id: int, limit: int = 20, after: str | None = None
+    async def page_of_user(
+        self, user_id: int, *, limit: int = 20, after: str | None = None
     ) -> Page[Generation]:
         """The user's generations that still have plans, newest first, `limit` (1 to
         1,000) per page: `after` is the previous page's `next` cursor (None: the first

@@ -4,7 +4,7 @@ John plans three days of Calculus, Physics and Computer Science, gives feedback,
 and gets a regenerated first day. Then a plan, a subject and finally John are
 deleted; after each deletion the database's own counters show what cascaded,
 and Mary's data, in the same tables, is shown untouched. The planner's tests
-start from the same story (`first_generation`, `regenerate`).
+start from the same story (`build_first_generation`, `build_regeneration`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import asyncpg
-from attrs import define, frozen
+from attrs import define
 
 from tether import queries
 from tether.changes import track
 from tether.database import Database
-from tether.demo import Out, changes_table, table
+from tether.demo import Out, RowCount, StoryLookups, changes_table, table
 from tether.planner.records import Calendar, DayPlan, NewTask, Subject, User
 from tether.planner.repositories import (
     FeedbackRepository,
@@ -27,7 +27,6 @@ from tether.planner.repositories import (
     SubjectRepository,
     UserRepository,
 )
-from tether.repository import Repository
 
 Q = queries.load("planner")
 
@@ -59,7 +58,7 @@ class SeedStory:
     second: uuid.UUID | None = None
 
 
-async def first_generation(db: Database) -> SeedStory:
+async def build_first_generation(db: Database) -> SeedStory:
     """John, his three subjects and his first generation (three days, six tasks);
     Mary, with one plan of her own in the same tables."""
     users, subjects, plans = UserRepository(db), SubjectRepository(db), PlanRepository(db)
@@ -96,7 +95,7 @@ async def first_generation(db: Database) -> SeedStory:
     return SeedStory(john, mary, calculus, physics, cs, chemistry, first)
 
 
-async def regenerate(db: Database, story: SeedStory) -> None:
+async def build_regeneration(db: Database, story: SeedStory) -> None:
     """John's feedback on his first generation, then a lighter first day as a new one."""
     john = story.john
     await FeedbackRepository(db).submit(
@@ -116,13 +115,7 @@ async def regenerate(db: Database, story: SeedStory) -> None:
     )
 
 
-@frozen
-class RowCount:
-    table_name: str
-    row_count: int
-
-
-class StoryLookups(Repository):
+class Lookups(StoryLookups):
     """The story's own look-ups (sql/planner/story.sql)."""
 
     PLAN_OF_DAY = Q.plan_of_day
@@ -133,25 +126,24 @@ class StoryLookups(Repository):
         return plan_id
 
     async def rows_of_user(self, user_id: int) -> str:
-        rows = await self._many(self.ROWS_OF_USER, user_id=user_id)
-        return ", ".join(f"{r.table_name} {r.row_count}" for r in rows)
+        return await self._rows_left(self.ROWS_OF_USER, user_id=user_id)
 
 
 async def play(db: Database, out: Out) -> None:
     plans = PlanRepository(db)
     out("\n== John's first generation: three days, six tasks ==")
-    story = await first_generation(db)
+    story = await build_first_generation(db)
     john = story.john
     calendar = await plans.latest_calendar(john.id)
     assert calendar is not None
     out(f"generation {story.first}\n{calendar_table(calendar)}")
 
     out("\n== John's feedback, then a regenerated, lighter first day ==")
-    await regenerate(db, story)
+    await build_regeneration(db, story)
     calendar = await plans.latest_calendar(john.id)
     assert calendar is not None
     out(f"generation {story.second}\n{calendar_table(calendar)}")
-    generations = await plans.list_generations(john.id)
+    generations = await plans.page_of_user(john.id)
     out("\nJohn's generations, newest first (old ones stay for history):")
     out(
         table(
@@ -169,7 +161,7 @@ async def play(db: Database, out: Out) -> None:
         )
     )
 
-    lookups = StoryLookups(db)
+    lookups = Lookups(db)
     first_day3 = await lookups.plan_of_day(story.first, DAY3)
     steps: list[tuple[str, Callable[[asyncpg.Connection], Awaitable[object]]]] = [
         (

@@ -1,7 +1,7 @@
 """The study domain's records: one attrs class per result shape, fields in column order.
 
 Embeddings come out as numpy arrays (float32, 768 values) and go in as numpy
-arrays; statuses and types come out as the StrEnums below, which compare equal
+arrays; statuses, types and roles come out as the StrEnums below, which compare equal
 to their labels ("ACTIVE" == SessionStatus.ACTIVE).
 """
 
@@ -19,7 +19,7 @@ from attrs import field, frozen
 from pgvector import Vector
 
 from tether.errors import InvalidValue
-from tether.records import all_of, is_a, rows_of
+from tether.records import all_of, builder, is_a, rows_of
 
 # The length of every embedding: `vector(768)` in migrations/study (a test holds
 # the two together).
@@ -60,6 +60,14 @@ class ChunkType(enum.StrEnum):
 
     PARENT = "PARENT"
     CHILD = "CHILD"
+
+
+class MessageRole(enum.StrEnum):
+    """`study.messages.role`: who wrote a chat's message."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+    SYSTEM = "system"
 
 
 def embedding_in(value: Any, table: str = "study.document_chunks") -> Embedding:
@@ -138,18 +146,15 @@ def _document_infos(rows: Iterable[Any] | None) -> tuple[DocumentInfo, ...]:
     return rows_of(DocumentInfo, rows)
 
 
+def _study_session(row: Any) -> StudySession:
+    return row if isinstance(row, StudySession) else builder(StudySession).one(row)
+
+
 @frozen
 class SessionWithDocuments:
     """A session and its documents (oldest first), read in one round trip."""
 
-    id: uuid.UUID
-    profile_id: uuid.UUID
-    title: str
-    description: str | None
-    status: SessionStatus = field(converter=SessionStatus)
-    draft_plan: dict[str, Any] | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    session: StudySession = field(converter=_study_session)
     documents: tuple[DocumentInfo, ...] = field(converter=_document_infos)
 
 
@@ -206,7 +211,7 @@ class Chat:
 class Message:
     id: uuid.UUID
     chat_id: uuid.UUID
-    role: str
+    role: MessageRole = field(converter=MessageRole)
     content: str
     created_at: dt.datetime
     seq: int  # the order of the chat's messages (not in the seed: see docs/study.md)

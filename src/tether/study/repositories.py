@@ -22,6 +22,7 @@ from tether.study.records import (
     Chunk,
     Document,
     Message,
+    MessageRole,
     NewChunk,
     ProcessingStatus,
     Profile,
@@ -88,8 +89,8 @@ class SessionRepository(Repository):
         """The session and its documents (without their text), in one round trip."""
         return await self._get(self.SESSION_WITH_DOCUMENTS, "study.study_sessions", id=session_id)
 
-    async def page(
-        self, profile_id: uuid.UUID, limit: int = 20, after: str | None = None
+    async def page_of_profile(
+        self, profile_id: uuid.UUID, *, limit: int = 20, after: str | None = None
     ) -> Page[StudySession]:
         """A profile's sessions, newest first; `after` is the previous page's `next`."""
         return await self._page(
@@ -103,8 +104,8 @@ class SessionRepository(Repository):
     async def move(
         self,
         session_id: uuid.UUID,
-        from_status: SessionStatus | str,
-        to_status: SessionStatus | str,
+        from_status: SessionStatus,
+        to_status: SessionStatus,
     ) -> StudySession:
         """Compare-and-set: move the session from `from_status` to `to_status`.
 
@@ -172,7 +173,7 @@ class DocumentRepository(Repository):
         self,
         document_id: uuid.UUID,
         content_text: str | None,
-        processing_status: ProcessingStatus | str = ProcessingStatus.COMPLETED,
+        processing_status: ProcessingStatus = ProcessingStatus.COMPLETED,
     ) -> Document:
         """The document's extracted text (its length follows) and its processing status."""
         return await self._get(
@@ -184,7 +185,7 @@ class DocumentRepository(Repository):
         )
 
     async def set_status(
-        self, document_id: uuid.UUID, processing_status: ProcessingStatus | str
+        self, document_id: uuid.UUID, processing_status: ProcessingStatus
     ) -> Document:
         return await self._get(
             self.SET_PROCESSING_STATUS,
@@ -243,7 +244,7 @@ class TopicRepository(Repository):
         related_topic_ids (the database does both)."""
         return await self._execrows(self.DELETE_TOPIC, id=topic_id) > 0
 
-    async def list(self, session_id: uuid.UUID) -> list[Topic]:
+    async def of_session(self, session_id: uuid.UUID) -> list[Topic]:
         """The session's topics in their order."""
         return await self._many(self.LIST_TOPICS, session_id=session_id)
 
@@ -268,7 +269,7 @@ class ChatRepository(Repository):
         """A chat for every topic of the session (made where missing), in topic order."""
         return await self._many(self.OPEN_TOPIC_CHATS, session_id=session_id)
 
-    async def list(self, session_id: uuid.UUID) -> list[Chat]:
+    async def of_session(self, session_id: uuid.UUID) -> list[Chat]:
         """The session's chats: the general one first, then the topics' in topic order."""
         return await self._many(self.LIST_CHATS, session_id=session_id)
 
@@ -280,14 +281,14 @@ class MessageRepository(Repository):
     INSERT_MESSAGE = Q.insert_message.returning(Message)
     MESSAGES_PAGE = Q.messages_page.returning(Message)
 
-    async def append(self, chat_id: uuid.UUID, role: str, content: str) -> Message:
+    async def append(self, chat_id: uuid.UUID, role: MessageRole, content: str) -> Message:
         """Add a message (role user, assistant or system) after the chat's last one."""
         return await self._returning(
             self.INSERT_MESSAGE, chat_id=chat_id, role=role, content=content
         )
 
-    async def page(
-        self, chat_id: uuid.UUID, limit: int = 50, after: str | None = None
+    async def page_of_chat(
+        self, chat_id: uuid.UUID, *, limit: int = 50, after: str | None = None
     ) -> Page[Message]:
         """A chat's messages in order; `after` is the previous page's `next`."""
         return await self._page(

@@ -73,4 +73,10 @@ RULES = {
     "document_chunks_place_fixed": (
         "the document, session, parent and type of a chunk cannot change"
     ),
+    # Tenancy (study_0003_tenancy_indexes): what the composite foreign keys point at.
+    "study_sessions_id_profile_id_key": "a study session belongs to one profile",
+    "documents_session_id_profile_id_id_key": "a document belongs to one session and profile",
+    "topics_session_id_profile_id_id_key": "a topic belongs to one session and profile",
+    "chats_id_profile_id_key": "a chat belongs to one profile",
+    "document_chunks_id_profile_id_key": "a chunk belongs to one profile",
 }

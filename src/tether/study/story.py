@@ -7,13 +7,12 @@ hashing embedding shipped in tether.study.embedding, and written by binary COPY.
 A question in the general chat is answered from the nearest chunks with their
 parents; a move the seed does not allow, and a move from a stale status, are
 refused. Deleting a topic takes its chat and leaves every chunk's array, counted
-by PostgreSQL. The tests start from the same story (`build`).
+by PostgreSQL. The tests start from the same story (`build_session`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 import uuid
 from collections.abc import Sequence
@@ -23,12 +22,13 @@ from attrs import define, frozen
 from tether import queries
 from tether.changes import preview, track
 from tether.database import Database
-from tether.demo import Out, changes_table, table
+from tether.demo import Out, StoryLookups, changes_table, table
 from tether.errors import TetherError
-from tether.repository import Repository
+from tether.passwords import MIN_COST, hash_password
 from tether.study.embedding import embed, words
 from tether.study.records import (
     Document,
+    MessageRole,
     NewChunk,
     Profile,
     Retrieval,
@@ -97,12 +97,6 @@ QUESTION = "How do I find the length of a vector?"
 EIGEN_QUESTION = "What number scales an eigenvector of a matrix?"
 
 
-def password_hash(password: str, salt: bytes) -> str:
-    """What an application stores: a scrypt hash (the password never reaches tether)."""
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"$scrypt$ln=14,r=8,p=1${salt.hex()}${digest.hex()}"
-
-
 def chunk_document(text: str, topics: Sequence[Topic]) -> list[NewChunk]:
     """Paragraphs as PARENT chunks (not embedded), their sentences as embedded CHILD
     chunks; each related to the topics whose keywords it uses."""
@@ -131,12 +125,14 @@ class StudyStory:
     chunks: int = 0
 
 
-async def build(db: Database) -> StudyStory:
+async def build_session(db: Database) -> StudyStory:
     """Ada's session, from upload to ACTIVE: documents, the edited plan's topics, and
     every chunk embedded and written."""
     sessions, topics = SessionRepository(db), TopicRepository(db)
     ada = await ProfileRepository(db).create(
-        "ada@example.com", password_hash("correct horse battery staple", b"demo-salt-0001")
+        # A demo's cheap cost (2^10): a service keeps hash_password's default (2^17).
+        "ada@example.com",
+        hash_password("correct horse battery staple", cost=MIN_COST),
     )
     session = await sessions.create(ada.id, "Linear algebra exam", "Chapters 1-3, in two weeks")
     documents = [
@@ -168,7 +164,7 @@ class TopicChunks:
     chunks: int
 
 
-class StoryLookups(Repository):
+class Lookups(StoryLookups):
     """The story's own look-ups (sql/study/story.sql)."""
 
     RELATED_CHUNK_COUNTS = Q.related_chunk_counts.returning(TopicChunks)
@@ -194,12 +190,12 @@ def topics_table(found: Sequence[Topic]) -> str:
 
 async def play(db: Database, out: Out) -> None:
     sessions, topics, chunks = SessionRepository(db), TopicRepository(db), ChunkRepository(db)
-    story = await build(db)
+    story = await build_session(db)
     session_id = story.session.id
 
     out("\n== Ada's session and its documents (one round trip) ==")
     whole = await sessions.with_documents(session_id)
-    out(f"{whole.title}: {whole.status}")
+    out(f"{whole.session.title}: {whole.session.status}")
     out(
         table(
             ("document", "characters (computed)", "processing"),
@@ -226,23 +222,23 @@ async def play(db: Database, out: Out) -> None:
 
     out("\n== chunks: paragraphs as parents, sentences as embedded children (binary COPY) ==")
     out(f"{story.chunks} chunks written; the chunks naming each topic:")
-    lookups = StoryLookups(db)
+    lookups = Lookups(db)
     counts = await lookups.related_chunk_counts(session_id)
     out(table(("topic", "chunks"), [(c.title, c.chunks) for c in counts]))
 
     out(f'\n== a question in the general chat: "{QUESTION}" ==')
     chat = await ChatRepository(db).general(session_id)
     messages = MessageRepository(db)
-    await messages.append(chat.id, "user", QUESTION)
+    await messages.append(chat.id, MessageRole.USER, QUESTION)
     found = await chunks.search(session_id, embed(QUESTION), k=3)
     out(f"the 3 nearest chunks ({found.method} search), each with its parent:")
     out(hits_table(found))
-    await messages.append(chat.id, "assistant", "From your notes: " + found.contexts()[0])
+    await messages.append(chat.id, MessageRole.ASSISTANT, "From your notes: " + found.contexts()[0])
     eigen = next(t for t in story.topics if t.title == "Eigenvalues")
     related = await chunks.search(session_id, embed(EIGEN_QUESTION), k=2, topic_ids=[eigen.id])
     out(f"\n'{EIGEN_QUESTION}', among the chunks related to Eigenvalues only:")
     out(hits_table(related))
-    page = await messages.page(chat.id)
+    page = await messages.page_of_chat(chat.id)
     out("\nthe general chat, in order:")
     out(table(("#", "role", "message"), [(m.seq, m.role, m.content) for m in page]))
 
@@ -252,8 +248,10 @@ async def play(db: Database, out: Out) -> None:
     out(f"chunks naming it before: {await lookups.chunks_naming(matrices.id)}")
     async with db.connection() as conn, track(conn) as changes:
         await TopicRepository(conn).delete(matrices.id)
-    out("what the database did (pg_stat_xact_user_tables): its chat goes, its id leaves")
-    out("every chunk's related_topic_ids:")
+    out(
+        "what the database did (pg_stat_xact_user_tables): its chat goes, and its id "
+        "leaves every chunk's related_topic_ids:"
+    )
     out(changes_table(changes))
     out(f"chunks naming it after: {await lookups.chunks_naming(matrices.id)}")
     vectors, _, determinants, _ = story.topics

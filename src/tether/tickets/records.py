@@ -1,9 +1,12 @@
 """The tickets domain's records: one attrs class per result shape, fields in column order,
-and the typed input records of the batch writes."""
+and the typed input records of the batch writes. Statuses, issue types and priorities
+come out as the StrEnums below, which compare equal to their labels
+(IssueType.EPIC == "Epic")."""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal
@@ -13,14 +16,51 @@ from attrs import field, frozen
 from attrs.validators import optional
 
 from tether.errors import InvalidValue
-from tether.records import is_a, rows_of
+from tether.records import builder, is_a, rows_of
 
 R = TypeVar("R")
 
 
+class SessionStatus(enum.StrEnum):
+    """`tickets.sessions.status`."""
+
+    ACTIVE = "active"
+    EXPORTED = "exported"
+    ARCHIVED = "archived"
+
+
+class TaskStatus(enum.StrEnum):
+    """`tickets.session_tasks.status`, in the order a task moves through it."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class IssueType(enum.StrEnum):
+    """`tickets.tickets.issue_type`, as Jira names them."""
+
+    EPIC = "Epic"
+    STORY = "Story"
+    TASK = "Task"
+    BUG = "Bug"
+    SUBTASK = "Subtask"
+
+
+class Priority(enum.StrEnum):
+    """`tickets.tickets.priority`, as Jira names them, highest first."""
+
+    HIGHEST = "Highest"
+    HIGH = "High"
+    MEDIUM = "Medium"
+    LOW = "Low"
+    LOWEST = "Lowest"
+
+
 def _row(record: type[R], row: Any) -> R | None:
     """A nested row (`row(...)` in the query) as a record; None for NULL."""
-    return None if row is None or isinstance(row, record) else record(*row)
+    return None if row is None or isinstance(row, record) else builder(record).one(row)
 
 
 @frozen
@@ -28,7 +68,7 @@ class Session:
     id: uuid.UUID
     jira_user_id: str | None
     title: str | None
-    status: str  # active, exported, archived
+    status: SessionStatus = field(converter=SessionStatus)
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -50,7 +90,7 @@ class SessionTask:
 
     id: uuid.UUID
     session_id: uuid.UUID
-    status: str
+    status: TaskStatus = field(converter=TaskStatus)
     stage: str | None
     progress: int
     error: str | None
@@ -119,8 +159,8 @@ class Ticket:
     session_id: uuid.UUID
     summary: str
     description: str | None
-    issue_type: str  # Epic, Story, Task, Bug, Subtask
-    priority: str  # Highest, High, Medium, Low, Lowest
+    issue_type: IssueType = field(converter=IssueType)
+    priority: Priority = field(converter=Priority)
     story_points: Decimal | None
     jira_key: str | None
     position: int
@@ -132,11 +172,18 @@ def _depends_on(ids: Iterable[uuid.UUID] | None) -> tuple[uuid.UUID, ...]:
     return () if ids is None else tuple(ids)
 
 
+def _ticket(row: Any) -> Ticket:
+    ticket = _row(Ticket, row)
+    assert ticket is not None, "an exported ticket has its ticket"
+    return ticket
+
+
 @frozen
-class ExportedTicket(Ticket):
+class ExportedTicket:
     """A ticket in export order, with the tickets it depends on (each earlier in the
     order, by position)."""
 
+    ticket: Ticket = field(converter=_ticket)
     depends_on: tuple[uuid.UUID, ...] = field(converter=_depends_on)
 
 
@@ -257,8 +304,8 @@ class NewTicket:
 
     summary: str = field(validator=is_a(str, TICKETS))
     position: int = field(validator=is_a(int, TICKETS))
-    issue_type: str = field(default="Task", validator=is_a(str, TICKETS))
-    priority: str = field(default="Medium", validator=is_a(str, TICKETS))
+    issue_type: IssueType = field(default=IssueType.TASK, validator=is_a(str, TICKETS))
+    priority: Priority = field(default=Priority.MEDIUM, validator=is_a(str, TICKETS))
     description: str | None = field(default=None, validator=optional(is_a(str, TICKETS)))
     story_points: Decimal | None = field(default=None, converter=_story_points)
     depends_on: tuple[int, ...] = field(default=(), converter=_places)

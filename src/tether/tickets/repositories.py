@@ -9,7 +9,6 @@ schema; these methods never check a reference before writing it nor delete child
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
@@ -24,21 +23,19 @@ from tether.tickets.records import (
     AuditEvent,
     Dependency,
     ExportedTicket,
-    JiraToken,
     NewDependency,
     NewTicket,
     ProjectContext,
     Session,
     SessionAggregate,
     SessionError,
+    SessionStatus,
     SessionTask,
     SessionValidation,
-    StoredToken,
+    TaskStatus,
     Ticket,
     UploadedFile,
 )
-from tether.tickets.tokens import TABLE as TOKENS
-from tether.tickets.tokens import KeyRing
 
 Q = queries.load("tickets")
 
@@ -74,7 +71,7 @@ class SessionRepository(Repository):
         round trip; NotFound if there is no such session."""
         return await self._get(self.SESSION_AGGREGATE, "tickets.sessions", id=session_id)
 
-    async def set_status(self, session_id: uuid.UUID, status: str) -> Session:
+    async def set_status(self, session_id: uuid.UUID, status: SessionStatus) -> Session:
         """active, exported or archived; NotFound if there is no such session."""
         return await self._get(
             self.SET_SESSION_STATUS, "tickets.sessions", id=session_id, status=status
@@ -126,18 +123,18 @@ class TaskRepository(Repository):
         self, session_id: uuid.UUID, *, stage: str | None = None, progress: int | None = None
     ) -> SessionTask:
         """The task is running; a stage or progress left out keeps the one it had."""
-        return await self._update(session_id, "running", stage, progress, None)
+        return await self._update(session_id, TaskStatus.RUNNING, stage, progress, None)
 
     async def complete(self, session_id: uuid.UUID) -> SessionTask:
-        return await self._update(session_id, "completed", None, 100, None)
+        return await self._update(session_id, TaskStatus.COMPLETED, None, 100, None)
 
     async def fail(self, session_id: uuid.UUID, error: str) -> SessionTask:
-        return await self._update(session_id, "failed", None, None, error)
+        return await self._update(session_id, TaskStatus.FAILED, None, None, error)
 
     async def _update(
         self,
         session_id: uuid.UUID,
-        status: str,
+        status: TaskStatus,
         stage: str | None,
         progress: int | None,
         error: str | None,
@@ -229,7 +226,7 @@ class TicketRepository(Repository):
     async def get(self, ticket_id: uuid.UUID) -> Ticket:
         return await self._get(self.GET_TICKET, "tickets.tickets", id=ticket_id)
 
-    async def page(
+    async def page_of_session(
         self, session_id: uuid.UUID, *, limit: int = 50, after: str | None = None
     ) -> Page[Ticket]:
         """A session's tickets in position order, `limit` at a time (keyset: `after` is
@@ -374,7 +371,7 @@ class ErrorRepository(Repository):
             details=_json(details),
         )
 
-    async def page(
+    async def page_of_session(
         self, session_id: uuid.UUID, *, limit: int = 50, after: str | None = None
     ) -> Page[SessionError]:
         """A session's errors, newest first (keyset)."""
@@ -426,87 +423,3 @@ class AuditRepository(Repository):
     async def page(self, *, limit: int = 50, after: str | None = None) -> Page[AuditEvent]:
         """Every event, newest first."""
         return await self._page(self.AUDIT_PAGE, key=("id",), limit=limit, after=after)
-
-
-class JiraTokenRepository(Repository):
-    """Jira OAuth tokens per Jira user, encrypted before they leave Python with the
-    keys of $TETHER_JIRA_TOKEN_KEYS (see tether.tickets.tokens)."""
-
-    UPSERT_TOKEN = Q.upsert_token.returning(StoredToken)
-    GET_TOKEN = Q.get_token.returning(StoredToken)
-    DELETE_TOKEN = Q.delete_token
-    TOKENS_TO_ROTATE = Q.tokens_to_rotate.returning(StoredToken)
-    REENCRYPT_TOKENS = Q.reencrypt_tokens
-
-    async def upsert(
-        self,
-        jira_user_id: str,
-        access_token: str,
-        refresh_token: str | None,
-        expires_at: dt.datetime,
-        scopes: Sequence[str] = (),
-    ) -> JiraToken:
-        """Store (or replace) a Jira user's tokens, encrypted under the current key."""
-        keys = KeyRing.from_environment()
-        _text(jira_user_id, "jira_user_id")
-        _text(access_token, "access_token")
-        if refresh_token is not None:
-            _text(refresh_token, "refresh_token")
-        if isinstance(scopes, str) or not all(isinstance(s, str) for s in scopes):
-            raise InvalidValue(f"{TOKENS}: scopes must be a list of str", table=TOKENS)
-        stored = await self._returning(
-            self.UPSERT_TOKEN,
-            jira_user_id=jira_user_id,
-            access_token=keys.encrypt(jira_user_id, "access_token", access_token),
-            refresh_token=None
-            if refresh_token is None
-            else keys.encrypt(jira_user_id, "refresh_token", refresh_token),
-            expires_at=expires_at,
-            scopes=list(scopes),
-            key_id=keys.current,
-        )
-        return keys.open(stored)
-
-    async def get(self, jira_user_id: str) -> JiraToken:
-        """The user's tokens, decrypted; NotFound if there are none."""
-        keys = KeyRing.from_environment()
-        stored = await self._get(self.GET_TOKEN, TOKENS, jira_user_id=jira_user_id)
-        return keys.open(stored)
-
-    async def delete(self, jira_user_id: str) -> bool:
-        return await self._execrows(self.DELETE_TOKEN, jira_user_id=jira_user_id) > 0
-
-    async def rotate(self) -> int:
-        """Encrypt every token that another key encrypted again under the current key;
-        return how many rows were rewritten. Every old key must still be in the ring:
-        a token that does not decrypt stops the call before anything is written. A
-        token replaced meanwhile (already under the current key) is left alone."""
-        keys = KeyRing.from_environment()
-        stale = await self._many(self.TOKENS_TO_ROTATE, key_id=keys.current)
-        if not stale:
-            return 0
-        opened = [keys.open(row) for row in stale]
-        return await self._execrows(
-            self.REENCRYPT_TOKENS,
-            key_id=keys.current,
-            jira_user_ids=[t.jira_user_id for t in opened],
-            old_access_tokens=[row.access_token for row in stale],
-            access_tokens=[
-                keys.encrypt(t.jira_user_id, "access_token", t.access_token) for t in opened
-            ],
-            refresh_tokens=[
-                None
-                if t.refresh_token is None
-                else keys.encrypt(t.jira_user_id, "refresh_token", t.refresh_token)
-                for t in opened
-            ],
-        )
-
-
-def _text(value: Any, column: str) -> None:
-    if not isinstance(value, str):
-        raise InvalidValue(
-            f"{TOKENS}: {column} must be str, not {type(value).__name__}", table=TOKENS
-        )
-    if column != "jira_user_id" and not value:
-        raise InvalidValue(f"{TOKENS}: {column} must not be empty", table=TOKENS)

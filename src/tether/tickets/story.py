@@ -7,40 +7,36 @@ ticket after what it depends on. A ticket gets its attachment, an error is logge
 about a file, the owner's Jira tokens are stored encrypted, read back and
 re-encrypted under a new key. Finally the session is deleted: the database's own
 counters show what cascaded, and the audit trail stays. The tickets tests start
-from the same session (`generated_session`).
+from the same session (`build_generated_session`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
+import secrets
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from attrs import define, frozen
 
 from tether import queries
 from tether.changes import track
 from tether.database import Database
-from tether.demo import Out, changes_table, table
-from tether.repository import Repository
+from tether.demo import Out, RowCount, StoryLookups, changes_table, table
 from tether.tickets.errors import DependencyCycle
-from tether.tickets.records import NewTicket, Session, Ticket, UploadedFile
+from tether.tickets.records import IssueType, NewTicket, Priority, Session, Ticket, UploadedFile
 from tether.tickets.repositories import (
     AttachmentRepository,
     AuditRepository,
     DependencyRepository,
     ErrorRepository,
     FileRepository,
-    JiraTokenRepository,
     ProjectContextRepository,
     SessionRepository,
     TaskRepository,
     TicketRepository,
     ValidationRepository,
 )
-from tether.tickets.tokens import KEYS_VARIABLE, new_key
+from tether.tickets.tokens import KEYS_VARIABLE, JiraTokenRepository, KeyRing
 
 Q = queries.load("tickets")
 
@@ -51,12 +47,27 @@ OWNER = "olivia@example.com"
 # "Payment form" (position 2) depends on "Payment API client" (position 3), so the
 # export order moves it after the client.
 GENERATED = [
-    NewTicket("Checkout redesign", 0, "Epic", "High"),
-    NewTicket("Cart summary panel", 1, "Story", "High", story_points=3, depends_on=(0,)),
-    NewTicket("Payment form", 2, "Story", "Highest", story_points=5, depends_on=(0, 3)),
-    NewTicket("Payment API client", 3, "Task", "High", story_points=3, depends_on=(0,)),
-    NewTicket("Order confirmation email", 4, "Task", "Medium", story_points=2, depends_on=(1, 2)),
-    NewTicket("Totals rounded wrongly", 5, "Bug", "Low", story_points=1, depends_on=(1,)),
+    NewTicket("Checkout redesign", 0, IssueType.EPIC, Priority.HIGH),
+    NewTicket(
+        "Cart summary panel", 1, IssueType.STORY, Priority.HIGH, story_points=3, depends_on=(0,)
+    ),
+    NewTicket(
+        "Payment form", 2, IssueType.STORY, Priority.HIGHEST, story_points=5, depends_on=(0, 3)
+    ),
+    NewTicket(
+        "Payment API client", 3, IssueType.TASK, Priority.HIGH, story_points=3, depends_on=(0,)
+    ),
+    NewTicket(
+        "Order confirmation email",
+        4,
+        IssueType.TASK,
+        Priority.MEDIUM,
+        story_points=2,
+        depends_on=(1, 2),
+    ),
+    NewTicket(
+        "Totals rounded wrongly", 5, IssueType.BUG, Priority.LOW, story_points=1, depends_on=(1,)
+    ),
 ]
 
 
@@ -73,7 +84,7 @@ class GeneratedSession:
         return next(t for t in self.tickets if t.summary == summary)
 
 
-async def generated_session(db: Database) -> GeneratedSession:
+async def build_generated_session(db: Database) -> GeneratedSession:
     """A session with two uploaded files, its task run to completion, a validation, the
     Jira project context, and the six generated tickets with their dependencies."""
     session = await SessionRepository(db).create(JIRA_USER, "Checkout redesign, Q3")
@@ -107,12 +118,6 @@ async def generated_session(db: Database) -> GeneratedSession:
 
 
 @frozen
-class RowCount:
-    table_name: str
-    row_count: int
-
-
-@frozen
 class TokenAtRest:
     key_id: str | None
     access_size: int
@@ -120,40 +125,17 @@ class TokenAtRest:
     raw_text_found: bool
 
 
-class StoryLookups(Repository):
+class Lookups(StoryLookups):
     """The story's own look-ups (sql/tickets/story.sql)."""
 
     ROWS_OF_SESSION = Q.rows_of_session.returning(RowCount)
     TOKEN_AT_REST = Q.token_at_rest.returning(TokenAtRest)
 
     async def rows_of_session(self, session_id: uuid.UUID) -> str:
-        rows = await self._many(self.ROWS_OF_SESSION, session_id=session_id)
-        return ", ".join(f"{r.table_name} {r.row_count}" for r in rows)
+        return await self._rows_left(self.ROWS_OF_SESSION, session_id=session_id)
 
     async def token_at_rest(self, jira_user_id: str, raw: str) -> TokenAtRest | None:
         return await self._one(self.TOKEN_AT_REST, jira_user_id=jira_user_id, raw=raw)
-
-
-@contextmanager
-def made_up_keys() -> Iterator[list[str]]:
-    """$TETHER_JIRA_TOKEN_KEYS for the block only, a key ring made up here; yields its
-    key ids, the current one first. The variable is as it was afterwards."""
-    before = os.environ.get(KEYS_VARIABLE)
-    ids = ["demo-1"]
-    os.environ[KEYS_VARIABLE] = f"demo-1:{new_key()}"
-    try:
-        yield ids
-    finally:
-        if before is None:
-            os.environ.pop(KEYS_VARIABLE, None)
-        else:
-            os.environ[KEYS_VARIABLE] = before
-
-
-def rotate_in(ids: list[str], key_id: str) -> None:
-    """Put a new key first in the made-up ring, keeping the old ones for decryption."""
-    os.environ[KEYS_VARIABLE] = f"{key_id}:{new_key()},{os.environ[KEYS_VARIABLE]}"
-    ids.insert(0, key_id)
 
 
 def tickets_table(tickets: list[Ticket]) -> str:
@@ -164,13 +146,8 @@ def tickets_table(tickets: list[Ticket]) -> str:
 
 
 async def play(db: Database, out: Out) -> None:
-    with made_up_keys() as key_ids:
-        await _play(db, out, key_ids)
-
-
-async def _play(db: Database, out: Out, key_ids: list[str]) -> None:
     out("\n== Olivia's session: two uploads, the generator's task, six tickets ==")
-    made = await generated_session(db)
+    made = await build_generated_session(db)
     session_id = made.session.id
     view = await SessionRepository(db).aggregate(session_id)
     out(f"session {session_id}: {view.session.title!r}, {view.session.status}")
@@ -209,8 +186,8 @@ async def _play(db: Database, out: Out, key_ids: list[str]) -> None:
             [
                 (
                     number,
-                    item.position,
-                    item.summary,
+                    item.ticket.position,
+                    item.ticket.summary,
                     ", ".join(summaries[d] for d in item.depends_on),
                 )
                 for number, item in enumerate(order, start=1)
@@ -236,12 +213,13 @@ async def _play(db: Database, out: Out, key_ids: list[str]) -> None:
     out(f"error logged: {error.error_type} about {made.requirements.filename}: {error.message}")
 
     out("\n== Olivia's Jira tokens, encrypted before they leave Python ==")
+    first_key = ("demo-1", secrets.token_bytes(32))
     out(
-        f"(${KEYS_VARIABLE} for this run is a key ring made up by the demo, key "
-        f"{key_ids[0]!r}; it is forgotten when the demo ends)"
+        f"(the key ring is made up by the demo, key {first_key[0]!r}, and handed to the "
+        f"repository; a service's comes from ${KEYS_VARIABLE}, read once)"
     )
     raw_access = f"demo-access-{uuid.uuid4().hex}"
-    tokens = JiraTokenRepository(db)
+    tokens = JiraTokenRepository(db, keys=KeyRing([first_key]))
     stored = await tokens.upsert(
         JIRA_USER,
         raw_access,
@@ -251,13 +229,15 @@ async def _play(db: Database, out: Out, key_ids: list[str]) -> None:
     )
     await audit.append("jira.tokens_stored", session_id=session_id, actor=OWNER)
     out(f"stored: {stored!r}")
-    lookups = StoryLookups(db)
+    lookups = Lookups(db)
     await _show_at_rest(out, lookups, raw_access)
     read = await tokens.get(JIRA_USER)
     out(f"read back and decrypted: the same access token: {read.access_token == raw_access}")
-    rotate_in(key_ids, "demo-2")
+    # A new key first in the ring, the old one kept to decrypt what it encrypted.
+    ring = KeyRing([("demo-2", secrets.token_bytes(32)), first_key])
+    tokens = JiraTokenRepository(db, keys=ring)
     rotated = await tokens.rotate()
-    out(f"a new key {key_ids[0]!r} first in the ring, rotate(): {rotated} row re-encrypted")
+    out(f"a new key {ring.current!r} first in the ring, rotate(): {rotated} row re-encrypted")
     await _show_at_rest(out, lookups, raw_access)
     out(f"still the same token: {(await tokens.get(JIRA_USER)).access_token == raw_access}")
 
@@ -279,7 +259,7 @@ async def _play(db: Database, out: Out, key_ids: list[str]) -> None:
     out(f"the Jira tokens are not the session's: still there: {(await tokens.get(JIRA_USER))!r}")
 
 
-async def _show_at_rest(out: Out, lookups: StoryLookups, raw: str) -> None:
+async def _show_at_rest(out: Out, lookups: Lookups, raw: str) -> None:
     at_rest = await lookups.token_at_rest(JIRA_USER, raw)
     assert at_rest is not None
     out(

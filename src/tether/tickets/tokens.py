@@ -1,4 +1,5 @@
-"""Jira tokens encrypted at rest, before they leave Python.
+"""Jira tokens encrypted at rest, before they leave Python: the key ring, and
+`JiraTokenRepository`, which encrypts and decrypts with it.
 
 The service sends its Jira tokens back to Jira, so they cannot be hashed: each is
 encrypted with AES-256-GCM (authenticated encryption, `cryptography`), a fresh
@@ -6,7 +7,8 @@ encrypted with AES-256-GCM (authenticated encryption, `cryptography`), a fresh
 The associated data binds a ciphertext to its column, its Jira user and its key
 id, so a value copied to another row or column, or altered, does not decrypt.
 
-The keys come from the environment only, as a key ring:
+The keys come from the environment, as a key ring (`JiraTokenRepository` reads it once
+per process by default, `default_keys()`, or takes a `KeyRing` as `keys=`):
 
     TETHER_JIRA_TOKEN_KEYS="k2:<key>,k1:<key>"
 
@@ -23,17 +25,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import functools
 import os
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from tether import queries
+from tether.database import Database
 from tether.errors import InvalidValue
+from tether.repository import Executor, Repository
 from tether.tickets.errors import TokenKeyError, UnreadableToken
 from tether.tickets.records import JiraToken, StoredToken
+
+Q = queries.load("tickets")
 
 KEYS_VARIABLE = "TETHER_JIRA_TOKEN_KEYS"
 TABLE = "tickets.jira_auth_tokens"
@@ -74,7 +83,8 @@ class KeyRing:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> KeyRing:
-        """The ring in $TETHER_JIRA_TOKEN_KEYS (parsed once per distinct value)."""
+        """The ring in $TETHER_JIRA_TOKEN_KEYS, read each call (parsed once per distinct
+        value); repositories default to `default_keys()`, read once per process."""
         text = environ.get(KEYS_VARIABLE, "").strip()
         if not text:
             raise TokenKeyError(
@@ -153,6 +163,14 @@ class KeyRing:
         )
 
 
+@functools.cache
+def default_keys() -> KeyRing:
+    """The ring a `JiraTokenRepository` uses when given none: `KeyRing.from_environment()`,
+    read on first use and kept for the process (to rotate, restart with the new ring,
+    or pass `keys=`; `default_keys.cache_clear()` forgets it, as tests do)."""
+    return KeyRing.from_environment()
+
+
 def _associated(jira_user_id: str, column: str, key_id: str) -> bytes:
     """What a ciphertext is bound to: its table and column, its Jira user, its key."""
     parts = (TABLE, column, jira_user_id, key_id)
@@ -176,3 +194,97 @@ def _parsed(text: str) -> KeyRing:
             ) from None
         keys.append((key_id.strip(), secret))
     return KeyRing(keys)
+
+
+class JiraTokenRepository(Repository):
+    """Jira OAuth tokens per Jira user, encrypted before they leave Python with `keys`,
+    or else `default_keys()`: $TETHER_JIRA_TOKEN_KEYS, read once per process (see
+    tether.tickets.tokens)."""
+
+    __slots__ = ("_keys",)
+
+    UPSERT_TOKEN = Q.upsert_token.returning(StoredToken)
+    GET_TOKEN = Q.get_token.returning(StoredToken)
+    DELETE_TOKEN = Q.delete_token
+    TOKENS_TO_ROTATE = Q.tokens_to_rotate.returning(StoredToken)
+    REENCRYPT_TOKENS = Q.reencrypt_tokens
+
+    def __init__(self, db: Database | Executor, keys: KeyRing | None = None) -> None:
+        super().__init__(db)
+        if keys is None:
+            keys = default_keys()
+        elif not isinstance(keys, KeyRing):
+            raise TypeError(
+                f"JiraTokenRepository: keys is a tether.tickets.KeyRing, not {type(keys).__name__}"
+            )
+        self._keys = keys
+
+    async def upsert(
+        self,
+        jira_user_id: str,
+        access_token: str,
+        refresh_token: str | None,
+        expires_at: dt.datetime,
+        scopes: Sequence[str] = (),
+    ) -> JiraToken:
+        """Store (or replace) a Jira user's tokens, encrypted under the current key."""
+        _text(jira_user_id, "jira_user_id")
+        _text(access_token, "access_token")
+        if refresh_token is not None:
+            _text(refresh_token, "refresh_token")
+        if isinstance(scopes, str) or not all(isinstance(s, str) for s in scopes):
+            raise InvalidValue(f"{TABLE}: scopes must be a list of str", table=TABLE)
+        stored = await self._returning(
+            self.UPSERT_TOKEN,
+            jira_user_id=jira_user_id,
+            access_token=self._keys.encrypt(jira_user_id, "access_token", access_token),
+            refresh_token=None
+            if refresh_token is None
+            else self._keys.encrypt(jira_user_id, "refresh_token", refresh_token),
+            expires_at=expires_at,
+            scopes=list(scopes),
+            key_id=self._keys.current,
+        )
+        return self._keys.open(stored)
+
+    async def get(self, jira_user_id: str) -> JiraToken:
+        """The user's tokens, decrypted; NotFound if there are none."""
+        stored = await self._get(self.GET_TOKEN, TABLE, jira_user_id=jira_user_id)
+        return self._keys.open(stored)
+
+    async def delete(self, jira_user_id: str) -> bool:
+        return await self._execrows(self.DELETE_TOKEN, jira_user_id=jira_user_id) > 0
+
+    async def rotate(self) -> int:
+        """Encrypt every token that another key encrypted again under the current key;
+        return how many rows were rewritten. Every old key must still be in the ring:
+        a token that does not decrypt stops the call before anything is written. A
+        token replaced meanwhile (already under the current key) is left alone."""
+        stale = await self._many(self.TOKENS_TO_ROTATE, key_id=self._keys.current)
+        if not stale:
+            return 0
+        opened = [self._keys.open(row) for row in stale]
+        return await self._execrows(
+            self.REENCRYPT_TOKENS,
+            key_id=self._keys.current,
+            jira_user_ids=[t.jira_user_id for t in opened],
+            old_access_tokens=[row.access_token for row in stale],
+            access_tokens=[
+                self._keys.encrypt(t.jira_user_id, "access_token", t.access_token) for t in opened
+            ],
+            refresh_tokens=[
+                None
+                if t.refresh_token is None
+                else self._keys.encrypt(t.jira_user_id, "refresh_token", t.refresh_token)
+                for t in opened
+            ],
+        )
+
+
+def _text(value: Any, column: str) -> None:
+    if not isinstance(value, str):
+        raise InvalidValue(
+            f"{TABLE}: {column} must be str, not {type(value).__name__}", table=TABLE
+        )
+    if column != "jira_user_id" and not value:
+        raise InvalidValue(f"{TABLE}: {column} must not be empty", table=TABLE)

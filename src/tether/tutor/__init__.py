@@ -2,6 +2,7 @@
 that survives dead workers, and voice tutoring conversations with their audio."""
 
 from tether.tutor.errors import AlreadyEnded, LeaseLost
+from tether.tutor.queue import JobQueue
 from tether.tutor.records import (
     AudioBlob,
     AudioPiece,
@@ -9,10 +10,12 @@ from tether.tutor.records import (
     Conversation,
     Course,
     Job,
+    JobStatus,
     NewChunk,
     NewJob,
     QueueDepth,
     Reading,
+    Role,
     Summary,
     User,
     Week,
@@ -22,7 +25,6 @@ from tether.tutor.repositories import (
     ChunkRepository,
     ConversationRepository,
     CourseRepository,
-    JobQueue,
     ReadingRepository,
     SummaryRepository,
     UserRepository,
@@ -43,12 +45,14 @@ __all__ = [
     "CourseRepository",
     "Job",
     "JobQueue",
+    "JobStatus",
     "LeaseLost",
     "NewChunk",
     "NewJob",
     "QueueDepth",
     "Reading",
     "ReadingRepository",
+    "Role",
     "Summary",
     "SummaryRepository",
     "User",

@@ -1,8 +1,13 @@
-"""The tutor's records: one attrs class per result shape, fields in column order."""
+"""The tutor's records: one attrs class per result shape, fields in column order.
+
+Roles and job statuses come out as the StrEnums below, which compare equal to their
+labels (JobStatus.PENDING == "pending").
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Any
 
 import attrs
@@ -11,12 +16,29 @@ from attrs import field, frozen
 from tether.records import is_a
 
 
+class Role(enum.StrEnum):
+    """`tutor.users.role`."""
+
+    STUDENT = "student"
+    PROFESSOR = "professor"
+    ADMIN = "admin"
+
+
+class JobStatus(enum.StrEnum):
+    """`tutor.jobs.status`, in the order a job moves through it."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 @frozen
 class User:
     id: int
     email: str
     name: str
-    role: str
+    role: Role = field(converter=Role)
     created_at: dt.datetime
 
 
@@ -83,7 +105,7 @@ class Job:
 
     id: int
     kind: str
-    status: str
+    status: JobStatus = field(converter=JobStatus)
     progress: int
     error: str | None
     week_id: int | None
@@ -108,7 +130,7 @@ class NewJob:
 @frozen
 class QueueDepth:
     kind: str
-    status: str
+    status: JobStatus = field(converter=JobStatus)
     jobs: int
 
 

@@ -8,29 +8,22 @@ writing it nor delete children.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Iterable
 
 from tether import queries
-from tether.database import Database
 from tether.paging import Page
 from tether.records import all_of
-from tether.repository import Executor, Repository
-from tether.tutor.errors import LeaseLost
+from tether.repository import Repository
 from tether.tutor.records import (
     AudioBlob,
     AudioPiece,
     Chunk,
     Conversation,
     Course,
-    Job,
     NewChunk,
-    NewJob,
-    QueueDepth,
     Reading,
+    Role,
     Summary,
     User,
     Week,
@@ -46,7 +39,7 @@ class UserRepository(Repository):
     UPDATE_USER = Q.update_user.returning(User)
     DELETE_USER = Q.delete_user
 
-    async def create(self, email: str, name: str, role: str | None = None) -> User:
+    async def create(self, email: str, name: str, role: Role | None = None) -> User:
         """A new user (a student unless `role` says otherwise); Conflict if the e-mail
         address is taken, whatever its case."""
         return await self._returning(self.INSERT_USER, email=email, name=name, role=role)
@@ -58,7 +51,7 @@ class UserRepository(Repository):
         return await self._one(self.FIND_USER_BY_EMAIL, email=email)
 
     async def update(
-        self, user_id: int, *, name: str | None = None, role: str | None = None
+        self, user_id: int, *, name: str | None = None, role: Role | None = None
     ) -> User:
         """A new name and/or role (None keeps it); NotFound if there is no such user."""
         return await self._get(self.UPDATE_USER, "tutor.users", id=user_id, name=name, role=role)
@@ -158,6 +151,7 @@ class ReadingRepository(Repository):
 
 class ChunkRepository(Repository):
     COPY_CHUNKS = Q.copy_chunks
+    COURSE_OF_READING = Q.course_of_reading
     CHUNKS_OF_READING = Q.chunks_of_reading.returning(Chunk)
     CHUNKS_PAGE = Q.chunks_page.returning(Chunk)
     DELETE_CHUNKS = Q.delete_chunks
@@ -165,18 +159,19 @@ class ChunkRepository(Repository):
     async def write(self, reading_id: int, chunks: Iterable[NewChunk]) -> int:
         """Write a reading's chunks with COPY; return how many. One that breaks a rule
         (an index used twice, a missing reading) refuses them all."""
-        rows = [
-            (reading_id, chunk.idx, chunk.content, chunk.meta)
-            for chunk in all_of(NewChunk, "tutor.chunks", chunks)
-        ]
+        written = all_of(NewChunk, "tutor.chunks", chunks)
+        # The course in every row: a lookup per row would cost a third of the COPY (a
+        # missing or unseen reading leaves it NULL, and the per-row lookup refuses it).
+        course_id = await self._val(self.COURSE_OF_READING, reading_id=reading_id)
+        rows = [(reading_id, course_id, c.idx, c.content, c.meta) for c in written]
         return await self._copy(self.COPY_CHUNKS, rows)
 
     async def of_reading(self, reading_id: int) -> list[Chunk]:
-        """Every chunk of a reading, in order (for big readings, `page`)."""
+        """Every chunk of a reading, in order (for big readings, `page_of_reading`)."""
         return await self._many(self.CHUNKS_OF_READING, reading_id=reading_id)
 
-    async def page(
-        self, reading_id: int, limit: int = 100, after: str | None = None
+    async def page_of_reading(
+        self, reading_id: int, *, limit: int = 100, after: str | None = None
     ) -> Page[Chunk]:
         """A page of a reading's chunks in order; `after` is the previous page's `next`."""
         return await self._page(
@@ -211,170 +206,6 @@ class SummaryRepository(Repository):
 
     async def delete(self, summary_id: int) -> bool:
         return await self._execrows(self.DELETE_SUMMARY, id=summary_id) > 0
-
-
-# How long a claim holds a job unless progress renews it, by default.
-LEASE = dt.timedelta(seconds=30)
-
-
-class JobQueue(Repository):
-    """The job queue: enqueue, claim (SKIP LOCKED, with a lease), report progress,
-    succeed or fail.
-
-    A claim holds a job for `lease`; each progress report renews it. A job whose
-    lease lapsed (its worker died or hangs) is claimed again by the next claim,
-    with a new attempt number, and every write of the worker that lost it is
-    refused with LeaseLost: a zombie never overwrites a rescued job.
-    """
-
-    __slots__ = ("lease",)
-
-    ENQUEUE_JOB = Q.enqueue_job.returning(Job)
-    COPY_JOBS = Q.copy_jobs
-    CLAIM_JOBS = Q.claim_jobs.returning(Job)
-    REPORT_PROGRESS = Q.report_progress
-    RENEW_LEASES = Q.renew_leases
-    SUCCEED_JOB = Q.succeed_job
-    SUCCEED_JOBS = Q.succeed_jobs
-    FAIL_JOB = Q.fail_job
-    RELEASE_JOB = Q.release_job
-    GET_JOB = Q.get_job.returning(Job)
-    JOBS_OF_WEEK = Q.jobs_of_week.returning(Job)
-    QUEUE_DEPTH = Q.queue_depth.returning(QueueDepth)
-
-    def __init__(self, db: Database | Executor, *, lease: dt.timedelta = LEASE) -> None:
-        super().__init__(db)
-        self.lease = lease
-
-    async def enqueue(self, kind: str, week_id: int | None = None, payload: Any = None) -> Job:
-        """One new pending job (payload: any JSON value, `{}` when None)."""
-        return await self._returning(self.ENQUEUE_JOB, kind=kind, week_id=week_id, payload=payload)
-
-    async def enqueue_many(self, jobs: Iterable[NewJob]) -> int:
-        """Many new pending jobs with COPY, all or none; return how many."""
-        rows = [(job.kind, job.week_id, job.payload) for job in all_of(NewJob, "tutor.jobs", jobs)]
-        return await self._copy(self.COPY_JOBS, rows)
-
-    async def claim(self, kinds: Sequence[str], limit: int = 1) -> list[Job]:
-        """Up to `limit` jobs of these kinds, oldest first, now running and held by this
-        claim for `lease`: pending ones, and those whose lease lapsed. Concurrent
-        claims never return the same job. An empty list when there is none. (A single
-        kind may be given as a plain string.)"""
-        return await self._many(
-            self.CLAIM_JOBS,
-            kinds=[kinds] if isinstance(kinds, str) else list(kinds),
-            limit=limit,
-            lease_seconds=self.lease.total_seconds(),
-        )
-
-    async def claim_one(self, kinds: Sequence[str]) -> Job | None:
-        """The oldest claimable job of these kinds, or None."""
-        claimed = await self.claim(kinds, 1)
-        return claimed[0] if claimed else None
-
-    async def progress(self, job: Job, percent: int) -> None:
-        """Report progress (0..100) on a claimed job; renews its lease.
-        LeaseLost if this claim no longer holds it."""
-        await self._held(
-            "progress",
-            job,
-            self.REPORT_PROGRESS,
-            progress=percent,
-            lease_seconds=self.lease.total_seconds(),
-        )
-
-    async def heartbeat(self, *jobs: Job) -> None:
-        """Renew the leases of claimed jobs, their progress unchanged, in one statement.
-        LeaseLost for those this worker's claim no longer holds."""
-        await self._all_held(
-            "heartbeat", jobs, self.RENEW_LEASES, lease_seconds=self.lease.total_seconds()
-        )
-
-    async def succeed(self, job: Job) -> None:
-        """The job is done. LeaseLost if this claim no longer holds it (nothing written)."""
-        await self._held("success", job, self.SUCCEED_JOB)
-
-    async def succeed_many(self, jobs: Sequence[Job]) -> None:
-        """Several claimed jobs are done, in one statement. Those whose claim no longer
-        holds are refused together in one LeaseLost, after the others are recorded."""
-        await self._all_held("success", jobs, self.SUCCEED_JOBS)
-
-    async def fail(self, job: Job, error: str) -> None:
-        """The job failed with `error`. LeaseLost if this claim no longer holds it."""
-        await self._held("failure", job, self.FAIL_JOB, error=error)
-
-    async def release(self, job: Job) -> None:
-        """Give a claimed job back, pending again (a worker shutting down)."""
-        await self._held("release", job, self.RELEASE_JOB)
-
-    async def _held(self, what: str, job: Job, query: queries.Query, **args: Any) -> None:
-        """Run a write guarded by the job's claim; LeaseLost if the claim no longer holds."""
-        if await self._execrows(query, id=job.id, attempt=job.attempt, **args) == 0:
-            raise LeaseLost([job.id], what)
-
-    async def _all_held(
-        self, what: str, jobs: Sequence[Job], query: queries.Query, **args: Any
-    ) -> None:
-        """The same for a batch: the query returns the ids whose claim held."""
-        held: list[int] = await self._val(
-            query, ids=[job.id for job in jobs], attempts=[job.attempt for job in jobs], **args
-        )
-        if len(held) < len(jobs):
-            kept = set(held)
-            raise LeaseLost([job.id for job in jobs if job.id not in kept], what)
-
-    async def get(self, job_id: int) -> Job:
-        return await self._get(self.GET_JOB, "tutor.jobs", id=job_id)
-
-    async def of_week(self, week_id: int) -> list[Job]:
-        return await self._many(self.JOBS_OF_WEEK, week_id=week_id)
-
-    async def depth(self) -> list[QueueDepth]:
-        """How many jobs of each kind are in each status."""
-        return await self._many(self.QUEUE_DEPTH)
-
-    async def wait(
-        self,
-        kinds: Sequence[str],
-        *,
-        stop: asyncio.Event | None = None,
-        min_sleep: float = 0.01,
-        max_sleep: float = 1.0,
-    ) -> AsyncIterator[Job]:
-        """Claimed jobs, one after the other, for as long as `stop` is not set.
-
-        When there is none, it sleeps, twice as long each time from `min_sleep` up to
-        `max_sleep` (a backoff poll: see docs/tutor.md for why not LISTEN/NOTIFY), and
-        claims again at once after a claim found work.
-        """
-        async for jobs in self.batches(
-            kinds, 1, stop=stop, min_sleep=min_sleep, max_sleep=max_sleep
-        ):
-            yield jobs[0]
-
-    async def batches(
-        self,
-        kinds: Sequence[str],
-        size: int,
-        *,
-        stop: asyncio.Event | None = None,
-        min_sleep: float = 0.01,
-        max_sleep: float = 1.0,
-    ) -> AsyncIterator[list[Job]]:
-        """Claimed batches of up to `size` jobs, as `wait` yields single ones."""
-        sleep = min_sleep
-        while stop is None or not stop.is_set():
-            jobs = await self.claim(kinds, size)
-            if jobs:
-                sleep = min_sleep
-                yield jobs
-                continue
-            if stop is None:
-                await asyncio.sleep(sleep)
-            else:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), sleep)
-            sleep = min(sleep * 2, max_sleep)
 
 
 class ConversationRepository(Repository):
@@ -445,7 +276,7 @@ class AudioRepository(Repository):
             recorded_at=recorded_at,
         )
 
-    async def pieces(self, conversation_id: int) -> list[AudioPiece]:
+    async def of_conversation(self, conversation_id: int) -> list[AudioPiece]:
         """A conversation's audio pieces in order, without their bytes."""
         return await self._many(self.AUDIO_OF_CONVERSATION, conversation_id=conversation_id)
 

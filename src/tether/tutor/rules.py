@@ -51,4 +51,8 @@ RULES = {
     "audio_blobs_conversation_id_fkey": "the audio's conversation must exist",
     "audio_blobs_blob_data_check": "a piece of audio holds 1 byte to 16 MiB",
     "audio_blobs_duration_ms_check": "a duration is 0 ms or more",
+    # Tenancy (tutor_0003_tenancy_indexes): what the composite foreign keys point at.
+    "weeks_id_course_id_key": "a week belongs to one course",
+    "readings_id_course_id_key": "a reading belongs to one course",
+    "conversations_id_course_id_key": "a conversation belongs to one course",
 }

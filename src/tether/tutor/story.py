@@ -14,21 +14,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from attrs import frozen
-
 from tether import queries
 from tether.changes import preview, track
 from tether.database import Database
-from tether.demo import Out, changes_table, table
-from tether.repository import Repository
+from tether.demo import Out, RowCount, StoryLookups, changes_table, table
 from tether.tutor.errors import LeaseLost
-from tether.tutor.records import Job, NewChunk, NewJob
+from tether.tutor.queue import JobQueue
+from tether.tutor.records import Job, NewChunk, NewJob, Role
 from tether.tutor.repositories import (
     AudioRepository,
     ChunkRepository,
     ConversationRepository,
     CourseRepository,
-    JobQueue,
     ReadingRepository,
     SummaryRepository,
     UserRepository,
@@ -49,20 +46,13 @@ READING = [
 ]
 
 
-@frozen
-class RowCount:
-    table_name: str
-    row_count: int
-
-
-class StoryLookups(Repository):
+class Lookups(StoryLookups):
     """The story's own look-ups (sql/tutor/story.sql)."""
 
     ROWS_OF_COURSE = Q.rows_of_course.returning(RowCount)
 
     async def rows_of_course(self, course_id: int) -> str:
-        rows = await self._many(self.ROWS_OF_COURSE, course_id=course_id)
-        return ", ".join(f"{r.table_name} {r.row_count}" for r in rows)
+        return await self._rows_left(self.ROWS_OF_COURSE, course_id=course_id)
 
 
 def jobs_table(jobs: list[Job]) -> str:
@@ -75,7 +65,7 @@ def jobs_table(jobs: list[Job]) -> str:
 async def play(db: Database, out: Out) -> None:
     users, courses, weeks = UserRepository(db), CourseRepository(db), WeekRepository(db)
     out("\n== Professor Ada's course: three weeks ==")
-    ada = await users.create("ada@example.com", "Ada Lovelace", "professor")
+    ada = await users.create("ada@example.com", "Ada Lovelace", Role.PROFESSOR)
     ben = await users.create("ben@example.com", "Ben")
     course = await courses.create(ada.id, "Machine Learning", "ML-101")
     titles = ["Perceptrons", "Gradient descent", "Regularization"]
@@ -90,13 +80,13 @@ async def play(db: Database, out: Out) -> None:
         reading.id, [NewChunk(i, text, {"page": 1 + i // 3}) for i, text in enumerate(READING)]
     )
     out(f"{written} chunks written")
-    page = await chunks.page(reading.id, limit=4)
+    page = await chunks.page_of_reading(reading.id, limit=4)
     while True:
         out(table(("idx", "page", "content"), [(c.idx, c.meta["page"], c.content) for c in page]))
         if page.next is None:
             break
         out(f"next page after cursor {page.next}")
-        page = await chunks.page(reading.id, limit=4, after=page.next)
+        page = await chunks.page_of_reading(reading.id, limit=4, after=page.next)
 
     out("\n== Jobs for week 1, drained by a worker reporting progress ==")
     queue = JobQueue(db)
@@ -147,7 +137,7 @@ async def play(db: Database, out: Out) -> None:
         f"{[b.blob_data[0] for b in received] == [0, 1, 2]}"
     )
 
-    lookups = StoryLookups(db)
+    lookups = Lookups(db)
     out("\nML-101's rows: " + await lookups.rows_of_course(course.id))
     out("\n== What deleting week 1 would remove (a preview, rolled back) ==")
     out(changes_table(await preview(db, lambda conn: WeekRepository(conn).delete(week1.id))))

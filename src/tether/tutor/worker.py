@@ -19,8 +19,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from tether.errors import TetherError
 from tether.tutor.errors import LeaseLost
+from tether.tutor.queue import JobQueue
 from tether.tutor.records import Job
-from tether.tutor.repositories import JobQueue
 
 log = logging.getLogger("tether.tutor.worker")
 

@@ -1,0 +1,344 @@
+"""Lock order: every write takes the parent's row lock before the child's.
+
+A trigger that keeps a parent (chat's counters, the tickets cycle check) locks the
+parent's row after the child's; a statement that wrote the child first and the
+parent second, next to a transaction that holds the parent and then wants the
+child, is a deadlock (40P01) that PostgreSQL breaks after deadlock_timeout by
+killing one of them. So each write of a child locks its parent first. Each test
+plays the exact interleaving on two connections, then a mix of writers bounded in
+time, and counts the rows left with its own SQL.
+"""
+
+import asyncio
+import json
+import random
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tether.chat import ConversationRepository, MessageRepository
+from tether.chat import UserRepository as ChatUsers
+from tether.errors import Conflict, MissingReference, NotFound, Retryable
+from tether.tickets import (
+    AttachmentRepository,
+    DependencyCycle,
+    DependencyRepository,
+    ErrorRepository,
+    SessionRepository,
+    TicketRepository,
+)
+from tether.tickets.records import NewTicket
+
+pytestmark = pytest.mark.reliability
+
+# Short, so that a deadlock shows in a second rather than hiding behind a wait.
+DEADLOCK_TIMEOUT = "100ms"
+# The mixes: this many writers for this long.
+WRITERS, SECONDS = 8, 2.0
+
+
+async def _connect(url: str) -> asyncpg.Connection:
+    conn = await asyncpg.connect(url, server_settings={"deadlock_timeout": DEADLOCK_TIMEOUT})
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    return conn
+
+
+async def _until_waiting(sql, pid: int, task: asyncio.Task) -> None:
+    """Return once the backend `pid` waits for a lock, or `task` is done (5 s at most)."""
+    for _ in range(1000):
+        if task.done() or await sql.fetchval(
+            "select wait_event_type = 'Lock' from pg_stat_activity where pid = $1", pid
+        ):
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("the second transaction neither waited nor finished")
+
+
+async def _interleave(url: str, sql, first, others, then) -> None:
+    """`first(a)` in transaction A; then transaction B runs each of `others(b)`, up
+    to its first lock wait; then A runs `then(a)` and commits, and B goes on and
+    commits. Neither may deadlock."""
+    a, b = await _connect(url), await _connect(url)
+
+    async def run_b() -> None:
+        async with b.transaction():
+            for step in others:
+                await step(b)
+
+    try:
+        async with a.transaction():
+            await first(a)
+            b_run = asyncio.create_task(run_b())
+            await _until_waiting(sql, b.get_server_pid(), b_run)
+            await then(a)
+        await b_run
+    finally:
+        await a.close()
+        await b.close()
+
+
+# ---------------------------------------------------------------- chat
+
+
+async def _chat_conversation(db):
+    ada = await ChatUsers(db).create_oauth("ada@example.com", "Ada")
+    return await ConversationRepository(db).create(ada.id, "hot")
+
+
+async def test_chat_append_then_delete_beside_a_lone_delete(tether_db, tether_url, sql):
+    """The issue's case: the lone delete died with a deadlock after 1 s."""
+    conversation = await _chat_conversation(tether_db)
+    victim = await MessageRepository(tether_db).append(conversation.id, "user", "m")
+    deleted = {}
+
+    async def lone(conn):
+        deleted["lone"] = await MessageRepository(conn).delete(victim.id)
+
+    async def then(conn):
+        deleted["tx"] = await MessageRepository(conn).delete(victim.id)
+
+    await _interleave(
+        tether_url,
+        sql,
+        lambda conn: MessageRepository(conn).append(conversation.id, "user", "appended"),
+        [lone],
+        then,
+    )
+    # The transaction deleted m and committed; the lone delete then found nothing.
+    assert deleted == {"tx": True, "lone": False}
+    row = await sql.fetchrow(
+        "select messages_count, (select count(*) from chat.messages where conversation_id = $1)"
+        " as n from chat.conversations where id = $1",
+        conversation.id,
+    )
+    assert (row["messages_count"], row["n"]) == (1, 1)
+
+
+async def test_chat_finish_then_append_beside_append_then_finish(tether_db, tether_url, sql):
+    """A write of a message row (finish, append_chunk) locks its conversation first
+    too: transaction A appends, then finishes m; transaction B finishes m, then
+    appends (on today's main, B held m and A the conversation)."""
+    conversation = await _chat_conversation(tether_db)
+    streaming = await MessageRepository(tether_db).append(
+        conversation.id, "assistant", "", status="streaming"
+    )
+    finished = {}
+
+    async def b_finish(conn):
+        finished["b"] = await MessageRepository(conn).finish(streaming.id, "failed")
+
+    async def a_finish(conn):
+        finished["a"] = await MessageRepository(conn).finish(streaming.id, "sent")
+
+    await _interleave(
+        tether_url,
+        sql,
+        lambda conn: MessageRepository(conn).append(conversation.id, "user", "question"),
+        [b_finish, lambda conn: MessageRepository(conn).append(conversation.id, "user", "again")],
+        a_finish,
+    )
+    # A finished m first; B found it finished and appended after A committed.
+    assert finished["a"] is not None and finished["b"] is None
+    rows = await sql.fetch(
+        "select status, content from chat.messages where conversation_id = $1 order by created_at",
+        conversation.id,
+    )
+    assert [(r["status"], r["content"]) for r in rows] == [
+        ("sent", ""),
+        ("sent", "question"),
+        ("sent", "again"),
+    ]
+
+
+async def test_chat_writers_mixed_see_no_deadlock(tether_db, tether_url, sql):
+    """8 writers for 2 s over 2 conversations: transactions that append, finish and
+    delete in one conversation in random orders, beside lone deletes. No 40P01, and
+    the counters equal count(*) at the end."""
+    ada = await ChatUsers(tether_db).create_oauth("ada@example.com", "Ada")
+    chats = [await ConversationRepository(tether_db).create(ada.id, t) for t in ("a", "b")]
+    done = {"ops": 0}
+    deadlocks: list[str] = []
+    stop = asyncio.get_running_loop().time() + SECONDS
+
+    async def some_message(conn, conversation):
+        return await conn.fetchval(
+            "select id from chat.messages where conversation_id = $1 order by random() limit 1",
+            conversation.id,
+        )
+
+    async def writer(worker: int) -> None:
+        rng = random.Random(worker)
+        conn = await _connect(tether_url)
+        try:
+            while asyncio.get_running_loop().time() < stop:
+                messages = MessageRepository(conn)
+                try:
+                    # A request works on one conversation, in any order of steps.
+                    conversation = rng.choice(chats)
+                    if worker % 2:
+                        victim = await some_message(conn, conversation)
+                        if victim is not None:
+                            await messages.delete(victim)
+                    else:
+                        async with conn.transaction():
+                            for _ in range(3):
+                                step = rng.random()
+                                if step < 0.4:
+                                    await messages.append(
+                                        conversation.id, "user", "x", status="streaming"
+                                    )
+                                elif step < 0.7:
+                                    victim = await some_message(conn, conversation)
+                                    if victim is not None:
+                                        await messages.delete(victim)
+                                else:
+                                    victim = await some_message(conn, conversation)
+                                    if victim is not None:
+                                        await messages.finish(victim)
+                    done["ops"] += 1
+                except Retryable as error:  # a deadlock (40P01), translated
+                    deadlocks.append(str(error))
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(writer(w) for w in range(WRITERS)))
+    assert deadlocks == []
+    assert done["ops"] > 50
+    drifted = await sql.fetch(
+        "select c.id from chat.conversations c where c.messages_count <> "
+        "(select count(*) from chat.messages m where m.conversation_id = c.id)"
+    )
+    assert drifted == []
+
+
+# ---------------------------------------------------------------- tickets
+# The cycle check (a statement trigger on ticket_dependencies) updates the session's
+# row after the insert locked the tickets (FOR KEY SHARE, as foreign keys do): so a
+# write of a session's tickets, dependencies, attachments or errors locks the
+# session's row first.
+
+
+async def _tickets(db, count: int):
+    session = await SessionRepository(db).create(title="graph")
+    made = await TicketRepository(db).create_many(
+        session.id, [NewTicket(f"T{n}", n) for n in range(count)]
+    )
+    return session, made
+
+
+async def test_tickets_unlink_then_link_beside_a_lone_delete_of_the_ticket(
+    tether_db, tether_url, sql
+):
+    """A transaction removes a dependency on a, a lone delete_ticket(a) runs (its
+    cascade wants that dependency's row), the transaction adds another dependency on
+    a (its foreign key wants a's row): on today's main, a deadlock."""
+    session, (a, b, c) = await _tickets(tether_db, 3)
+    await DependencyRepository(tether_db).add(b.id, a.id)
+    deleted = {}
+
+    async def lone(conn):
+        deleted["lone"] = await TicketRepository(conn).delete(a.id)
+
+    async def then(conn):
+        await DependencyRepository(conn).add(c.id, a.id)
+
+    await _interleave(
+        tether_url, sql, lambda conn: DependencyRepository(conn).remove(b.id, a.id), [lone], then
+    )
+    # The transaction committed c -> a; then a went, and the dependency with it.
+    assert deleted == {"lone": True}
+    left = await sql.fetch(
+        "select id from tickets.tickets where session_id = $1 order by position", session.id
+    )
+    assert [r["id"] for r in left] == [b.id, c.id]
+    assert await sql.fetchval("select count(*) from tickets.ticket_dependencies") == 0
+
+
+async def test_tickets_key_then_link_beside_a_lone_delete_of_the_ticket(tether_db, tether_url, sql):
+    """set_jira_key, an attachment or an error about a ticket lock the session first
+    too, or a lone delete_ticket that locked the session would wait on them while
+    their transaction's next dependency waits on it."""
+    session, (a, b, _) = await _tickets(tether_db, 3)
+
+    async def first(conn):
+        await TicketRepository(conn).set_jira_key(a.id, "PROJ-1")
+        await AttachmentRepository(conn).attach(session.id, a.id, "a.png", "image/png", "/a")
+        await ErrorRepository(conn).log(session.id, "parse", "bad", ticket_id=a.id)
+
+    await _interleave(
+        tether_url,
+        sql,
+        first,
+        [lambda conn: TicketRepository(conn).delete(a.id)],
+        lambda conn: DependencyRepository(conn).add(b.id, a.id),
+    )
+    assert await sql.fetchval("select count(*) from tickets.tickets where id = $1", a.id) == 0
+    assert await sql.fetchval("select count(*) from tickets.attachments") == 0
+    assert await sql.fetchval("select count(*) from tickets.ticket_dependencies") == 0
+    assert await sql.fetchval("select related_ticket_id is null from tickets.session_errors")
+
+
+async def _graph_step(conn, session_id, rng, x, y) -> None:
+    """One write of a session's graph, in a savepoint: what a deleted ticket or a
+    cycle refuses is expected, and leaves the transaction going."""
+    step = rng.random()
+    try:
+        async with conn.transaction():
+            if step < 0.4:
+                await DependencyRepository(conn).add(x, y)
+            elif step < 0.6:
+                await DependencyRepository(conn).remove(x, y)
+            elif step < 0.8:
+                await TicketRepository(conn).set_jira_key(x, None)
+            else:
+                await ErrorRepository(conn).log(session_id, "e", "m", ticket_id=x)
+    except (DependencyCycle, MissingReference, NotFound, Conflict):
+        pass
+
+
+async def test_tickets_writers_mixed_see_no_deadlock(tether_db, tether_url, sql):
+    """8 writers for 2 s on one session's graph: transactions that link, unlink, key
+    and annotate tickets in random orders, beside lone deletes of tickets. No 40P01;
+    the graph holds no dependency on a deleted ticket and no cycle."""
+    session, made = await _tickets(tether_db, 40)
+    ids = [t.id for t in made]
+    stop = asyncio.get_running_loop().time() + SECONDS
+    done = {"ops": 0}
+    deadlocks: list[str] = []
+
+    async def writer(worker: int) -> None:
+        rng = random.Random(worker)
+        conn = await _connect(tether_url)
+        try:
+            while asyncio.get_running_loop().time() < stop:
+                try:
+                    if worker % 4 == 3:
+                        await TicketRepository(conn).delete(rng.choice(ids))
+                    else:
+                        async with conn.transaction():
+                            for _ in range(3):
+                                await _graph_step(conn, session.id, rng, *rng.sample(ids, 2))
+                    done["ops"] += 1
+                except Retryable as error:
+                    deadlocks.append(str(error))
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(writer(w) for w in range(WRITERS)))
+    assert deadlocks == []
+    assert done["ops"] > 50
+    dangling = await sql.fetchval(
+        "select count(*) from tickets.ticket_dependencies d where not exists "
+        "(select from tickets.tickets t where t.id in (d.ticket_id, d.depends_on_ticket_id))"
+    )
+    assert dangling == 0
+
+
+def test_the_docs_quote_this_test():
+    """docs/guarantees.md, "Lock order": its figures are this file's."""
+    text = (Path(__file__).parents[2] / "docs" / "guarantees.md").read_text()
+    section = " ".join(text[text.index("## Lock order") :].split())
+    figures = [f"{WRITERS} writers for {SECONDS:.0f} s", f"at {DEADLOCK_TIMEOUT[:-2]} ms"]
+    assert [f for f in figures if f not in section] == []
