@@ -103,8 +103,8 @@ async def test_a_deeply_nested_cursor_is_an_invalid_value(tether_db):
     plans = PlanRepository(tether_db)
     for crafted in (_cursor("[" * 100_000), _cursor("[" * 100_000 + "]" * 100_000), "A" * 10**6):
         with pytest.raises(InvalidValue, match="the page cursor is not one this API gave out"):
-            await plans.list_generations(owner.user_id, after=crafted)
-    assert (await plans.list_generations(owner.user_id)).items == ()  # the API still answers
+            await plans.page_of_user(owner.user_id, after=crafted)
+    assert (await plans.page_of_user(owner.user_id)).items == ()  # the API still answers
 
 
 KEY_VALUES = st.one_of(
