@@ -83,6 +83,7 @@ def run(
     user = server_user()
     as_user: dict[str, Any] = {}
     if user is not None:
+        let_server_user_in(binary)  # a virtualenv in a private home folder, say
         as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
     with tempfile.TemporaryFile("w+") as errors:
         done = subprocess.run(  # noqa: S603 (the wheel's own program, arguments of ours)
