@@ -253,6 +253,7 @@ class StoredToken:
     scopes: tuple[str, ...] = field(converter=_scopes)
     updated_at: dt.datetime
     key_id: str | None
+    version: int | None  # None: written before rows had versions (tickets_0003)
 
 
 @frozen
@@ -266,6 +267,24 @@ class JiraToken:
     scopes: tuple[str, ...]
     updated_at: dt.datetime
     key_id: str
+
+
+@frozen
+class SkippedToken:
+    """A token `rotate()` left as it was, and why: it does not decrypt with the ring,
+    or its row has no key id."""
+
+    jira_user_id: str
+    why: str
+
+
+@frozen
+class TokenRotation:
+    """What `JiraTokenRepository.rotate()` did: the rows it encrypted again under the
+    current key, and those it skipped (each with why)."""
+
+    rotated: int
+    skipped: tuple[SkippedToken, ...]
 
 
 TICKETS = "tickets.tickets"
