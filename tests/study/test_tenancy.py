@@ -101,9 +101,9 @@ async def test_another_profiles_rows_cannot_be_read_changed_or_deleted(two):
             await SessionRepository(conn).move(
                 b.session.id, SessionStatus.ACTIVE, SessionStatus.COMPLETED
             )
-        assert await TopicRepository(conn).list(b.session.id) == []
+        assert await TopicRepository(conn).of_session(b.session.id) == []
         assert await ChunkRepository(conn).of_document(b.documents[0].id) == []
-        assert (await MessageRepository(conn).page(two.b_chat)).items == ()
+        assert (await MessageRepository(conn).page_of_chat(two.b_chat)).items == ()
         # Sign-in looks a profile up by e-mail before any tenant is known: unscoped.
         assert await ProfileRepository(conn).find_by_email("ada@example.com") is None
         assert not await TopicRepository(conn).delete(b.topics[0].id)

@@ -128,7 +128,7 @@ async def test_another_courses_rows_cannot_be_read_changed_or_deleted(two):
             await ConversationRepository(conn).get(two.b_talk)
         assert await ChunkRepository(conn).of_reading(two.b_reading) == []
         assert await SummaryRepository(conn).of_week(two.b_week) == []
-        assert await AudioRepository(conn).pieces(two.b_talk) == []
+        assert await AudioRepository(conn).of_conversation(two.b_talk) == []
         assert await JobQueue(conn).of_week(two.b_week) == []
         changes = {"courses": "name", "jobs": "kind", "summaries": "content"}
         for table, column in {**changes, "conversations": "session_id"}.items():
