@@ -23,6 +23,7 @@ from tether.errors import (
     ConnectionLost,
     InvalidValue,
     MissingReference,
+    OutOfScope,
     ReadOnly,
     Retryable,
     Rule,
@@ -182,7 +183,7 @@ def _from_server(error: asyncpg.PostgresError, query: Query | str) -> TetherErro
     state: str = error.sqlstate or ""
     domain = None if isinstance(query, str) else query.domain
     schema = getattr(error, "schema_name", None) or domain
-    table_name = getattr(error, "table_name", None)
+    table_name = getattr(error, "table_name", None) or _policy_table(error)
     if table_name:
         table = f"{schema}.{table_name}"
     else:
@@ -196,6 +197,15 @@ def _from_server(error: asyncpg.PostgresError, query: Query | str) -> TetherErro
     text = f"{table}: {words} (rule {constraint})" if constraint else f"{table}: {words}"
     kind = rule.error if rule is not None and rule.error is not None else failure.error
     return kind(text, **info)
+
+
+# Row-level security names its table only in the message ("... policy for table "weeks"").
+_POLICY_TABLE = re.compile(r'row-level security policy for table "([^"]+)"')
+
+
+def _policy_table(error: asyncpg.PostgresError) -> str | None:
+    found = _POLICY_TABLE.search(primary_message(error))
+    return found[1] if found else None
 
 
 @frozen
@@ -236,6 +246,16 @@ def _classify(state: str, error: asyncpg.PostgresError, column: str | None) -> _
             "primary (a repository on the Database or on db.transaction()'s connection, "
             "not on db.replica())",
         )
+    if state == "42501":
+        # Row-level security's WITH CHECK, or a privilege tether_service lacks: the
+        # message names the table (an SQL object, not data).
+        if "row-level security" in (message := primary_message(error)):
+            return _Failure(
+                OutOfScope,
+                "the row would belong to a tenant outside this transaction's scope "
+                f"(row-level security: {message})",
+            )
+        return _Failure(OutOfScope, f"the role may not do this here ({message})")
     if state in ("26000", "42P05"):
         # asyncpg's named prepared statements, behind a pooler that switches server
         # connections between transactions: a statement is missing, or there twice.

@@ -17,7 +17,7 @@ from tenancy_checks import (
     hand_written,
     unscoped_service,
 )
-from tether import Database, MissingReference, NotFound, TetherError
+from tether import Database, MissingReference, NotFound, OutOfScope
 from tether.study import (
     ChatRepository,
     ChunkRepository,
@@ -134,7 +134,7 @@ async def test_another_profiles_rows_cannot_be_read_changed_or_deleted(two):
 async def test_another_profiles_rows_cannot_be_referenced(two):
     a, b = two.a, two.b
     async with two.db.tenant(a.ada.id) as conn:
-        with pytest.raises(TetherError, match="row-level security"):
+        with pytest.raises(OutOfScope, match="row-level security"):
             await SessionRepository(conn).create(b.ada.id, "Intruder")
     refusals = [
         (

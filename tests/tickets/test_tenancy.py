@@ -20,7 +20,7 @@ from tenancy_checks import (
     hand_written,
     unscoped_service,
 )
-from tether import Conflict, Database, MissingReference, NotFound, TetherError
+from tether import Conflict, Database, MissingReference, NotFound, OutOfScope
 from tether.testing import expect_changes
 from tether.tickets import (
     AttachmentRepository,
@@ -190,7 +190,7 @@ async def test_another_sessions_rows_cannot_be_referenced(two):
     ]
     for write in writes:
         async with two.db.tenant(a.session) as conn:
-            with pytest.raises(TetherError, match="row-level security"):
+            with pytest.raises(OutOfScope, match="row-level security"):
                 await write(conn)
     # A's row naming B's ticket or file: the composite foreign keys refuse it.
     references = [
