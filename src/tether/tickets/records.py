@@ -330,6 +330,33 @@ class NewTicket:
     depends_on: tuple[int, ...] = field(default=(), converter=_places)
 
 
+def new_ticket_batch(tickets: Iterable[Any]) -> list[NewTicket]:
+    """The tickets of a batch, each a NewTicket (anything else is an InvalidValue)."""
+    batch = list(tickets)
+    for ticket in batch:
+        if not isinstance(ticket, NewTicket):
+            raise InvalidValue(
+                f"{TICKETS}: expected NewTicket items, not {type(ticket).__name__}", table=TICKETS
+            )
+    return batch
+
+
+def batch_edges(batch: list[NewTicket]) -> list[tuple[int, int]]:
+    """The batch's dependencies as (dependent, dependency) places counted from 1, as the
+    insert query numbers its rows; a place outside the batch is an InvalidValue."""
+    edges = []
+    for place, ticket in enumerate(batch):
+        for other in ticket.depends_on:
+            if not 0 <= other < len(batch):
+                raise InvalidValue(
+                    f"tickets.ticket_dependencies: depends_on place {other} is not in this "
+                    f"batch of {len(batch)} tickets (places count from 0)",
+                    table="tickets.ticket_dependencies",
+                )
+            edges.append((place + 1, other + 1))
+    return edges
+
+
 @frozen
 class NewDependency:
     """`ticket_id` depends on `depends_on_ticket_id` (both existing tickets)."""
