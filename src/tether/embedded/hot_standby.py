@@ -134,22 +134,23 @@ def drop_slot(conn: psycopg.Connection[Any], name: str) -> None:
     raise StandbyError(f"the replication slot {name} stays in use; drop it on the primary")
 
 
-def drop_leftover_slots(conn: psycopg.Connection[Any]) -> list[str]:
+def drop_leftover_slots(conn: psycopg.Connection[Any]) -> None:
     """Drop the slots of standbys made on this host by processes that are gone (killed
-    before they could remove them); which were dropped."""
+    before they could remove them)."""
     rows = conn.execute(
         "select slot_name from pg_replication_slots where slot_name like %s",
         (SLOT_PREFIX.replace("_", "\\_") + "%",),
     ).fetchall()
-    dropped = []
     for (name,) in rows:
         owner = _SLOT.fullmatch(name)
-        if owner is not None and owner[1] == _HOST and not alive(int(owner[2])):
+        if owner is None or owner[1] != _HOST or alive(int(owner[2])):
+            continue
+        try:
             drop_slot(conn, name)
-            dropped.append(name)
-    if dropped:
-        log.info("dropped the replication slots of standbys gone: %s", ", ".join(dropped))
-    return dropped
+        except StandbyError as error:  # a leftover must not stop a new standby
+            log.warning("%s", error)
+        else:
+            log.info("dropped the replication slot %s of a standby whose process is gone", name)
 
 
 # Settings a tether standby adds to those pg_basebackup copies from the primary (its
@@ -305,8 +306,9 @@ def standby(primary_url: str | None = None, folder: Path | None = None) -> Embed
     context manager, or call `remove()`: it is removed at exit otherwise.
 
     The primary must be reachable by pg_basebackup with a replication connection
-    (the embedded server's pg_hba allows local ones) and run with wal_level replica
-    or logical (the default).
+    (the embedded server's pg_hba allows local ones), run with wal_level replica or
+    logical (the default), and have a replication slot free for the standby's own
+    (max_replication_slots, 10 by default).
     """
     if primary_url is None:
         primary_url = os.environ.get("DATABASE_URL") or start()
