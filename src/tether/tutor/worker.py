@@ -187,9 +187,10 @@ async def _consume(
     stop: asyncio.Event,
     batch: int,
     grace: float,
+    max_sleep: float,
 ) -> int:
     handled = 0
-    async for jobs in queue.batches(kinds, batch, stop=stop):
+    async for jobs in queue.batches(kinds, batch, stop=stop, max_sleep=max_sleep):
         handled += await _handle(queue, jobs, handle, stop, grace)
     return handled
 
@@ -220,6 +221,7 @@ async def work(
     dedicated: bool = True,
     grace: float = 30.0,
     periodic: Sequence[Periodic] = (),
+    max_sleep: float = 1.0,
 ) -> int:
     """Handle jobs of `kinds` until `stop` is set; return how many handlers ran.
 
@@ -229,7 +231,8 @@ async def work(
     (at most 2,000 characters; retried while its attempts last). On a queue made
     from a `Database`, each loop holds a connection of the pool for its statements
     (`dedicated`, the default: measured faster, docs/tutor.md) or takes one per
-    statement (`dedicated=False`). `periodic` kinds are enqueued once per slot.
+    statement (`dedicated=False`). `periodic` kinds are enqueued once per slot. An
+    idle loop polls with a backoff up to `max_sleep` seconds (`JobQueue.batches`).
     """
     stop = stop or asyncio.Event()
     async with contextlib.AsyncExitStack() as stack:
@@ -246,7 +249,7 @@ async def work(
             if periodic:
                 group.create_task(_schedule(queue, periodic, stop))
             loops = [
-                group.create_task(_consume(each, kinds, handle, stop, batch, grace))
+                group.create_task(_consume(each, kinds, handle, stop, batch, grace, max_sleep))
                 for each in queues
             ]
     return sum(loop.result() for loop in loops)
