@@ -47,7 +47,7 @@ returning id, kind, status, progress, error, week_id, created_at, updated_at, pa
           attempt, lease_expires_at, priority, run_at, max_attempts, backoff, backoff_cap,
           dedup_key, errors, cancel_reason;
 
--- name: lock_slot :exec
+-- name: lock_slot :val
 -- One periodic kind's scheduler at a time, until the transaction ends.
 select pg_advisory_xact_lock(hashtext('tutor.jobs periodic'), hashtext(:kind));
 

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from attrs import frozen
@@ -23,14 +23,25 @@ from attrs import frozen
 from tether import queries
 from tether.database import Database
 from tether.errors import Conflict
+from tether.queries import Mapped
 from tether.records import all_of
 from tether.replicas import Reader
 from tether.repository import Executor, Repository
-from tether.translate import DRIVER_ERRORS, translate
 from tether.tutor.errors import JobCancelled, LeaseLost
-from tether.tutor.records import ONCE, Job, NewJob, Pruned, QueueDepth, QueueStats, Retry
+from tether.tutor.records import (
+    ONCE,
+    FinishedClaim,
+    Job,
+    NewJob,
+    Pruned,
+    QueueDepth,
+    QueueStats,
+    RenewedClaim,
+    Retry,
+)
 
 Q = queries.load("tutor")
+C = TypeVar("C", RenewedClaim, FinishedClaim)
 
 
 @frozen
@@ -65,9 +76,9 @@ class JobQueue(Repository):
     COPY_JOBS = Q.copy_jobs
     CLAIM_JOBS = Q.claim_jobs.returning(Job)
     REPORT_PROGRESS = Q.report_progress
-    RENEW_LEASES = Q.renew_leases
+    RENEW_LEASES = Q.renew_leases.returning(RenewedClaim)
     SUCCEED_JOB = Q.succeed_job
-    SUCCEED_JOBS = Q.succeed_jobs
+    SUCCEED_JOBS = Q.succeed_jobs.returning(FinishedClaim)
     FAIL_JOB = Q.fail_job
     RELEASE_JOB = Q.release_job
     CANCEL_JOB = Q.cancel_job.returning(Job)
@@ -193,10 +204,10 @@ class JobQueue(Repository):
     async def renew(self, *jobs: Job) -> Renewal:
         """`heartbeat`, saying rather than raising which claims were lost."""
         rows = await self._claims(self.RENEW_LEASES, jobs, lease_seconds=self.lease.total_seconds())
-        kept = {row["id"] for row in rows}
+        kept = {row.id for row in rows}
         return Renewal(
             lost=frozenset(job.id for job in jobs if job.id not in kept),
-            cancelled=frozenset(row["id"] for row in rows if row["cancelled"]),
+            cancelled=frozenset(row.id for row in rows if row.cancelled),
         )
 
     async def succeed(self, job: Job) -> None:
@@ -214,7 +225,7 @@ class JobQueue(Repository):
         then those cancelled meanwhile (failed instead) in one JobCancelled."""
         rows = await self._claims(self.SUCCEED_JOBS, jobs)
         self._refuse_lost("success", jobs, rows)
-        if cancelled := [row["id"] for row in rows if not row["succeeded"]]:
+        if cancelled := [row.id for row in rows if not row.succeeded]:
             raise JobCancelled(cancelled)
 
     async def fail(self, job: Job, error: str, *, final: bool = False) -> bool:
@@ -243,29 +254,16 @@ class JobQueue(Repository):
         cancelled = await self._one(self.CANCEL_JOB, id=job_id, reason=reason)
         return cancelled if cancelled is not None else await self.get(job_id)
 
-    async def _claims(
-        self, query: queries.Query, jobs: Sequence[Job], **args: Any
-    ) -> list[asyncpg.Record]:
+    async def _claims(self, stmt: Mapped[C], jobs: Sequence[Job], **args: Any) -> list[C]:
         """Run a batch write guarded by each job's claim; the rows of those that held."""
-        try:
-            rows: list[asyncpg.Record] = await self._db.fetch(
-                query.sql,
-                *query.args(
-                    {
-                        "ids": [job.id for job in jobs],
-                        "attempts": [job.attempt for job in jobs],
-                        **args,
-                    }
-                ),
-            )
-        except DRIVER_ERRORS as error:
-            raise translate(error, query) from None
-        return rows
+        return await self._many(
+            stmt, ids=[job.id for job in jobs], attempts=[job.attempt for job in jobs], **args
+        )
 
     @staticmethod
-    def _refuse_lost(what: str, jobs: Sequence[Job], rows: Sequence[asyncpg.Record]) -> None:
+    def _refuse_lost(what: str, jobs: Sequence[Job], rows: Sequence[FinishedClaim]) -> None:
         if len(rows) < len(jobs):
-            kept = {row["id"] for row in rows}
+            kept = {row.id for row in rows}
             raise LeaseLost([job.id for job in jobs if job.id not in kept], what)
 
     async def enqueue_slot(
@@ -277,8 +275,9 @@ class JobQueue(Repository):
         advisory lock per kind) and each looks for the slot's job in any status."""
         key = f"slot:{slot.astimezone(dt.UTC).isoformat()}"
         async with _transaction(self._db) as conn:
-            await conn.execute(self.LOCK_SLOT.sql, *self.LOCK_SLOT.args({"kind": kind}))
-            return await JobQueue(conn, lease=self.lease)._one(
+            on_conn = JobQueue(conn, lease=self.lease)
+            await on_conn._val(self.LOCK_SLOT, kind=kind)
+            return await on_conn._one(
                 self.ENQUEUE_SLOT,
                 kind=kind,
                 payload=payload,

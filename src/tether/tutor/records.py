@@ -191,6 +191,22 @@ class QueueStats:
 
 
 @frozen
+class RenewedClaim:
+    """A claim a heartbeat renewed, and whether its job was cancelled meanwhile."""
+
+    id: int
+    cancelled: bool
+
+
+@frozen
+class FinishedClaim:
+    """A claim whose success was recorded: succeeded, or failed (it was cancelled)."""
+
+    id: int
+    succeeded: bool
+
+
+@frozen
 class Pruned:
     deleted: int
     last_id: int | None
