@@ -35,6 +35,7 @@ from tether.tutor import (
     JobQueue,
     NewChunk,
     NewJob,
+    Retry,
     UserRepository,
     work,
 )
@@ -244,7 +245,8 @@ async def _tether_recovery(url: str) -> tuple[float, bool]:
     is refused."""
     dead, alive = await _connect(url), await _connect(url)
     try:
-        await JobQueue(alive).enqueue("noop")
+        # More than one attempt: a lapsed lease is one (a job that runs once fails instead).
+        await JobQueue(alive).enqueue("noop", retry=Retry(attempts=3))
         zombie = await JobQueue(dead, lease=LEASE).claim_one(["noop"])
         assert zombie is not None
         await alive.fetchval(F.terminate.sql, dead.get_server_pid())
@@ -359,9 +361,8 @@ async def recovery(server_url: str, progress: Progress) -> list[Figure]:
 
 
 async def _enqueues(url: str, count: int, notify: bool) -> float:
-    """Single-job enqueues per second, WORKERS sessions at once."""
-    from tether.tutor.repositories import Q
-
+    """Single-job enqueues per second, WORKERS sessions at once: the queue's own
+    enqueue, or the same insert with a NOTIFY."""
     conns = [await _connect(url) for _ in range(WORKERS)]
     try:
 
@@ -370,7 +371,7 @@ async def _enqueues(url: str, count: int, notify: bool) -> float:
                 if notify:
                     await conn.fetchval(F.enqueue_and_notify.sql, "noop")
                 else:
-                    await conn.fetchrow(Q.enqueue_job.sql, "noop", None, None)
+                    await JobQueue(conn).enqueue("noop")
 
         started = time.perf_counter()
         await asyncio.gather(*(one_worker(c) for c in conns))

@@ -63,9 +63,10 @@ values (:kind, :week_id, :payload, :priority, :max_attempts, :backoff, :backoff_
 -- died) first, then due pending ones, higher priority first, then the longest due, then
 -- the oldest. Each is locked with SKIP LOCKED, so concurrent workers never take the
 -- same job, and becomes running with a new attempt number (the claim token every later
--- write quotes) and a lease. A lapsed lease was an attempt: its job is claimed again
--- with that attempt's error kept, or fails for good when it was the last attempt or
--- the job was cancelled (those are not returned).
+-- write quotes) and a lease; `error` is the current attempt's (none yet), `errors`
+-- keeps the earlier ones. A lapsed lease was an attempt: its job is claimed again with
+-- the lapse kept in `errors`, or fails for good when it was the last attempt or the
+-- job was cancelled (those are not returned).
 -- The scans run on the partial indexes jobs_pending_order_idx and jobs_lease_idx:
 -- however many finished jobs the table holds, they are never read.
 with pending as (
@@ -103,7 +104,8 @@ claimed as (
         progress = 0,
         error = case when not p.lapsed then null
                      when j.cancel_reason is not null then 'cancelled: ' || j.cancel_reason
-                     else format('the lease lapsed on attempt %s of %s',
+                     when j.attempt >= j.max_attempts
+                     then format('the lease lapsed on attempt %s of %s',
                                  j.attempt, j.max_attempts) end,
         errors = case when not p.lapsed then j.errors
                       else (case when jsonb_array_length(j.errors) >= 10 then j.errors - 0
