@@ -266,9 +266,7 @@ async def test_the_worker_loop_succeeds_fails_and_keeps_a_slow_jobs_lease(course
     assert "no text layer" in caplog.text
 
 
-@pytest.mark.parametrize(
-    "finished", [20_000, pytest.param(1_000_000, marks=pytest.mark.heavy)]
-)
+@pytest.mark.parametrize("finished", [20_000, pytest.param(1_000_000, marks=pytest.mark.heavy)])
 async def test_the_claim_is_an_index_scan_among_finished_jobs(tether_db, finished):
     """A claim reads the pending and the running jobs only: finished ones (20,000 in
     the default run, a million with -m heavy) are never scanned."""
