@@ -1,0 +1,276 @@
+"""The queue's features, measured (docs/tutor.md, "The job queue"): the claim before
+and after retries, priorities and de-duplication entered the schema; claims among a
+million finished jobs, and pruning them; a failing kind's retries and their spacing;
+the worker on dedicated connections or a shared pool.
+
+Each measure runs in a fresh database of its own (`admin.scratch_database`), on one
+connection unless it says otherwise; the claims are timed alone, through the raw
+statement, so that only the query differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import statistics
+import time
+from pathlib import Path
+
+import asyncpg
+from attrs import frozen
+
+from tether import admin, queries
+from tether.database import Database, init_connection
+from tether.tutor import Job, JobQueue, NewJob, Retry, work
+
+from ..harness import Figure, Progress
+
+F = queries.load_folder(Path(__file__).resolve().parent / "sql", "bench_tutor")
+CLAIM_AFTER = JobQueue.CLAIM_JOBS.query
+
+WORKERS = 4
+
+
+@frozen
+class QueuePlan:
+    pending: int  # jobs each claim measure drains
+    finished: int  # finished jobs in the table for the "among finished" measure
+    failing: int  # jobs of the failing kind
+    worker_jobs: int  # no-op jobs per worker-connections run
+
+
+PLANS = {
+    "full": QueuePlan(10_000, 1_000_000, 40, 10_000),
+    "quick": QueuePlan(5_000, 1_000_000, 20, 5_000),
+    "smoke": QueuePlan(200, 2_000, 4, 200),
+}
+
+
+async def _connect(url: str) -> asyncpg.Connection:
+    conn = await asyncpg.connect(url)
+    await init_connection(conn)
+    return conn
+
+
+async def _claims_per_second(conn: asyncpg.Connection, claim: queries.Query, batch: int) -> float:
+    """Drain the pending 'noop' jobs `batch` at a time; claims per second (claim alone)."""
+    args = claim.args({"kinds": ["noop"], "limit": batch, "lease_seconds": 30.0})
+    spent, claims = 0.0, 0
+    while True:
+        started = time.perf_counter()
+        rows = await conn.fetch(claim.sql, *args)
+        spent += time.perf_counter() - started
+        if not rows:
+            return claims / spent
+        claims += 1
+        await conn.execute(F.finish_claimed.sql, [row["id"] for row in rows])
+
+
+async def _claim_rate(server_url: str, name: str, jobs: int, batch: int, *, before: bool) -> float:
+    async with admin.scratch_database(
+        server_url, f"tether_fig_{name}", migrated=True, domains=["tutor"]
+    ) as url:
+        conn = await _connect(url)
+        try:
+            if before:
+                await conn.execute(F.index_before.sql)
+            await JobQueue(conn).enqueue_many(NewJob("noop") for _ in range(jobs))
+            await conn.execute(F.analyze_jobs.sql)
+            return await _claims_per_second(
+                conn, F.claim_jobs_before if before else CLAIM_AFTER, batch
+            )
+        finally:
+            await conn.close()
+
+
+async def claim_before_after(server_url: str, plan: QueuePlan, progress: Progress) -> Figure:
+    rates: dict[str, float] = {}
+    for batch in (1, 10):
+        for label, before in (("before", True), ("after", False)):
+            name = f"claim_{label}_b{batch}"
+            rates[f"{label} b{batch}"] = await _claim_rate(
+                server_url, name, plan.pending, batch, before=before
+            )
+            progress(f"queue: claim {label} b{batch} {rates[f'{label} b{batch}']:,.0f}/s")
+    ratios = [rates[f"after b{b}"] / rates[f"before b{b}"] for b in (1, 10)]
+    return Figure(
+        domain="tutor",
+        name="claim_before_after",
+        what=(
+            f"claims per second draining {plan.pending:,} pending jobs on one connection, the "
+            "claim timed alone: before (the claim and index of tutor_0001) and after (priority, "
+            "run_at, retries and lapses, on jobs_pending_order_idx), same table"
+        ),
+        unit="claims/s",
+        values=rates,
+        goal="after at least 90% of before at batch 1 and 10",
+        met=min(ratios) >= 0.9,
+        note=f"after/before: {ratios[0]:.2f} (b1), {ratios[1]:.2f} (b10)",
+    )
+
+
+async def among_finished(server_url: str, plan: QueuePlan, progress: Progress) -> list[Figure]:
+    """Claims with no history, then with `finished` finished jobs; then prune them."""
+    async with admin.scratch_database(
+        server_url, "tether_fig_among_finished", migrated=True, domains=["tutor"]
+    ) as url:
+        conn = await _connect(url)
+        try:
+            rates = {}
+            for label, history in (("0 finished", 0), (f"{plan.finished:,} finished", 1)):
+                if history:
+                    await conn.execute(F.fill_finished.sql, plan.finished)
+                await JobQueue(conn).enqueue_many(NewJob("noop") for _ in range(plan.pending))
+                await conn.execute(F.analyze_jobs.sql)
+                rates[label] = await _claims_per_second(conn, CLAIM_AFTER, 10)
+                progress(f"queue: claims with {label}: {rates[label]:,.0f}/s")
+            table = await conn.fetchval("select count(*) from tutor.jobs")
+            started = time.perf_counter()
+            pruned = await JobQueue(conn).prune(dt.timedelta(0), batch=10_000)
+            prune_rate = pruned / (time.perf_counter() - started)
+            progress(f"queue: pruned {pruned:,} of {table:,} jobs, {prune_rate:,.0f}/s")
+        finally:
+            await conn.close()
+    slow, fast = rates[f"{plan.finished:,} finished"], rates["0 finished"]
+    return [
+        Figure(
+            domain="tutor",
+            name="claims_among_finished",
+            what=(
+                f"claims of 10 per second draining {plan.pending:,} pending jobs, with no "
+                f"history, then with {plan.finished:,} finished jobs in the table (partial "
+                "indexes: the claim never reads them)"
+            ),
+            unit="claims/s",
+            values=rates,
+            goal="with the finished jobs at least 90% of without",
+            met=slow >= 0.9 * fast,
+        ),
+        Figure(
+            domain="tutor",
+            name="queue_prune",
+            what=(
+                f"`tether queue prune` (JobQueue.prune) of {pruned:,} finished jobs, 10,000 per "
+                "statement, walking the primary key"
+            ),
+            unit="jobs/s",
+            values={"pruned": prune_rate},
+            goal="every finished job pruned, pending ones kept",
+            met=pruned == table,
+        ),
+    ]
+
+
+async def retry_spacing(server_url: str, plan: QueuePlan, progress: Progress) -> Figure:
+    """A kind that always fails, 3 attempts, 100 ms base backoff, 4 loops: every job
+    ends failed after exactly 3 attempts; each retry waited backoff * [0.5, 1)."""
+    base = dt.timedelta(milliseconds=100)
+    async with (
+        admin.scratch_database(
+            server_url, "tether_fig_retry", migrated=True, domains=["tutor"]
+        ) as url,
+        Database(url, max_size=WORKERS + 1) as db,
+    ):
+        queue = JobQueue(db)
+        jobs = [await queue.enqueue("flaky", retry=Retry(3, base)) for _ in range(plan.failing)]
+        claimed: dict[int, list[dt.datetime]] = {job.id: [] for job in jobs}
+        stop = asyncio.Event()
+
+        async def fail(job: Job) -> None:
+            assert job.lease_expires_at is not None
+            claimed[job.id].append(job.lease_expires_at - queue.lease)
+            if sum(map(len, claimed.values())) == 3 * plan.failing:
+                stop.set()
+            raise TimeoutError("the LLM timed out")
+
+        await asyncio.wait_for(
+            work(queue, ["flaky"], fail, stop=stop, concurrency=WORKERS, max_sleep=0.02), 60
+        )
+        await asyncio.sleep(0.2)  # the last failures are written after stop
+        rows = await db.pool.fetch(F.failed_attempts.sql, "flaky")
+    exact = all(r["status"] == "failed" and r["attempt"] == 3 for r in rows)
+    waits: dict[int, list[float]] = {1: [], 2: []}
+    for job, row in zip(jobs, rows, strict=True):
+        failed_at = [dt.datetime.fromisoformat(e["at"]) for e in row["errors"]]
+        for n in (1, 2):
+            waits[n].append((claimed[job.id][n] - failed_at[n - 1]).total_seconds() * 1000)
+    values = {}
+    for n, ms in waits.items():
+        values[f"retry {n} min"] = min(ms)
+        values[f"retry {n} mean"] = statistics.fmean(ms)
+        values[f"retry {n} max"] = max(ms)
+    progress(f"queue: retries waited {values}")
+    in_bounds = all(
+        50 * 2 ** (n - 1) <= w <= 100 * 2 ** (n - 1) + 50 for n, ms in waits.items() for w in ms
+    )
+    return Figure(
+        domain="tutor",
+        name="retry_spacing",
+        what=(
+            f"{plan.failing} jobs of a kind that always fails, 3 attempts, 100 ms base backoff, "
+            f"{WORKERS} worker loops polling every <= 20 ms: ms between a failure and the next "
+            "claim (server clock), retry 1 due after 50-100 ms, retry 2 after 100-200 ms"
+        ),
+        unit="ms",
+        values=values,
+        goal="every job failed after exactly 3 attempts; each wait in its jittered range "
+        "(+ 50 ms for the poll)",
+        met=exact and in_bounds,
+    )
+
+
+async def _worker_rate(url: str, jobs: int, batch: int, dedicated: bool) -> float:
+    async with Database(url, max_size=WORKERS + 1) as db:
+        queue = JobQueue(db)
+        await queue.enqueue_many(NewJob("noop") for _ in range(jobs))
+        await db.pool.execute(F.analyze_jobs.sql)
+        stop = asyncio.Event()
+        done = 0
+
+        async def noop(_: object) -> None:
+            nonlocal done
+            done += 1
+            if done == jobs:
+                stop.set()
+
+        started = time.perf_counter()
+        await work(
+            queue, ["noop"], noop, stop=stop, batch=batch, concurrency=WORKERS, dedicated=dedicated
+        )
+        return jobs / (time.perf_counter() - started)
+
+
+async def worker_connections(server_url: str, plan: QueuePlan, progress: Progress) -> Figure:
+    rates: dict[str, float] = {}
+    for batch in (1, 10):
+        for label, dedicated in (("dedicated", True), ("shared pool", False)):
+            name = f"worker_{'dedicated' if dedicated else 'shared'}_b{batch}"
+            async with admin.scratch_database(
+                server_url, f"tether_fig_{name}", migrated=True, domains=["tutor"]
+            ) as url:
+                key = f"{label} b{batch}"
+                rates[key] = await _worker_rate(url, plan.worker_jobs, batch, dedicated)
+            progress(f"queue: worker {key} {rates[key]:,.0f} jobs/s")
+    return Figure(
+        domain="tutor",
+        name="worker_connections",
+        what=(
+            f"`work(concurrency={WORKERS})` draining {plan.worker_jobs:,} no-op jobs on one "
+            "Database: each loop holding a pooled connection (dedicated, the default) or "
+            "taking one from the pool per statement (shared pool)"
+        ),
+        unit="jobs/s",
+        values=rates,
+        goal="the default (dedicated) at least as fast as the shared pool",
+        met=all(rates[f"dedicated b{b}"] >= 0.95 * rates[f"shared pool b{b}"] for b in (1, 10)),
+    )
+
+
+async def queue_features(server_url: str, mode: str, progress: Progress) -> list[Figure]:
+    plan = PLANS[mode]
+    return [
+        await claim_before_after(server_url, plan, progress),
+        *await among_finished(server_url, plan, progress),
+        await retry_spacing(server_url, plan, progress),
+        await worker_connections(server_url, plan, progress),
+    ]
