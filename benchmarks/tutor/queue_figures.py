@@ -29,6 +29,7 @@ F = queries.load_folder(Path(__file__).resolve().parent / "sql", "bench_tutor")
 CLAIM_AFTER = JobQueue.CLAIM_JOBS.query
 
 WORKERS = 4
+ROUNDS = 3
 
 
 @frozen
@@ -66,40 +67,41 @@ async def _claims_per_second(conn: asyncpg.Connection, claim: queries.Query, bat
         await conn.execute(F.finish_claimed.sql, [row["id"] for row in rows])
 
 
-async def _claim_rate(server_url: str, name: str, jobs: int, batch: int, *, before: bool) -> float:
-    async with admin.scratch_database(
-        server_url, f"tether_fig_{name}", migrated=True, domains=["tutor"]
-    ) as url:
-        conn = await _connect(url)
-        try:
-            if before:
-                await conn.execute(F.index_before.sql)
-            await JobQueue(conn).enqueue_many(NewJob("noop") for _ in range(jobs))
-            await conn.execute(F.analyze_jobs.sql)
-            return await _claims_per_second(
-                conn, F.claim_jobs_before if before else CLAIM_AFTER, batch
-            )
-        finally:
-            await conn.close()
+async def _drain(conn: asyncpg.Connection, jobs: int, claim: queries.Query, batch: int) -> float:
+    """Enqueue `jobs` pending jobs, vacuum and analyze, then drain them: claims/s."""
+    await JobQueue(conn).enqueue_many(NewJob("noop") for _ in range(jobs))
+    await conn.execute(F.vacuum_analyze_jobs.sql)
+    return await _claims_per_second(conn, claim, batch)
 
 
 async def claim_before_after(server_url: str, plan: QueuePlan, progress: Progress) -> Figure:
+    """Both claims on one table (both indexes built), alternating, best of ROUNDS."""
     rates: dict[str, float] = {}
-    for batch in (1, 10):
-        for label, before in (("before", True), ("after", False)):
-            name = f"claim_{label}_b{batch}"
-            rates[f"{label} b{batch}"] = await _claim_rate(
-                server_url, name, plan.pending, batch, before=before
-            )
-            progress(f"queue: claim {label} b{batch} {rates[f'{label} b{batch}']:,.0f}/s")
+    async with admin.scratch_database(
+        server_url, "tether_fig_claim_before_after", migrated=True, domains=["tutor"]
+    ) as url:
+        conn = await _connect(url)
+        try:
+            await conn.execute(F.index_before.sql)
+            for _ in range(ROUNDS):
+                for batch in (1, 10):
+                    for label, claim in (("before", F.claim_jobs_before), ("after", CLAIM_AFTER)):
+                        await conn.execute(F.forget_bulk.sql)
+                        rate = await _drain(conn, plan.pending, claim, batch)
+                        key = f"{label} b{batch}"
+                        rates[key] = max(rates.get(key, 0.0), rate)
+        finally:
+            await conn.close()
+    progress(f"queue: claims before/after {rates}")
     ratios = [rates[f"after b{b}"] / rates[f"before b{b}"] for b in (1, 10)]
     return Figure(
         domain="tutor",
         name="claim_before_after",
         what=(
             f"claims per second draining {plan.pending:,} pending jobs on one connection, the "
-            "claim timed alone: before (the claim and index of tutor_0001) and after (priority, "
-            "run_at, retries and lapses, on jobs_pending_order_idx), same table"
+            "claim timed alone, best of 3 alternating runs on one table: before (the claim of "
+            "tutor_0001, oldest first on jobs_pending_idx) and after (priority, run_at, "
+            "retries and lapses, on jobs_pending_order_idx)"
         ),
         unit="claims/s",
         values=rates,
@@ -110,20 +112,25 @@ async def claim_before_after(server_url: str, plan: QueuePlan, progress: Progres
 
 
 async def among_finished(server_url: str, plan: QueuePlan, progress: Progress) -> list[Figure]:
-    """Claims with no history, then with `finished` finished jobs; then prune them."""
+    """Claims of 10 with no history, then with `finished` finished jobs (best of
+    ROUNDS each, the table vacuumed and analyzed as autovacuum would); then prune."""
+    history = f"{plan.finished:,} finished"
+    rates = {"0 finished": 0.0, history: 0.0}
     async with admin.scratch_database(
         server_url, "tether_fig_among_finished", migrated=True, domains=["tutor"]
     ) as url:
         conn = await _connect(url)
         try:
-            rates = {}
-            for label, history in (("0 finished", 0), (f"{plan.finished:,} finished", 1)):
-                if history:
-                    await conn.execute(F.fill_finished.sql, plan.finished)
-                await JobQueue(conn).enqueue_many(NewJob("noop") for _ in range(plan.pending))
-                await conn.execute(F.analyze_jobs.sql)
-                rates[label] = await _claims_per_second(conn, CLAIM_AFTER, 10)
-                progress(f"queue: claims with {label}: {rates[label]:,.0f}/s")
+            for _ in range(ROUNDS):
+                rate = await _drain(conn, plan.pending, CLAIM_AFTER, 10)
+                rates["0 finished"] = max(rates["0 finished"], rate)
+                await conn.execute(F.forget_bulk.sql)
+            await conn.execute(F.fill_finished.sql, plan.finished)
+            for _ in range(ROUNDS):
+                rates[history] = max(
+                    rates[history], await _drain(conn, plan.pending, CLAIM_AFTER, 10)
+                )
+            progress(f"queue: claims of 10 {rates}")
             table = await conn.fetchval("select count(*) from tutor.jobs")
             started = time.perf_counter()
             pruned = await JobQueue(conn).prune(dt.timedelta(0), batch=10_000)
@@ -131,15 +138,15 @@ async def among_finished(server_url: str, plan: QueuePlan, progress: Progress) -
             progress(f"queue: pruned {pruned:,} of {table:,} jobs, {prune_rate:,.0f}/s")
         finally:
             await conn.close()
-    slow, fast = rates[f"{plan.finished:,} finished"], rates["0 finished"]
+    slow, fast = rates[history], rates["0 finished"]
     return [
         Figure(
             domain="tutor",
             name="claims_among_finished",
             what=(
-                f"claims of 10 per second draining {plan.pending:,} pending jobs, with no "
-                f"history, then with {plan.finished:,} finished jobs in the table (partial "
-                "indexes: the claim never reads them)"
+                f"claims of 10 per second draining {plan.pending:,} pending jobs, best of 3, "
+                f"with no history, then with {plan.finished:,} finished jobs in the table "
+                "(vacuumed and analyzed; partial indexes: the claim never reads them)"
             ),
             unit="claims/s",
             values=rates,
@@ -155,7 +162,7 @@ async def among_finished(server_url: str, plan: QueuePlan, progress: Progress) -
             ),
             unit="jobs/s",
             values={"pruned": prune_rate},
-            goal="every finished job pruned, pending ones kept",
+            goal="every finished job pruned",
             met=pruned == table,
         ),
     ]
