@@ -10,7 +10,18 @@ import asyncpg
 import pytest
 
 from tether import Conflict, InvalidValue, NotFound
-from tether.tutor import Cron, Every, JobCancelled, JobQueue, NewJob, Periodic, Retry, work
+from tether.tutor import (
+    CourseRepository,
+    Cron,
+    Every,
+    JobCancelled,
+    JobQueue,
+    NewJob,
+    Periodic,
+    Retry,
+    WeekRepository,
+    work,
+)
 from tether.tutor.queue_cli import stats_line
 
 SHORT = dt.timedelta(milliseconds=300)
@@ -333,3 +344,20 @@ async def test_prune_deletes_old_finished_jobs_in_batches(tether_db):
     left = await tether_db.pool.fetch("select kind, status from tutor.jobs order by id")
     assert [tuple(r) for r in left] == [("old", "pending"), ("new", "succeeded")]
     assert await JobQueue(tether_db).prune(dt.timedelta(days=30)) == 0
+
+
+async def test_dedup_keys_are_per_course_and_a_scoped_enqueue_sees_only_its_own(course):
+    db = course.db
+    other = await CourseRepository(db).create(course.ada.id, "Statistics", "ST-101")
+    other_week = await WeekRepository(db).create(other.id, 1, "Means")
+    mine = await JobQueue(db).enqueue("summarize", course.week1.id, dedup_key="weekly")
+    async with db.tenant(other.id) as conn:
+        theirs = await JobQueue(conn).enqueue("summarize", other_week.id, dedup_key="weekly")
+        again = await JobQueue(conn).enqueue("summarize", other_week.id, dedup_key="weekly")
+        cancelled = await JobQueue(conn).cancel(theirs.id, "scoped cancel")
+    assert theirs.id != mine.id and again.id == theirs.id
+    assert cancelled.status == "failed"
+    found = await db.pool.fetch(
+        "select course_id, status from tutor.jobs where dedup_key = 'weekly' order by id"
+    )
+    assert [tuple(r) for r in found] == [(course.course.id, "pending"), (other.id, "failed")]
