@@ -74,9 +74,12 @@ def stop_on_signals(
 
 class _Batch:
     """One claimed batch's bookkeeping: the jobs the heartbeat renews, the handler
-    running now, and the jobs whose cancellation the heartbeat learned."""
+    running now, the jobs whose cancellation the heartbeat learned, and a lock that
+    keeps the heartbeat and the loop's own writes apart (on a dedicated connection
+    they would otherwise overlap: one statement at a time per connection)."""
 
     def __init__(self, jobs: list[Job]) -> None:
+        self.lock = asyncio.Lock()
         self.held = list(jobs)
         self.running: dict[int, asyncio.Task[object]] = {}
         self.cancelled: set[int] = set()
@@ -90,7 +93,8 @@ async def _heartbeat(queue: JobQueue, batch: _Batch, every: float) -> None:
     while batch.held:
         await asyncio.sleep(every)
         try:
-            renewal = await queue.renew(*batch.held)
+            async with batch.lock:
+                renewal = await queue.renew(*batch.held)
         except TetherError as error:  # a lost connection: try again on the next beat
             log.warning("heartbeat failed: %s", error)
             continue
@@ -126,10 +130,11 @@ async def _attempt(
     return task
 
 
-async def _write(what: Awaitable[object]) -> None:
+async def _write(what: Awaitable[object], lock: asyncio.Lock | None = None) -> None:
     """A write guarded by the claim: a refusal is logged (the job is another's now)."""
     try:
-        await what
+        async with lock or contextlib.nullcontext():
+            await what
     except LeaseLost as lost:
         log.warning("%s", lost)
 
@@ -146,7 +151,7 @@ async def _handle(
         for index, job in enumerate(jobs):
             if stop.is_set():
                 for unstarted in jobs[index:]:
-                    await _write(queue.release(unstarted))
+                    await _write(queue.release(unstarted), batch.lock)
                 break
             task = await _attempt(job, handle, batch, stop, grace)
             ran += 1
@@ -155,12 +160,15 @@ async def _handle(
                 done.append(job)
             elif job.id in batch.cancelled:
                 log.info("job %d (%s) stopped: it was cancelled", job.id, job.kind)
-                await _write(queue.fail(job, "stopped: the job was cancelled", final=True))
+                await _write(
+                    queue.fail(job, "stopped: the job was cancelled", final=True), batch.lock
+                )
             elif task.cancelled():
                 log.info("job %d (%s) given back: the worker is stopping", job.id, job.kind)
-                await _write(queue.release(job))
+                await _write(queue.release(job), batch.lock)
             else:
-                await _failed(queue, job, task.exception())
+                async with batch.lock:
+                    await _failed(queue, job, task.exception())
     finally:
         beat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
