@@ -1,6 +1,7 @@
 -- squawk-ignore-file ban-drop-constraint, ban-drop-column -- back to the schema before tutor_0004_queue: the queue's columns and their checks go
 set local lock_timeout = '5s';
 set local statement_timeout = '5s';
+drop statistics tutor.jobs_status_kind_stats;
 alter table tutor.jobs drop constraint jobs_cancel_reason_check;
 alter table tutor.jobs drop constraint jobs_errors_check;
 alter table tutor.jobs drop constraint jobs_dedup_key_check;

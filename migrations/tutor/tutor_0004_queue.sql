@@ -40,3 +40,10 @@ alter table tutor.jobs add constraint jobs_errors_check
     check (jsonb_typeof(errors) = 'array' and jsonb_array_length(errors) <= 10) not valid;
 alter table tutor.jobs add constraint jobs_cancel_reason_check
     check (btrim(cancel_reason) <> '' and length(cancel_reason) <= 2000) not valid;
+
+-- Which kinds are pending, as the planner sees it: without these statistics it takes
+-- status and kind as independent, so with many finished jobs of other kinds it expects
+-- few pending jobs of the claimed kinds and sorts them all (on jobs_status_kind_idx)
+-- rather than read the first ones of jobs_pending_order_idx in order.
+create statistics tutor.jobs_status_kind_stats (mcv, dependencies) on status, kind
+    from tutor.jobs;
