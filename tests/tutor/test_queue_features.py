@@ -5,10 +5,12 @@ stats and pruning."""
 
 import asyncio
 import datetime as dt
+import re
 
 import asyncpg
 import pytest
 
+from reliability.commands import TETHER, run
 from tether import Conflict, InvalidValue, NotFound
 from tether.tutor import (
     CourseRepository,
@@ -361,3 +363,26 @@ async def test_dedup_keys_are_per_course_and_a_scoped_enqueue_sees_only_its_own(
         "select course_id, status from tutor.jobs where dedup_key = 'weekly' order by id"
     )
     assert [tuple(r) for r in found] == [(course.course.id, "pending"), (other.id, "failed")]
+
+
+@pytest.mark.slow
+async def test_tether_queue_stats_and_prune_on_the_command_line(tether_db):
+    await tether_db.pool.execute(
+        """
+        insert into tutor.jobs (kind, status, progress, updated_at)
+        select 'old', 'succeeded', 100, now() - interval '10 days' from generate_series(1, 3);
+        insert into tutor.jobs (kind) values ('fresh');
+        """
+    )
+    code, out = await run(TETHER, "queue", "stats", "--database", tether_db.url)
+    assert code == 0
+    fresh, old = out.splitlines()
+    assert re.fullmatch(r"fresh pending 1, oldest due waits \d+\.\d s, attempts 0:1", fresh)
+    assert old == "old succeeded 3, attempts 0:3"
+    code, out = await run(TETHER, "--database", tether_db.url, "queue", "prune")
+    assert code == 2 and "prune needs --older-than DAYS" in out
+    code, out = await run(
+        TETHER, "queue", "prune", "--older-than", "7", "--batch", "2", "--database", tether_db.url
+    )
+    assert (code, out) == (0, "tutor.jobs: 3 finished job(s) older than 7 day(s) pruned\n")
+    assert await tether_db.pool.fetchval("select array_agg(kind) from tutor.jobs") == ["fresh"]
