@@ -299,6 +299,9 @@ def test_schedules_name_the_latest_slot():
     assert Cron("0 7 * * 1").slot(now) == dt.datetime(2026, 3, 2, 7, 0, tzinfo=dt.UTC)
     assert Cron("0 0 1 * *").slot(now) == dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     assert Cron("30 6 * * 0").slot(now) == dt.datetime(2026, 3, 1, 6, 30, tzinfo=dt.UTC)
+    # Day and weekday both given: either one (the 13th, or a Friday: Feb 27).
+    assert Cron("0 0 13 * 5").slot(now) == dt.datetime(2026, 2, 27, tzinfo=dt.UTC)
+    assert Cron("0 0 4 * 5").slot(now) == dt.datetime(2026, 3, 4, tzinfo=dt.UTC)
     for wrong in ("* * *", "60 * * * *", "a * * * *", "*/0 * * * *"):
         with pytest.raises(InvalidValue, match=r"tutor\.jobs: "):
             Cron(wrong)

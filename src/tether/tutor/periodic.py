@@ -75,6 +75,8 @@ class Cron:
 
     expression: str
     fields: tuple[frozenset[int], ...] = field(init=False)
+    # Cron's rule: with both day and weekday restricted, either one matching will do.
+    either_day: bool = field(init=False)
 
     def __attrs_post_init__(self) -> None:
         parts = self.expression.split()
@@ -82,16 +84,15 @@ class Cron:
             raise InvalidValue("tutor.jobs: a cron expression has 5 fields")
         values = tuple(_values(part, *spec) for part, spec in zip(parts, FIELDS, strict=True))
         object.__setattr__(self, "fields", values)
+        object.__setattr__(self, "either_day", parts[2] != "*" and parts[4] != "*")
 
     def _day_matches(self, t: dt.datetime) -> bool:
         _, _, days, months, weekdays = self.fields
         weekday = (t.weekday() + 1) % 7  # cron: Sunday is 0 (or 7)
         day_ok = t.day in days
         weekday_ok = weekday in weekdays or (weekday == 0 and 7 in weekdays)
-        day_any, weekday_any = self.expression.split()[2] == "*", self.expression.split()[4] == "*"
-        if not (day_any or weekday_any):
-            return t.month in months and (day_ok or weekday_ok)
-        return t.month in months and day_ok and weekday_ok
+        on_day = (day_ok or weekday_ok) if self.either_day else (day_ok and weekday_ok)
+        return t.month in months and on_day
 
     def slot(self, now: dt.datetime) -> dt.datetime:
         minutes, hours = self.fields[0], self.fields[1]
