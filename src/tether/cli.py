@@ -1,5 +1,5 @@
 """`tether`: migrate, roll back, show status, play the demo, check queries, draw the schema,
-plan its distribution.
+plan its distribution, see and prune the tutor's job queue.
 
 Every command reaches the database named by `--database` (before or after the
 command's name), else `$DATABASE_URL`, else the embedded server (started on demand,
@@ -22,6 +22,9 @@ from typing import Any
 from tether import domains as registry
 from tether import embedded, migrations
 from tether.database import configured_url, redact
+from tether.embedded import EmbeddedError
+from tether.errors import TetherError
+from tether.translate import DRIVER_ERRORS, target, translate
 
 # Where --write-docs writes: the docs folder of the current directory (the repository's).
 DOCS = Path("docs")
@@ -30,6 +33,12 @@ DOCS = Path("docs")
 def _url(args: argparse.Namespace) -> str:
     url: str | None = args.database or configured_url()
     return url or embedded.start()
+
+
+def _server(args: argparse.Namespace) -> str:
+    """The server a command works on, for an error message (never a password)."""
+    url: str | None = args.database or configured_url()
+    return f"connect to {target(url)}" if url else "the embedded server"
 
 
 def _say(text: str) -> None:
@@ -101,6 +110,16 @@ def _check_live(args: argparse.Namespace) -> int:
         if (wrong := _unknown_domains(args)) is not None:
             args.parser.error(wrong)
     return asyncio.run(command(_url(args), url or _url(args), _say, _note, args.domains))
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    from tether.tutor import queue_cli
+
+    if args.action == "stats":
+        return asyncio.run(queue_cli.stats(_url(args), _say))
+    if args.older_than is None:
+        args.parser.error("prune needs --older-than DAYS")
+    return asyncio.run(queue_cli.prune(_url(args), args.older_than, args.batch, _say))
 
 
 def cmd_erd(args: argparse.Namespace) -> int:
@@ -240,6 +259,23 @@ def parser() -> argparse.ArgumentParser:
         "each domain's plan in docs/scale-out.md, between <!-- distribution:<domain> --> "
         "and <!-- /distribution:<domain> --> (a domain without them is refused)",
     )
+    queue = _command(
+        commands,
+        "queue",
+        cmd_queue,
+        "the tutor's job queue: `stats` (one line per kind and status: jobs, scheduled, "
+        "oldest due wait, attempts), `prune` (delete finished jobs, in batches)",
+    )
+    queue.add_argument("action", choices=["stats", "prune"], help="what to do")
+    queue.add_argument(
+        "--older-than",
+        type=float,
+        metavar="DAYS",
+        help="prune: the finished jobs last written more than DAYS days ago",
+    )
+    queue.add_argument(
+        "--batch", type=int, default=10_000, help="prune: jobs deleted per statement (10,000)"
+    )
     return top
 
 
@@ -263,6 +299,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.parser.error(wrong)
     try:
         code: int = args.run(args)
+    except (TetherError, EmbeddedError) as error:
+        # A database that cannot be reached or refuses: one line, not a traceback.
+        _note(f"tether {args.command}: {error}")
+        return 1
+    except DRIVER_ERRORS as error:  # from a command that talks to asyncpg itself
+        _note(f"tether {args.command}: {translate(error, _server(args))}")
+        return 1
     except BrokenPipeError:
         # The reader went away (`tether erd | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
