@@ -52,7 +52,7 @@ async def test_emails_are_unique_whatever_their_case_and_never_echoed(tether_db,
     ada, _ = people
     users = UserRepository(tether_db)
     with pytest.raises(EmailTaken) as refused:
-        await users.create_oauth("ADA.lovelace@Example.COM")
+        await users.sign_in_oauth("github", "1", "ADA.lovelace@Example.COM", email_verified=False)
     assert isinstance(refused.value, Conflict)
     assert (refused.value.table, refused.value.constraint) == ("chat.users", "users_email_key")
     message = str(refused.value)
@@ -73,6 +73,20 @@ async def test_emails_are_unique_whatever_their_case_and_never_echoed(tether_db,
         ("a@b.io", "a password with spaces in it", None, "user", "users_hashed_password_check"),
         ("a@b.io", "é" * 30, None, "user", "users_hashed_password_check"),
         ("a@b.io", "x" * 513, None, "user", "users_hashed_password_check"),
+        # Long plaintexts, which the printable-ASCII check of chat_0001 let through.
+        (
+            "a@b.io",
+            "correct-horse-battery-staple-2026",
+            None,
+            "user",
+            "users_hashed_password_check",
+        ),
+        ("a@b.io", "P" * 200, None, "user", "users_hashed_password_check"),
+        ("a@b.io", "$scrypt$" + "x" * 40, None, "user", "users_hashed_password_check"),
+        ("a@b.io", "$md5$salt1234$" + "A" * 22, None, "user", "users_hashed_password_check"),
+        ("a@b.io", HASH.rsplit("$", 1)[0], None, "user", "users_hashed_password_check"),
+        ("a@b.io", HASH + " ", None, "user", "users_hashed_password_check"),
+        ("a@b.io", "$2b$12$" + "a" * 53, None, "user", "users_hashed_password_check"),
     ],
 )
 async def test_bad_users_are_invalid_values(
@@ -89,14 +103,12 @@ async def test_bad_users_are_invalid_values(
 
 async def test_lengths_at_the_limit_are_stored(tether_db):
     email = "a" * 120 + "@" + "b" * 135
-    user = await UserRepository(tether_db).create_with_password(
-        email, "x" * 512, "n" * 256, "admin"
-    )
+    user = await UserRepository(tether_db).create_with_password(email, HASH, "n" * 256, "admin")
     assert (len(user.email), len(user.name), user.role) == (256, 256, "admin")
 
 
 async def test_a_password_user_needs_a_hash(tether_db):
-    with pytest.raises(InvalidValue, match="create_oauth"):
+    with pytest.raises(InvalidValue, match="sign_in_oauth"):
         await UserRepository(tether_db).create_with_password("a@b.io", None)
     assert (await counts(tether_db))["users"] == 0
 

@@ -35,7 +35,9 @@ async def test_every_chat_rule_holds_on_a_plain_yoyo_database(yoyo_url):
         assert schemas == ["chat"]
         ada, _ = await build_users(db)
         with pytest.raises(EmailTaken):
-            await UserRepository(db).create_oauth("ADA.LOVELACE@example.com")
+            await UserRepository(db).sign_in_oauth(
+                "test", "ada", "ADA.LOVELACE@example.com", email_verified=False
+            )
         conversation, _, reply = await build_conversation(db, ada)
         with pytest.raises(InvalidValue) as refused:
             await MessageRepository(db).append(conversation.id, "robot", "x")

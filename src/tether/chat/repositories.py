@@ -41,6 +41,8 @@ class UserRepository(Repository):
     INSERT_USER = Q.insert_user.returning(User)
     GET_USER = Q.get_user.returning(User)
     FIND_USER_BY_EMAIL = Q.find_user_by_email.returning(User)
+    SIGN_IN_OAUTH = Q.sign_in_oauth.returning(User)
+    VERIFY_EMAIL = Q.verify_email.returning(User)
     CHANGE_PASSWORD = Q.change_password.returning(User)
     DELETE_USER = Q.delete_user
 
@@ -55,7 +57,7 @@ class UserRepository(Repository):
         service computed; EmailTaken if the address is taken, whatever its case."""
         if hashed_password is None:
             raise InvalidValue(
-                "chat.users: a password user needs a password hash (create_oauth makes a "
+                "chat.users: a password user needs a password hash (sign_in_oauth makes a "
                 "user without one)",
                 table="chat.users",
             )
@@ -63,13 +65,33 @@ class UserRepository(Repository):
             self.INSERT_USER, email=email, hashed_password=hashed_password, name=name, role=role
         )
 
-    async def create_oauth(
-        self, email: str, name: str | None = None, role: Role = Role.USER
+    async def sign_in_oauth(
+        self,
+        provider: str,
+        subject: str,
+        email: str,
+        *,
+        email_verified: bool,
+        name: str | None = None,
     ) -> User:
-        """A user who signs in through an OAuth provider only: no password hash."""
+        """The user of the OAuth identity (`provider`, `subject`: the user's id at the
+        provider, never the e-mail), in one statement: the user linked to it; else, if
+        the provider says `email_verified`, the unlinked account with that e-mail, now
+        linked (an account whose own address was unverified loses its password and
+        sessions: who set them never proved the address); else a new user. An
+        unverified e-mail never links: EmailTaken if the address is taken."""
         return await self._returning(
-            self.INSERT_USER, email=email, hashed_password=None, name=name, role=role
+            self.SIGN_IN_OAUTH,
+            provider=provider,
+            subject=subject,
+            email=email,
+            email_verified=email_verified,
+            name=name,
         )
+
+    async def verify_email(self, user_id: uuid.UUID) -> User:
+        """Record that the user proved their address (the service's link was followed)."""
+        return await self._get(self.VERIFY_EMAIL, "chat.users", id=user_id)
 
     async def get(self, user_id: uuid.UUID) -> User:
         return await self._get(self.GET_USER, "chat.users", id=user_id)
