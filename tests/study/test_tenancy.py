@@ -30,7 +30,7 @@ from tether.study import (
     StatusMoveRefused,
     TopicRepository,
 )
-from tether.study.story import StudyStory, build
+from tether.study.story import StudyStory, build_session
 from tether.testing import expect_changes
 
 TENANT_TABLES = {
@@ -61,12 +61,12 @@ async def with_chat(db: Database, story: StudyStory):
 
 @pytest.fixture
 async def two(tether_db: Database) -> Two:
-    a = await build(tether_db)
+    a = await build_session(tether_db)
     # The story's profile is always ada@example.com: give A's another address first.
     await tether_db.pool.execute(
         "update study.profiles set email = 'a@example.com' where id = $1", a.ada.id
     )
-    b = await build(tether_db)
+    b = await build_session(tether_db)
     await with_chat(tether_db, a)
     b_chat = await with_chat(tether_db, b)
     return Two(tether_db, a, b, b_chat.id)
