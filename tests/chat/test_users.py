@@ -4,6 +4,7 @@ and the cascade user -> conversations -> messages counted by PostgreSQL."""
 
 import uuid
 
+import asyncpg
 import pytest
 
 from tether import Conflict, InvalidValue, MissingReference, NotFound
@@ -178,3 +179,56 @@ async def test_repositories_join_the_callers_transaction(tether_db, people):
         conversation = await ConversationRepository(conn).create(ada.id, "kept")
         await MessageRepository(conn).append(conversation.id, "user", "hello")
     assert await counts(tether_db) == {**before, "conversations": 1, "messages": 1}
+
+
+async def test_an_oauth_identity_is_found_by_provider_and_subject_not_by_email(tether_db, people):
+    _, ben = people
+    users = UserRepository(tether_db)
+    # Ben's identity again, with another e-mail at the provider: still Ben.
+    again = await users.sign_in_oauth(
+        "google", "109876543210", "b@else.example", email_verified=True
+    )
+    assert again.id == ben.id
+    # Another subject claiming Ben's e-mail, unverified: no takeover, a refused write.
+    with pytest.raises(EmailTaken):
+        await users.sign_in_oauth("github", "evil", "ben@example.com", email_verified=False)
+    assert (await counts(tether_db))["users"] == 2
+
+
+async def test_a_password_account_links_only_on_a_verified_email(tether_db, people, key):
+    ada, _ = people
+    users = UserRepository(tether_db)
+    sessions = RefreshTokenRepository(tether_db, key)
+    await sessions.issue(ada.id)
+    with pytest.raises(EmailTaken):
+        await users.sign_in_oauth("google", "ada-g", ada.email, email_verified=False)
+    assert (await users.get(ada.id)).oauth_provider is None
+    # Pre-takeover: the password was set by someone who never proved the address; the
+    # verified identity takes the account, the password and its sessions go.
+    linked = await users.sign_in_oauth("google", "ada-g", ada.email.upper(), email_verified=True)
+    assert (linked.id, linked.oauth_provider, linked.oauth_subject) == (ada.id, "google", "ada-g")
+    assert (linked.email_verified, linked.hashed_password) == (True, None)
+    assert await sessions.active(ada.id) == []
+    assert (await counts(tether_db))["users"] == 2
+
+
+async def test_a_verified_password_account_keeps_its_password_when_linked(tether_db, people):
+    ada, _ = people
+    users = UserRepository(tether_db)
+    assert (await users.verify_email(ada.id)).email_verified
+    linked = await users.sign_in_oauth("google", "ada-g", ada.email, email_verified=True)
+    assert linked.id == ada.id and linked.hashed_password == ada.hashed_password
+    # An account already linked is not linked again to another identity by e-mail.
+    with pytest.raises(EmailTaken):
+        await users.sign_in_oauth("apple", "ada-a", ada.email, email_verified=True)
+
+
+async def test_an_identity_is_one_users(tether_db, people):
+    ada, _ = people
+    with pytest.raises(asyncpg.UniqueViolationError) as refused:
+        await tether_db.pool.execute(
+            "update chat.users set oauth_provider = 'google', oauth_subject = '109876543210'"
+            " where id = $1",
+            ada.id,
+        )
+    assert refused.value.constraint_name == "users_oauth_identity_key"
