@@ -177,7 +177,7 @@ def entry(**changes) -> dict:
         [{"hash": "raw-token-0123456789abcdefghijklmnopqrstuvwx"}],
         # chat_0001's shape, without key id and family.
         [{k: entry()[k] for k in ("hash", "issued_at", "expires_at")}],
-        [entry(token="raw")],
+        [entry(token="raw")],  # noqa: S106 (an extra key holding a made-up raw token)
         [entry(hash="A" * 64)],
         [entry(hash="raw-token-0123456789abcdefghijklmnopqrstuvwx")],
         [entry(replaced_by="raw-token")],
@@ -211,7 +211,7 @@ async def test_twenty_live_and_forty_spent_entries_at_most(tether_db, people):
 
 
 def test_the_key_is_never_shown_and_comes_from_the_environment(monkeypatch):
-    secret = "kV3x9-Lq2Zr7Tn0Pw8Ys4Hd6Fb1Mc5Ja"  # 32 bytes, mixed
+    secret = "kV3x9-Lq2Zr7Tn0Pw8Ys4Hd6Fb1Mc5Ja"  # noqa: S105 (a made-up key: 32 mixed bytes)
     monkeypatch.setenv(KEY_VARIABLE, secret)
     keys = TokenKeys.from_environment()
     assert keys.signing == TokenKey(secret.encode(), "default")

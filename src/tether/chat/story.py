@@ -13,7 +13,6 @@ builders (`build_users`, `build_conversation`).
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from tether import queries

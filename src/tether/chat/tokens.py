@@ -37,7 +37,7 @@ import os
 import re
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from attrs import field, frozen
 
@@ -115,11 +115,15 @@ class TokenKey:
         return hmac.new(self.secret, data, hashlib.sha256).hexdigest()
 
 
+def _as_tuple(keys: Iterable[TokenKey]) -> tuple[TokenKey, ...]:
+    return tuple(keys)
+
+
 @frozen
 class TokenKeys:
     """The keys of a service, the first one signing (hashing new tokens), all verifying."""
 
-    keys: tuple[TokenKey, ...] = field(converter=tuple)
+    keys: tuple[TokenKey, ...] = field(converter=_as_tuple)
 
     @keys.validator
     def _check(self, _: object, keys: tuple[TokenKey, ...]) -> None:
@@ -284,7 +288,8 @@ class RefreshTokenRepository(Repository):
                 user_id=rotation.user_id,
                 family=rotation.family,
             )
-        assert rotation.issued_at is not None and rotation.expires_at is not None
+        assert rotation.issued_at is not None
+        assert rotation.expires_at is not None
         return RefreshToken(fresh, rotation.user_id, rotation.issued_at, rotation.expires_at)
 
     async def revoke(self, token: str) -> bool:
