@@ -1,41 +1,113 @@
 """The suite uses tether's own pytest plugin (tether.testing): `tether_db` gives each
 test a freshly migrated database of its own. `bench_smoke` runs the benchmarks once,
-on tiny data, for every domain's expectations of them."""
+on tiny data, for every domain's expectations of them. `--hostile-depth` sets how many
+values the hostile-input properties generate per method (tests/reliability)."""
 
+import fcntl
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+from reliability.model import HOSTILE_DEPTH
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--hostile-depth",
+        choices=sorted(HOSTILE_DEPTH),
+        default="cheap",
+        help="values generated per method by the hostile-input properties (default: cheap)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    hostile, valid = HOSTILE_DEPTH[config.getoption("hostile_depth")]
+    # Each example resets and refills the tables: slow by hypothesis's measure, by design.
+    quiet = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    settings.register_profile(
+        "hostile", max_examples=hostile, deadline=None, suppress_health_check=quiet
+    )
+    settings.register_profile(
+        "hostile-valid", max_examples=valid, deadline=None, suppress_health_check=quiet
+    )
+
+
+def _run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this run shared by its pytest-xdist workers (the parent of each
+    worker's own temporary folder); without xdist, the run's own."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def _locked(path: Path, exclusive: bool) -> Iterator[None]:
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+
+
+# Set on the tests of every file that reads on a hot standby (one of them asks for one).
+ALONE = pytest.StashKey[bool]()
+STANDBY_FIXTURES = {"tether_standby", "tether_standby_url"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    standby_files = {item.path for item in items if STANDBY_FIXTURES & set(item.fixturenames)}
+    for item in items:
+        item.stash[ALONE] = item.path in standby_files
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    """A hot standby replays every database the other workers create (a file copy
+    each), and the tests of the files that read on one time that replay: each of them
+    runs alone, while every other test shares the run with the rest."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return (yield)
+    folder = _run_folder(item.config._tmp_path_factory)  # type: ignore[attr-defined]
+    with _locked(folder / "standby.lock", exclusive=item.stash.get(ALONE, False)):
+        return (yield)
+
+
 @pytest.fixture(scope="session")
 def bench_smoke(tether_server_url, tmp_path_factory):
-    """`python -m benchmarks --smoke`: its printed tables and its results.json."""
+    """`python -m benchmarks --smoke`: its printed tables and its results.json. Run once
+    a run: under pytest-xdist the first worker to ask runs it, holding a lock in the
+    run's shared temporary folder, and the others read what it left there."""
     pytest.importorskip(
         "sqlalchemy", reason="the benchmarks need the bench extra (pip install -e '.[bench]')"
     )
-    output = tmp_path_factory.mktemp("bench") / "results.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks",
-            "--smoke",
-            "--database",
-            f"tether_bench_t{os.getpid()}",
-            "--output",
-            str(output),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": tether_server_url},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout, json.loads(output.read_text())
+    folder = _run_folder(tmp_path_factory) / "bench-smoke"
+    folder.mkdir(exist_ok=True)
+    output, printed = folder / "results.json", folder / "stdout.txt"
+    with _locked(folder / "lock", exclusive=True):
+        if not output.exists():
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks",
+                    "--smoke",
+                    "--database",
+                    f"tether_bench_t{os.getpid()}",
+                    "--output",
+                    str(output),
+                ],
+                cwd=ROOT,
+                env={**os.environ, "DATABASE_URL": tether_server_url},
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            assert done.returncode == 0, done.stderr
+            printed.write_text(done.stdout)
+    return printed.read_text(), json.loads(output.read_text())

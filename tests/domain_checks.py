@@ -1,6 +1,7 @@
-"""What every domain's tests check the same way, written once: its foreign keys as the
-catalog sees them, a database built by plain `yoyo apply` of `common` and the domain
-alone (as a service deploying that domain does), and its demo story's text."""
+"""What every domain's tests check the same way, written once: the rows in each of its
+tables, its foreign keys as the catalog sees them, a database built by plain `yoyo
+apply` of `common` and the domain alone (as a service deploying that domain does), and
+its demo story's text."""
 
 from __future__ import annotations
 
@@ -16,6 +17,25 @@ from tether.stories import run
 
 ROOT = Path(__file__).resolve().parent.parent
 YOYO = Path(sys.executable).parent / "yoyo"
+
+# One `(select count(*) ...) as <table>` per table of the schema, glued by the server,
+# which quotes every name itself (%I).
+COUNT_EVERY_TABLE = """
+select 'select ' || string_agg(format('(select count(*) from %I.%I) as %I',
+                                      schemaname, tablename, tablename),
+                               ', ' order by tablename)
+from pg_tables
+where schemaname = $1
+"""
+
+
+async def counts(db, schema: str) -> dict[str, int]:
+    """Rows in every table of `schema`, by table name, counted by SQL. A domain's tests
+    bind their schema once: `counts = partial(domain_checks.counts, schema="chat")`."""
+    statement = await db.pool.fetchval(COUNT_EVERY_TABLE, schema)
+    assert statement is not None, f"no tables in schema {schema}"
+    return dict(await db.pool.fetchrow(statement))
+
 
 ON_DELETE = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
 

@@ -56,7 +56,8 @@ def _typed(value: Any, kind: type) -> Any:
 
 @frozen
 class Page(Generic[R]):
-    """One page: its records in order, and the cursor of the next page (None: the last)."""
+    """One page: its records in order, as a tuple (`items`; iterating and `len()` use
+    it), and the cursor of the next page (None: the last)."""
 
     items: tuple[R, ...]
     next: str | None

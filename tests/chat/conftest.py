@@ -1,7 +1,10 @@
 """Fixtures of the chat tests: a token key, and the story's two users."""
 
+from functools import partial
+
 import pytest
 
+import domain_checks
 from tether.chat import TokenKey
 from tether.chat.story import build_users
 
@@ -17,16 +20,7 @@ async def people(tether_db):
     return await build_users(tether_db)
 
 
-async def counts(db) -> dict[str, int]:
-    """Rows in every chat table, counted by SQL."""
-    row = await db.pool.fetchrow(
-        """
-        select (select count(*) from chat.users) as users,
-               (select count(*) from chat.conversations) as conversations,
-               (select count(*) from chat.messages) as messages
-        """
-    )
-    return dict(row)
+counts = partial(domain_checks.counts, schema="chat")
 
 
 async def drift(db) -> list[dict]:

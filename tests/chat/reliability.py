@@ -4,13 +4,15 @@ refresh tokens that must never be stored in clear."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 from attrs import frozen
+from hypothesis import strategies as st
 
-from reliability.model import Domain, Secret, TextInput
-from tether import Database
+from reliability.model import EMAILS, HASHES, JSON_OBJECTS, Domain, Secret, TextInput
+from tether import Database, paging
 from tether.chat import (
     ConversationRepository,
     MessageRepository,
@@ -21,6 +23,12 @@ from tether.chat import (
 from tether.passwords import MIN_COST, hash_password
 
 HASH = hash_password("owner's password", cost=MIN_COST)
+# A page's cursor (created_at, id), or none for the first page.
+CURSORS = st.none() | st.builds(
+    lambda at, key: paging.encode([at, key]),
+    st.datetimes(min_value=dt.datetime(2000, 1, 1), timezones=st.just(dt.UTC)),
+    st.uuids(),
+)
 
 
 @frozen
@@ -154,22 +162,34 @@ DOMAIN = Domain(
     make_owner=make_owner,
     text_inputs=(
         TextInput(
-            "chat.users.email", _email, "select array[email] from chat.users where id = $1", 1
+            "chat.users.email",
+            _email,
+            "select array[email] from chat.users where id = $1",
+            1,
+            valid=EMAILS,
         ),
         TextInput(
             "chat.users.hashed_password",
             _hashed_password,
             "select array[hashed_password] from chat.users where id = $1",
             1,
+            valid=HASHES,
         ),
         TextInput("chat.users.name", _name, "select array[name] from chat.users where id = $1", 1),
-        TextInput("chat.users.role", _role, "select array[role] from chat.users where id = $1", 1),
-        TextInput("chat.users.find_by_email", _find_by_email, None, 0),
+        TextInput(
+            "chat.users.role",
+            _role,
+            "select array[role] from chat.users where id = $1",
+            1,
+            valid=st.sampled_from(["user", "admin"]),
+        ),
+        TextInput("chat.users.find_by_email", _find_by_email, None, 0, valid=EMAILS),
         TextInput(
             "chat.users.change_password",
             _new_password,
             "select array[hashed_password] from chat.users where id = $1",
             0,
+            valid=HASHES,
         ),
         TextInput("chat.users.refresh_tokens.rotate", _rotate, None, 0),
         TextInput("chat.users.refresh_tokens.revoke", _revoke, None, 0),
@@ -185,7 +205,7 @@ DOMAIN = Domain(
             "select array[title] from chat.conversations where id = $1",
             0,
         ),
-        TextInput("chat.conversations.page.after", _conversations_after, None, 0),
+        TextInput("chat.conversations.page.after", _conversations_after, None, 0, valid=CURSORS),
         TextInput(
             "chat.messages.content",
             _content,
@@ -197,16 +217,18 @@ DOMAIN = Domain(
             _sender,
             "select array[sender] from chat.messages where id = $1",
             1,
+            valid=st.sampled_from(["user", "assistant"]),
         ),
         TextInput(
             "chat.messages.status",
             _status,
             "select array[status] from chat.messages where id = $1",
             1,
+            valid=st.sampled_from(["sending", "streaming", "sent", "failed"]),
         ),
         # JSON: the suite's own connection reads jsonb as text, so only what a success
         # adds is checked here; tests/chat/test_messages.py reads metadata back.
-        TextInput("chat.messages.metadata", _metadata, None, 1),
+        TextInput("chat.messages.metadata", _metadata, None, 1, valid=JSON_OBJECTS),
         TextInput(
             "chat.messages.append_chunk",
             _chunk,
@@ -218,9 +240,10 @@ DOMAIN = Domain(
             _finish_status,
             "select array[status] from chat.messages where id = $1",
             0,
+            valid=st.sampled_from(["sent", "failed"]),
         ),
-        TextInput("chat.messages.finish.metadata", _finish_metadata, None, 0),
-        TextInput("chat.messages.page.after", _messages_after, None, 0),
+        TextInput("chat.messages.finish.metadata", _finish_metadata, None, 0, valid=JSON_OBJECTS),
+        TextInput("chat.messages.page.after", _messages_after, None, 0, valid=CURSORS),
     ),
     rows_of_owner="""
         select 'chat.users' as table_name, count(*) from chat.users where id = $1

@@ -69,22 +69,6 @@ async def test_indexes_their_columns_and_methods(tether_db):
     )
 
 
-async def test_every_foreign_key_is_covered_by_an_index_leading_with_it(tether_db):
-    uncovered = await tether_db.pool.fetch(
-        """
-        select c.conname
-        from pg_constraint c
-        where c.contype = 'f' and c.connamespace = 'chat'::regnamespace
-          and not exists (
-              select 1 from pg_index i
-              where i.indrelid = c.conrelid
-                and (i.indkey::int2[])[0:cardinality(c.conkey) - 1] = c.conkey
-          )
-        """
-    )
-    assert uncovered == []
-
-
 async def test_check_rules_by_name_and_what_they_hold(tether_db):
     rows = await tether_db.pool.fetch(
         "select conname, pg_get_constraintdef(oid) as definition from pg_constraint "

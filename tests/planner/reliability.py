@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 from attrs import frozen
 
-from reliability.model import Domain, TextInput
+from reliability.model import EMAILS, Domain, TextInput
 from tether import Database
 from tether.planner import (
     DayPlan,
@@ -107,6 +107,7 @@ DOMAIN = Domain(
             _user_email,
             "select array[email] from planner.users where id = $1",
             1,
+            valid=EMAILS,
         ),
         TextInput(
             "planner.users.name",
@@ -114,7 +115,7 @@ DOMAIN = Domain(
             "select array[name] from planner.users where id = $1",
             1,
         ),
-        TextInput("planner.users.find_by_email", _find_by_email, None, 0),
+        TextInput("planner.users.find_by_email", _find_by_email, None, 0, valid=EMAILS),
         TextInput(
             "planner.subjects.name",
             _subject_name,

@@ -4,10 +4,12 @@ atomic generations, and racing feedback."""
 
 import asyncio
 import uuid
+from functools import partial
 
 import attrs
 import pytest
 
+import domain_checks
 from tether import Conflict, InvalidValue, MissingReference, NotFound
 from tether.planner import (
     DayPlan,
@@ -21,19 +23,7 @@ from tether.planner import (
 from tether.planner.story import DAY1, DAY2, DAY3, build_first_generation, build_regeneration
 from tether.testing import expect_changes
 
-
-async def counts(db) -> dict[str, int]:
-    """Rows in every planner table, counted by SQL."""
-    row = await db.pool.fetchrow(
-        """
-        select (select count(*) from planner.users) as users,
-               (select count(*) from planner.subjects) as subjects,
-               (select count(*) from planner.plans) as plans,
-               (select count(*) from planner.ai_tasks) as ai_tasks,
-               (select count(*) from planner.feedback) as feedback
-        """
-    )
-    return dict(row)
+counts = partial(domain_checks.counts, schema="planner")
 
 
 @pytest.fixture

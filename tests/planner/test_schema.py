@@ -48,22 +48,6 @@ async def test_feedback_generation_is_not_a_foreign_key(tether_db):
     assert referencing == 0
 
 
-async def test_every_foreign_key_is_covered_by_an_index_leading_with_it(tether_db):
-    uncovered = await tether_db.pool.fetch(
-        """
-        select c.conname
-        from pg_constraint c
-        where c.contype = 'f' and c.connamespace = 'planner'::regnamespace
-          and not exists (
-              select 1 from pg_index i
-              where i.indrelid = c.conrelid
-                and (i.indkey::int2[])[0:cardinality(c.conkey) - 1] = c.conkey
-          )
-        """
-    )
-    assert uncovered == []
-
-
 async def test_unique_rules_and_the_case_insensitive_email(tether_db):
     rows = await tether_db.pool.fetch(
         """

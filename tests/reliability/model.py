@@ -2,7 +2,8 @@
 
 Every domain of `tether.domains` has an entry, `DOMAIN`, in `tests/<domain>/reliability.py`:
 its schema, the rows its text inputs hang off (`make_owner`), every repository method
-that takes text or JSON (the hostile-input properties run over all of them), the SQL
+that takes text or JSON with the values it must accept (the hostile-input properties
+run over all of them, the valid values must be stored and read back), the SQL
 that counts a user's rows (the deletion race checks none survive), and the secrets it
 must never store in clear (hashed refresh tokens, encrypted API tokens). The
 invariants are SQL written in the tests, never the code under test.
@@ -15,6 +16,7 @@ from typing import Any, LiteralString
 
 import asyncpg
 from attrs import frozen
+from hypothesis import strategies as st
 
 from tether import Database
 
@@ -35,6 +37,36 @@ async def row_counts(conn: asyncpg.Connection, schemas: list[str]) -> dict[str, 
     return {row["table_name"]: row["n"] for row in await conn.fetch(statement)}
 
 
+# Generated values per repository method, (hostile, valid), by `--hostile-depth`
+# (tests/conftest.py): the default run keeps a few of each, beside the fixed hostile
+# corpus it runs whole; `full` searches for what a default run would miss, on demand.
+HOSTILE_DEPTH = {"cheap": (12, 6), "full": (400, 100)}
+
+# What a free-text column takes: a letter or digit first (never blank), then letters,
+# digits, punctuation (quotes, %, _, \, $, ;) and symbols with spaces between, in any
+# script: a method must store every such value exactly.
+PLAIN_TEXT = st.builds(
+    lambda first, rest: first + rest,
+    st.characters(categories=["L", "N"]),
+    st.text(st.characters(categories=["L", "N", "P", "S", "Zs"]), max_size=59),
+)
+# Addresses every e-mail rule takes: lower-case ASCII, one '@', a dotted domain.
+EMAILS = st.builds(
+    "{}@{}.example".format,
+    st.from_regex(r"[a-z0-9]{1,20}([._+-][a-z0-9]{1,10})?", fullmatch=True),
+    st.from_regex(r"[a-z0-9]{1,20}", fullmatch=True),
+)
+# What a stored password hash looks like to every domain's rule: 20 to 255 printable
+# ASCII characters, no spaces.
+HASHES = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=20, max_size=255)
+# JSON objects of plain values (no floats: jsonb keeps numbers as decimals).
+JSON_OBJECTS = st.dictionaries(
+    st.text(st.characters(categories=["L", "N"]), max_size=12),
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), PLAIN_TEXT),
+    max_size=4,
+)
+
+
 @frozen
 class TextInput:
     """A repository method taking text or JSON, and how to check what it stored.
@@ -46,6 +78,9 @@ class TextInput:
     `stored_as`, where given, is the form the database keeps a value in when that
     form is not Python's own: jsonb keeps numbers as decimals, so a float of 1e16
     or more comes back as the int of its shortest decimal digits.
+    `valid` generates values the method must accept (and store exactly, where
+    `read_back` reads them): a method that refuses or alters them fails the suite.
+    None only for a lookup that finds nothing on the owner's rows whatever it is given.
     """
 
     name: str
@@ -53,6 +88,7 @@ class TextInput:
     read_back: LiteralString | None
     adds: int
     stored_as: Callable[[Any], Any] | None = None
+    valid: st.SearchStrategy[Any] | None = PLAIN_TEXT
 
 
 @frozen

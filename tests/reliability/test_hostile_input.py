@@ -2,24 +2,27 @@
 NUL bytes, lone surrogates, huge strings, LIKE and SQL metacharacters, odd Unicode,
 wrong types. Each value is either stored and read back exactly, or refused as a tether
 error that does not echo it; never a driver exception, never a partial write (every
-table counted by SQL after each call)."""
+table counted by SQL after each call). And each method's valid values (`TextInput.valid`)
+must be accepted and read back equal: a method refusing or altering everything fails.
+
+The generated examples per method are few by default; `pytest -m reliability
+--hostile-depth=full` runs many more (tests/conftest.py)."""
 
 import datetime as dt
 import decimal
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from tether import TetherError
+from tether import InvalidValue, TetherError
+from tether.planner import UserRepository
 
-from .domains import SCHEMAS, TEXT_INPUTS
-from .model import row_counts
+from .domains import DOMAINS, SCHEMAS, TEXT_INPUTS
+from .model import TextInput, row_counts
 
 pytestmark = pytest.mark.reliability
-
-EXAMPLES = 60  # generated values per method, on top of the fixed corpus below
 
 CORPUS = [
     "",
@@ -164,7 +167,15 @@ async def check(db, sql, domain, target, value) -> str:
     return "stored" if target.adds else "read"
 
 
+async def accepted(db, sql, domain, target, value) -> str:
+    """`check` a value the method must take: it is stored (and read back equal) or read."""
+    outcome = await check(db, sql, domain, target, value)
+    assert outcome in ("stored", "read"), f"{target.name} {outcome} the valid {value!r:.80}"
+    return outcome
+
+
 INPUTS = [pytest.param(domain, target, id=target.name) for domain, target in TEXT_INPUTS]
+VALID_INPUTS = [param for param in INPUTS if param.values[1].valid is not None]
 
 
 @pytest.mark.parametrize(("domain", "target"), INPUTS)
@@ -174,14 +185,47 @@ async def test_the_hostile_corpus(tether_db, sql, domain, target):
 
 
 @pytest.mark.parametrize(("domain", "target"), INPUTS)
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(settings.get_profile("hostile"))
 @given(value=hostile)
 async def test_generated_hostile_values(tether_db, sql, domain, target, value):
     event(await check(tether_db, sql, domain, target, value))
+
+
+@pytest.mark.parametrize(("domain", "target"), VALID_INPUTS)
+@settings(settings.get_profile("hostile-valid"))
+@given(data=st.data())
+async def test_valid_values_are_accepted_and_read_back(tether_db, sql, domain, target, data):
+    event(await accepted(tether_db, sql, domain, target, data.draw(target.valid, "value")))
+
+
+PLANNER = next(domain for domain in DOMAINS if domain.schema == "planner")
+READ_NAME = "select array[name] from planner.users where id = $1"
+
+
+async def _refuse_everything(db, owner, value):
+    raise InvalidValue("planner.users: refused, whatever the value", table="planner.users")
+
+
+async def _store_altered(db, owner, value):
+    return (await UserRepository(db).create("altered@example.com", f"{value}!")).id
+
+
+@pytest.mark.parametrize(
+    ("call", "failure"),
+    [
+        pytest.param(_refuse_everything, "refused: InvalidValue the valid", id="refuses"),
+        pytest.param(_store_altered, "stored ", id="alters"),
+    ],
+)
+async def test_a_method_refusing_or_altering_valid_values_fails(tether_db, sql, call, failure):
+    """The hostile properties alone accept both of these methods; the valid values do not."""
+    target = TextInput("planner.users.name (broken)", call, READ_NAME, 1)
+    if call is _refuse_everything:
+        assert await check(tether_db, sql, PLANNER, target, "Ada") == "refused: InvalidValue"
+    with pytest.raises(AssertionError, match=failure):
+        await accepted(tether_db, sql, PLANNER, target, "Ada Lovelace")
+    honest = next(t for d, t in TEXT_INPUTS if t.name == "planner.users.name")
+    assert await accepted(tether_db, sql, PLANNER, honest, "Ada Lovelace") == "stored"
 
 
 async def test_a_list_as_a_task_name_is_refused(tether_db, sql):

@@ -165,6 +165,8 @@ async def test_the_planner_repository_tests_pass_through_pgbouncer(pgbouncer, te
         "-m",
         "pytest",
         "-q",
+        "-n",
+        "0",  # one process: this test runs on a worker of the suite already
         "-p",
         "no:cacheprovider",
         planner_tests,

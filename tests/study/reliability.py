@@ -6,8 +6,9 @@ import uuid
 from typing import Any
 
 from attrs import frozen
+from hypothesis import strategies as st
 
-from reliability.model import Domain, TextInput
+from reliability.model import EMAILS, HASHES, Domain, TextInput
 from tether import Database
 from tether.passwords import MIN_COST, hash_password
 from tether.study import (
@@ -128,14 +129,15 @@ DOMAIN = Domain(
     schema="study",
     make_owner=make_owner,
     text_inputs=(
-        TextInput("study.profiles.email", _email, one("profiles", "email"), 1),
+        TextInput("study.profiles.email", _email, one("profiles", "email"), 1, valid=EMAILS),
         TextInput(
             "study.profiles.password_hash",
             _password_hash,
             one("profiles", "password_hash"),
             1,
+            valid=HASHES,
         ),
-        TextInput("study.profiles.find_by_email", _find_by_email, None, 0),
+        TextInput("study.profiles.find_by_email", _find_by_email, None, 0, valid=EMAILS),
         TextInput("study.study_sessions.title", _session_title, one("study_sessions", "title"), 1),
         TextInput(
             "study.study_sessions.description",
@@ -143,7 +145,9 @@ DOMAIN = Domain(
             one("study_sessions", "description"),
             1,
         ),
-        TextInput("study.study_sessions.status", _status, None, 0),
+        TextInput(
+            "study.study_sessions.status", _status, None, 0, valid=st.just("GENERATING_PLAN")
+        ),
         TextInput(
             "study.topics.title (from a draft plan)",
             _topic_title,
@@ -168,7 +172,13 @@ DOMAIN = Domain(
             "study.documents.content_text", _content_text, one("documents", "content_text"), 1
         ),
         TextInput("study.messages.content", _message, one("messages", "content"), 1),
-        TextInput("study.messages.role", _role, one("messages", "role"), 1),
+        TextInput(
+            "study.messages.role",
+            _role,
+            one("messages", "role"),
+            1,
+            valid=st.sampled_from(["user", "assistant", "system"]),
+        ),
         TextInput(
             "study.document_chunks.chunk_text",
             _chunk_text,

@@ -7,10 +7,12 @@ is counted by PostgreSQL. Chunks and retrieval are in test_chunks.py."""
 import asyncio
 import itertools
 import uuid
+from functools import partial
 
 import asyncpg
 import pytest
 
+import domain_checks
 from tether import Conflict, InvalidValue, MissingReference, NotFound, TetherError
 from tether.study import (
     ChatRepository,
@@ -51,10 +53,7 @@ TABLES = (
 )
 
 
-async def counts(db) -> dict[str, int]:
-    """Rows in every study table, counted by SQL."""
-    selects = ", ".join(f"(select count(*) from study.{t}) as {t}" for t in TABLES)
-    return dict(await db.pool.fetchrow(f"select {selects}"))
+counts = partial(domain_checks.counts, schema="study")
 
 
 @pytest.fixture

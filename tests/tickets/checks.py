@@ -1,33 +1,17 @@
 """What several tickets tests check the same way, in SQL of the tests' own."""
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import asyncpg
 import pytest
 
+import domain_checks
 from tether import TetherError
 from tether.translate import translate
 
-TABLES = (
-    "sessions",
-    "session_tasks",
-    "session_validations",
-    "uploaded_files",
-    "tickets",
-    "ticket_dependencies",
-    "attachments",
-    "jira_auth_tokens",
-    "jira_project_context",
-    "session_errors",
-    "audit_log",
-)
-
-
-async def counts(db) -> dict[str, int]:
-    """Rows in every tickets table, counted by SQL."""
-    select = ", ".join(f"(select count(*) from tickets.{t}) as {t}" for t in TABLES)
-    return dict(await db.pool.fetchrow(f"select {select}"))
+counts = partial(domain_checks.counts, schema="tickets")
 
 
 async def refusal(db, statement: str, *args: Any) -> TetherError:

@@ -11,8 +11,9 @@ import uuid
 from typing import Any
 
 from attrs import frozen
+from hypothesis import strategies as st
 
-from reliability.model import Domain, Secret, TextInput
+from reliability.model import JSON_OBJECTS, Domain, Secret, TextInput
 from tether import Database
 from tether.tickets import (
     AttachmentRepository,
@@ -134,7 +135,13 @@ DOMAIN = Domain(
     make_owner=make_owner,
     text_inputs=(
         TextInput("tickets.sessions.title", _session_title, _read("sessions", "title"), 1),
-        TextInput("tickets.sessions.status", _session_status, _read("sessions", "status"), 0),
+        TextInput(
+            "tickets.sessions.status",
+            _session_status,
+            _read("sessions", "status"),
+            0,
+            valid=st.sampled_from(["active", "exported", "archived"]),
+        ),
         TextInput(
             "tickets.uploaded_files.filename",
             _file_name,
@@ -145,25 +152,41 @@ DOMAIN = Domain(
         TextInput("tickets.session_tasks.error", _task_error, _read("session_tasks", "error"), 0),
         # JSON reads back as text on the suite's plain connection, so the JSON inputs
         # are judged on refusals and row counts (tests/tickets reads them back as JSON).
-        TextInput("tickets.session_validations.errors (JSON)", _validation_errors, None, 1),
+        TextInput(
+            "tickets.session_validations.errors (JSON)",
+            _validation_errors,
+            None,
+            1,
+            valid=st.lists(JSON_OBJECTS, max_size=3),
+        ),
         TextInput(
             "tickets.jira_project_context.project_key",
             _project_key,
             _read("jira_project_context", "project_key", "session_id"),
             1,
+            valid=st.from_regex(r"[A-Z][A-Z0-9_]{0,20}", fullmatch=True),
         ),
         TextInput("tickets.tickets.summary", _ticket_summary, _read("tickets", "summary"), 1),
-        TextInput("tickets.tickets.jira_key", _jira_key, _read("tickets", "jira_key"), 0),
+        TextInput(
+            "tickets.tickets.jira_key",
+            _jira_key,
+            _read("tickets", "jira_key"),
+            0,
+            valid=st.from_regex(r"[A-Z][A-Z0-9_]{0,9}-[1-9][0-9]{0,5}", fullmatch=True),
+        ),
         TextInput(
             "tickets.attachments.file_path",
             _attachment_path,
             _read("attachments", "file_path"),
             1,
         ),
-        TextInput("tickets.session_errors.details (JSON)", _error_details, None, 1),
+        TextInput(
+            "tickets.session_errors.details (JSON)", _error_details, None, 1, valid=JSON_OBJECTS
+        ),
         TextInput("tickets.audit_log.action", _audit_action, _read("audit_log", "action"), 1),
         TextInput("tickets.jira_auth_tokens.access_token", _token_access, None, 1),
-        TextInput("tickets.jira_auth_tokens.get", _token_get, None, 0),
+        # The owner stores no token, so every lookup is NotFound: no value to see accepted.
+        TextInput("tickets.jira_auth_tokens.get", _token_get, None, 0, valid=None),
     ),
     rows_of_owner="""
         select 'tickets.sessions' as table_name, count(*) from tickets.sessions where id = $1

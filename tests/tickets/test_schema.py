@@ -145,22 +145,6 @@ async def test_no_circular_reference_between_tickets_and_attachments(tether_db):
     )  # standalone
 
 
-async def test_every_foreign_key_is_covered_by_an_index_leading_with_it(tether_db):
-    uncovered = await tether_db.pool.fetch(
-        """
-        select c.conname
-        from pg_constraint c
-        where c.contype = 'f' and c.connamespace = 'tickets'::regnamespace
-          and not exists (
-              select 1 from pg_index i
-              where i.indrelid = c.conrelid and i.indpred is null
-                and (i.indkey::int2[])[0:cardinality(c.conkey) - 1] = c.conkey
-          )
-        """
-    )
-    assert uncovered == []
-
-
 async def test_unique_rules(tether_db):
     rows = await tether_db.pool.fetch(
         """

@@ -117,6 +117,8 @@ async def test_database_rules_on_the_token_row(tether_db, keys):
         f"bad id!:{new_key()}",
         f"k1:{new_key()},k1:{new_key()}",
     ],
+    # Named, not shown: fresh keys would make each pytest-xdist worker's ids differ.
+    ids=["empty", "blank", "no colon", "not base64", "short key", "bad id", "id twice"],
 )
 async def test_a_missing_or_malformed_key_ring_is_a_clear_error(
     tether_db, monkeypatch, caplog, ring

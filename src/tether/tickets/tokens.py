@@ -32,8 +32,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from tether.extras import missing
+
+try:  # the tickets extra's
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+except ModuleNotFoundError as error:
+    raise missing("tickets", "tether.tickets", error) from error
 
 from tether import queries
 from tether.database import Database
