@@ -19,11 +19,6 @@ from tether.domains import names
 SOURCE = Path(tether.__file__).resolve().parent
 NAMES = names()
 MAX_LINES = 400
-# Modules over the limit that others are reshaping now (issue 22's domain work, issue
-# 17's replicas): marked, so a new long module still fails, and these show as xfail.
-LONG_FOR_NOW = {
-    "tether.tickets.repositories": "issue 22: the domain packages' reshaping",
-}
 
 
 def module_name(path: Path, root: Path = SOURCE) -> str:
@@ -177,16 +172,7 @@ def test_the_graph_sees_lazy_and_relative_imports(tmp_path: Path) -> None:
     assert find_cycle(graph) is None
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(path, marks=pytest.mark.xfail(reason=LONG_FOR_NOW[name]))
-        if (name := module_name(path)) in LONG_FOR_NOW
-        else path
-        for path in sorted(SOURCE.rglob("*.py"))
-    ],
-    ids=lambda path: module_name(path),
-)
+@pytest.mark.parametrize("path", sorted(SOURCE.rglob("*.py")), ids=lambda path: module_name(path))
 def test_no_module_is_long(path: Path) -> None:
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{module_name(path)} has {lines} lines (at most {MAX_LINES})"

@@ -125,7 +125,7 @@ async def test_one_domain_alone_applies_common_and_rolls_back_to_it(empty_url):
     assert await schemas(empty_url) == ["planner"]
     assert migrations.status(empty_url, domains=["planner"]) == [(m, True) for m in PLANNER_ALONE]
     assert migrations.rollback(empty_url, count=None, domain="planner") == PLANNER_OWN[::-1]
-    assert applied(empty_url) == ["common_0001_extensions"]
+    assert applied(empty_url) == ["common_0001_extensions", "common_0002_tenancy"]
     assert await schema_facts(empty_url) == {**EMPTY, "vector": 1}
     assert migrations.rollback(empty_url, count=None, domain="planner") == []
 
@@ -154,7 +154,7 @@ async def test_the_cli_selects_domains_as_a_service_deploys_one(empty_url):
     out = run(*tether, "rollback", "planner", "--all")
     assert "rolling back planner_0001_schema" in out and "common_0001" not in out
     status = run(*tether, "status", "planner")
-    assert "[x] common_0001_extensions\n  [ ] planner_0001_schema" in status
+    assert "[x] common_0002_tenancy\n  [ ] planner_0001_schema" in status
     refused = subprocess.run(
         [*tether, "migrate", "nope"], capture_output=True, text=True, timeout=60, cwd=ROOT
     )

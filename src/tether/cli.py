@@ -22,6 +22,9 @@ from typing import Any
 from tether import domains as registry
 from tether import embedded, migrations
 from tether.database import configured_url, redact
+from tether.embedded import EmbeddedError
+from tether.errors import TetherError
+from tether.translate import DRIVER_ERRORS, target, translate
 
 # Where --write-docs writes: the docs folder of the current directory (the repository's).
 DOCS = Path("docs")
@@ -30,6 +33,12 @@ DOCS = Path("docs")
 def _url(args: argparse.Namespace) -> str:
     url: str | None = args.database or configured_url()
     return url or embedded.start()
+
+
+def _server(args: argparse.Namespace) -> str:
+    """The server a command works on, for an error message (never a password)."""
+    url: str | None = args.database or configured_url()
+    return f"connect to {target(url)}" if url else "the embedded server"
 
 
 def _say(text: str) -> None:
@@ -263,6 +272,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.parser.error(wrong)
     try:
         code: int = args.run(args)
+    except (TetherError, EmbeddedError) as error:
+        # A database that cannot be reached or refuses: one line, not a traceback.
+        _note(f"tether {args.command}: {error}")
+        return 1
+    except DRIVER_ERRORS as error:  # from a command that talks to asyncpg itself
+        _note(f"tether {args.command}: {translate(error, _server(args))}")
+        return 1
     except BrokenPipeError:
         # The reader went away (`tether erd | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -38,7 +38,7 @@ from tether.replicas import (
     Token,
     standby_pool_options,
 )
-from tether.translate import DRIVER_ERRORS, translate
+from tether.translate import DRIVER_ERRORS, target, translate
 
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
 
@@ -169,7 +169,7 @@ class Database:
                 },
             )
         except DRIVER_ERRORS as error:
-            raise translate(error, "connect") from None
+            raise translate(error, f"connect to {target(url)}") from None
         return pool
 
     async def connect(self) -> Self:

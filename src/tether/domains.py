@@ -122,7 +122,7 @@ DOMAINS: tuple[Domain, ...] = (
         "a Jira ticket generator: sessions, uploaded files, tickets with dependencies, "
         "attachments, encrypted tokens, errors, an append-only audit log",
         tenant="sessions",
-        global_tables=("jira_auth_tokens",),
+        global_tables=("jira_auth_tokens", "jira_auth_token_high_water"),
     ),
 )
 

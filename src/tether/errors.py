@@ -55,6 +55,11 @@ class InvalidValue(TetherError):
     """A value breaks a check or not-null rule, or is not valid for its type."""
 
 
+class OutOfScope(TetherError):
+    """A write inside `db.tenant(...)` would leave a row outside the transaction's
+    tenants (row-level security refused it), or the role may not do this at all."""
+
+
 class Retryable(TetherError):
     """The whole transaction may succeed if run again (serialization failure, deadlock)."""
 

@@ -15,12 +15,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from yoyo import get_backend, read_migrations
 
 from tether import domains as registry
+from tether.errors import TetherError
 from tether.resources import migrations_dir
+from tether.translate import target
 
 LOCK_TIMEOUT_SECONDS = 120
+# How long connecting may take (a URL's own `connect_timeout` wins): a server that
+# accepts and never answers must not hang a deploy.
+CONNECT_TIMEOUT_SECONDS = 10
 
 Progress = Callable[[str], None]
 
@@ -40,18 +46,33 @@ def sources(domains: Iterable[str] | None = None) -> list[Path]:
 
 
 def yoyo_url(url: str) -> str:
-    """yoyo's URL for the same database: its psycopg 3 backend."""
+    """yoyo's URL for the same database: its psycopg 3 backend, with a connect timeout."""
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in ("postgres", "postgresql"):
         raise ValueError("expected a postgresql:// URL")
+    if "connect_timeout=" not in rest:
+        rest += f"{'&' if '?' in rest else '?'}connect_timeout={CONNECT_TIMEOUT_SECONDS}"
     return f"postgresql+psycopg://{rest}"
+
+
+def _connected(url: str) -> Any:
+    """yoyo's backend for `url`; a TetherError naming where and what to check if the
+    connection cannot be made (psycopg's first line: its reason, never the password)."""
+    try:
+        return get_backend(yoyo_url(url))
+    except psycopg.OperationalError as error:
+        reason = (str(error).strip().splitlines() or ["no reason given"])[0]
+        raise TetherError(
+            f"connect to {target(url)}: {reason}; check the URL's host, port, user, "
+            "password and database, and that the server is running"
+        ) from None
 
 
 @contextmanager
 def _locked(url: str, folders: list[Path]) -> Iterator[tuple[Any, Any]]:
     """yoyo's backend and the migrations of `folders`, under yoyo's lock; the
     connection closes after."""
-    backend = get_backend(yoyo_url(url))
+    backend = _connected(url)
     try:
         with backend.lock(LOCK_TIMEOUT_SECONDS):
             yield backend, read_migrations(*(str(p) for p in folders))

@@ -94,16 +94,51 @@ def _encoder(kind: type) -> tuple[str, Any]:
     raise TypeError(f"a page key cannot be a {kind.__name__}")
 
 
+# A cursor comes from a client: its size is capped before any decoding (its keys are
+# ids, times and short texts), and so is its nesting (a list of [tag, value] pairs), so
+# that `[[[[...` is a refused cursor, not a RecursionError deep in json.
+MAX_CURSOR_LENGTH = 8192
+_CURSOR_DEPTH = 2
+
+
 def decode(cursor: str, size: int, where: str) -> tuple[Any, ...]:
     """The key values a cursor of `encode` carries; InvalidValue naming `where` otherwise."""
     try:
+        if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
         padded = cursor + "=" * (-len(cursor) % 4)
-        items = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode()
+        # Brackets beyond a valid cursor's count may still be inside its texts: look closer.
+        if text.count("[") + text.count("{") > 1 + size and _depth(text) > _CURSOR_DEPTH:
+            raise ValueError("too deep")
+        items = json.loads(text)
         if not isinstance(items, list) or len(items) != size:
             raise ValueError("wrong shape")
         return tuple(_DECODE[tag](value) for tag, value in items)
     except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
         raise InvalidValue(f"{where}: the page cursor is not one this API gave out") from None
+
+
+def _depth(text: str) -> int:
+    """How deeply JSON `text` nests its arrays and objects (brackets in strings aside)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 MAX_PAGE = 1000

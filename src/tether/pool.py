@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from tether.errors import CommitUnknown, ConnectionLost, PoolExhausted, TetherError
-from tether.translate import DRIVER_ERRORS, closed, translate
+from tether.translate import DRIVER_ERRORS, closed, target, translate
 
 # How long a call waits for a pooled connection before PoolExhausted, by default.
 ACQUIRE_TIMEOUT_SECONDS = 30.0
@@ -48,7 +48,7 @@ class Pool(asyncpg.Pool):  # type: ignore[misc]
             return await super()._acquire(wait)
         except TimeoutError:
             if connecting[0]:
-                raise _no_answer(f"within {wait:g} s") from None
+                raise _no_answer(self._target(), f"within {wait:g} s") from None
             raise PoolExhausted(
                 f"pool: no connection free within {wait:g} s; all {self._maxsize} are in use "
                 "(the usual cause: code holding a connection, such as a `db.transaction()` "
@@ -64,12 +64,18 @@ class Pool(asyncpg.Pool):  # type: ignore[misc]
         try:
             return await super()._get_new_connection()
         except TimeoutError:
-            raise _no_answer("in time (connect timeout)") from None
+            raise _no_answer(self._target(), "in time (connect timeout)") from None
+
+    def _target(self) -> str:
+        """Where the pool connects, for a message (tether.translate.target: no password)."""
+        dsn = self._connect_args[0] if self._connect_args else self._connect_kwargs.get("dsn")
+        return target(dsn) if isinstance(dsn, str) else "the server"
 
 
-def _no_answer(when: str) -> ConnectionLost:
+def _no_answer(where: str, when: str) -> ConnectionLost:
     return ConnectionLost(
-        f"connect: the server did not answer a new connection {when}; it is unreachable or stalled"
+        f"connect to {where}: the server did not answer a new connection {when}; it is "
+        "unreachable or stalled (check the host and port)"
     )
 
 

@@ -49,7 +49,7 @@ from tether.standbys import (
     Token,
     standby_pool_options,
 )
-from tether.translate import DRIVER_ERRORS, closed, translate
+from tether.translate import DRIVER_ERRORS, closed, primary_message, translate
 
 __all__ = [
     "Fallback",
@@ -88,7 +88,8 @@ _MIN_SLEEP, _MAX_SLEEP = 0.001, 0.002
 
 def _why(error: BaseException) -> str:
     """What went wrong, in the driver's or the server's words (never a DETAIL)."""
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    message = primary_message(error)
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def _lost(error: BaseException, conn: asyncpg.Connection) -> bool:

@@ -10,6 +10,8 @@ schema) and never carries the server's DETAIL, which echoes key values.
 from __future__ import annotations
 
 import re
+import socket
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 from attrs import frozen
@@ -21,6 +23,7 @@ from tether.errors import (
     ConnectionLost,
     InvalidValue,
     MissingReference,
+    OutOfScope,
     ReadOnly,
     Retryable,
     Rule,
@@ -47,6 +50,64 @@ def rule_text(schema: str | None, constraint: str | None) -> str | None:
 _ARGUMENT = re.compile(r"query argument \$(\d+)")
 
 
+def primary_message(error: BaseException) -> str:
+    """An error's own message, without the DETAIL and HINT lines asyncpg's `str()`
+    appends: those quote values (a key, a row, whatever a trigger put there)."""
+    message = error.args[0] if error.args else ""
+    return message if isinstance(message, str) else str(error)
+
+
+def target(url: str) -> str:
+    """Where `url` leads, for a message: `user@host:port/database` (a socket's folder
+    as the host); never its password."""
+    parts = urlsplit(url)
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    user = parts.username or query.get("user") or "postgres"
+    host = parts.hostname or query.get("host") or "localhost"
+    try:
+        port = parts.port or query.get("port") or 5432
+    except ValueError:
+        port = "?"
+    database = parts.path.lstrip("/") or query.get("dbname") or user
+    return f"{user}@{host}:{port}/{database}"
+
+
+def _connect_failure(error: BaseException, where: str) -> TetherError | None:
+    """The error for a connection that could not be made, naming what to check; None
+    when `error` is not one. Only a refused or dropped connection is retryable (a
+    server restarting refuses for a moment); a wrong password, database or host name
+    stays wrong however often it is tried."""
+    state = getattr(error, "sqlstate", None)
+    if state == "28P01" or isinstance(error, asyncpg.InvalidPasswordError):
+        return TetherError(
+            f"{where}: the server refused the password; check the password in the URL "
+            "(or PGPASSWORD, or the passfile) for this user",
+            sqlstate="28P01",
+        )
+    if state == "28000":
+        return TetherError(
+            f"{where}: the server does not let this user connect here "
+            f"({primary_message(error)}); check the user name and the server's pg_hba.conf",
+            sqlstate="28000",
+        )
+    if state == "3D000":
+        return TetherError(
+            f"{where}: no such database on this server; check the database name in the "
+            "URL, or create it (createdb, or `create database`)",
+            sqlstate="3D000",
+        )
+    if isinstance(error, socket.gaierror):
+        return TetherError(
+            f"{where}: the host name does not resolve; check the host in the URL (and DNS)"
+        )
+    if isinstance(error, ConnectionRefusedError | FileNotFoundError):
+        return ConnectionLost(
+            f"{where}: nothing accepts connections there; check the host and port (or "
+            "the socket's folder), and that the server is running"
+        )
+    return None
+
+
 def translate(error: BaseException, query: Query | str) -> TetherError:
     """The tether error for a driver error raised while running `query`.
 
@@ -54,6 +115,8 @@ def translate(error: BaseException, query: Query | str) -> TetherError:
     """
     where = query if isinstance(query, str) else f"{query.domain}.{query.name}"
     params = () if isinstance(query, str) else query.params
+    if (failed := _connect_failure(error, where)) is not None:
+        return failed
     argument = _ARGUMENT.search(str(error))
     if argument or isinstance(error, UnicodeEncodeError | OverflowError):
         # asyncpg could not encode an argument (it raises DataError, SQLSTATE 22000,
@@ -69,16 +132,21 @@ def translate(error: BaseException, query: Query | str) -> TetherError:
     if isinstance(error, TimeoutError):
         # asyncpg's command_timeout or connect timeout; TimeoutError is an OSError, but
         # the connection is intact (asyncpg cancelled the statement), so it is no loss.
+        if where.startswith("connect"):
+            return Timeout(
+                f"{where}: no answer in time (connect timeout); check the host and port, "
+                "and that nothing between drops the connection"
+            )
         return Timeout(f"{where}: no answer from the database in time (client-side timeout)")
     if isinstance(error, asyncpg.exceptions.OutdatedSchemaCacheError):
         # A type changed under a cached statement; the text names the type, not values.
-        return TetherError(f"{where}: {error}")
+        return TetherError(f"{where}: {primary_message(error)}")
     if isinstance(error, asyncpg.InternalClientError) and str(error).startswith("no decoder"):
         # The connection is fine: a result holds a type asyncpg cannot decode where it
         # is (an enum or a domain inside an anonymous row); its text names no values.
         return TetherError(
-            f"{where}: a result column cannot be decoded ({error}); cast it in the query, "
-            "e.g. to text inside row(...)"
+            f"{where}: a result column cannot be decoded ({primary_message(error)}); cast it "
+            "in the query, e.g. to text inside row(...)"
         )
     if isinstance(
         error, asyncpg.ConnectionDoesNotExistError | asyncpg.InternalClientError | OSError
@@ -87,7 +155,7 @@ def translate(error: BaseException, query: Query | str) -> TetherError:
         return ConnectionLost(f"{where}: the connection to the database was lost")
     if isinstance(error, asyncpg.InterfaceError):
         # Misuse of a connection (closed, busy, released): asyncpg's text names no values.
-        return TetherError(f"{where}: {error}")
+        return TetherError(f"{where}: {primary_message(error)}")
     raise TypeError(f"not a database error: {type(error).__name__}") from error
 
 
@@ -115,7 +183,7 @@ def _from_server(error: asyncpg.PostgresError, query: Query | str) -> TetherErro
     state: str = error.sqlstate or ""
     domain = None if isinstance(query, str) else query.domain
     schema = getattr(error, "schema_name", None) or domain
-    table_name = getattr(error, "table_name", None)
+    table_name = getattr(error, "table_name", None) or _policy_table(error)
     if table_name:
         table = f"{schema}.{table_name}"
     else:
@@ -129,6 +197,15 @@ def _from_server(error: asyncpg.PostgresError, query: Query | str) -> TetherErro
     text = f"{table}: {words} (rule {constraint})" if constraint else f"{table}: {words}"
     kind = rule.error if rule is not None and rule.error is not None else failure.error
     return kind(text, **info)
+
+
+# Row-level security names its table only in the message ("... policy for table "weeks"").
+_POLICY_TABLE = re.compile(r'row-level security policy for table "([^"]+)"')
+
+
+def _policy_table(error: asyncpg.PostgresError) -> str | None:
+    found = _POLICY_TABLE.search(primary_message(error))
+    return found[1] if found else None
 
 
 @frozen
@@ -169,6 +246,16 @@ def _classify(state: str, error: asyncpg.PostgresError, column: str | None) -> _
             "primary (a repository on the Database or on db.transaction()'s connection, "
             "not on db.replica())",
         )
+    if state == "42501":
+        # Row-level security's WITH CHECK, or a privilege tether_service lacks: the
+        # message names the table (an SQL object, not data).
+        if "row-level security" in (message := primary_message(error)):
+            return _Failure(
+                OutOfScope,
+                "the row would belong to a tenant outside this transaction's scope "
+                f"(row-level security: {message})",
+            )
+        return _Failure(OutOfScope, f"the role may not do this here ({message})")
     if state in ("26000", "42P05"):
         # asyncpg's named prepared statements, behind a pooler that switches server
         # connections between transactions: a statement is missing, or there twice.
@@ -179,5 +266,7 @@ def _classify(state: str, error: asyncpg.PostgresError, column: str | None) -> _
         )
     if state.startswith("42"):
         # A query that does not fit the schema: the server's words name SQL objects, not data.
-        return _Failure(TetherError, f"the statement does not fit the schema: {error}")
+        return _Failure(
+            TetherError, f"the statement does not fit the schema: {primary_message(error)}"
+        )
     return _Failure(TetherError, f"the database refused the statement (SQLSTATE {state})")

@@ -12,7 +12,7 @@ from tenancy_checks import (
     hand_written,
     unscoped_service,
 )
-from tether import MissingReference, NotFound, TetherError
+from tether import MissingReference, NotFound, OutOfScope
 from tether.chat import (
     ConversationRepository,
     MessageRepository,
@@ -102,7 +102,7 @@ async def test_another_users_conversation_cannot_be_written_to(tether_db, trees)
             await MessageRepository(conn).append(bob["first"].id, "user", "Planted")
         assert refused.value.constraint == "messages_conversation_id_fkey"
     async with tether_db.tenant(ann["user"].id) as conn:
-        with pytest.raises(TetherError, match="row-level security"):
+        with pytest.raises(OutOfScope, match="row-level security"):
             await ConversationRepository(conn).create(bob["user"].id, "Planted")
     assert await counts(tether_db) == before
     assert await drift(tether_db) == []

@@ -317,7 +317,9 @@ def test_no_key_at_all_fails_at_construction(tether_db, monkeypatch, fresh_defau
         RefreshTokenRepository(tether_db)
 
 
-@pytest.mark.parametrize("wrong", ["k" * 40, b"k" * 40, TokenKey.generate().secret])
+@pytest.mark.parametrize(
+    "wrong", ["k" * 40, b"k" * 40, TokenKey.generate().secret], ids=["str", "bytes", "raw-secret"]
+)
 def test_a_key_of_the_wrong_type_fails_at_construction(tether_db, wrong):
     with pytest.raises(
         TypeError, match=r"key is a tether\.chat\.TokenKey or TokenKeys, not"

@@ -15,7 +15,7 @@ from tenancy_checks import (
     hand_written,
     unscoped_service,
 )
-from tether import MissingReference, NotFound, TetherError
+from tether import MissingReference, NotFound, OutOfScope
 from tether.planner import (
     DayPlan,
     FeedbackRepository,
@@ -144,7 +144,7 @@ async def test_another_users_rows_cannot_be_referenced(tether_db, trees):
         lambda conn: PlanRepository(conn).create_generation(bob["user"].id, [DayPlan(DAY2)]),
     ):
         async with tether_db.tenant(ann["user"].id) as conn:
-            with pytest.raises(TetherError, match="row-level security"):
+            with pytest.raises(OutOfScope, match="row-level security"):
                 await write(conn)
     assert await tether_db.pool.fetchval("select count(*) from planner.ai_tasks") == before
     assert (

@@ -31,7 +31,7 @@ EMAIL = "Secret.Person@Example.com"
 
 def with_password(url: str) -> tuple[str, str]:
     """The URL with a password, and the password: the one it has, else PASSWORD (the
-    embedded server trusts its local socket and ignores it)."""
+    embedded server takes peer connections on its socket and ignores it)."""
     parts = urlsplit(url)
     if parts.password:
         return url, unquote(parts.password)

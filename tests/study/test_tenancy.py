@@ -17,7 +17,7 @@ from tenancy_checks import (
     hand_written,
     unscoped_service,
 )
-from tether import Database, MissingReference, NotFound, TetherError
+from tether import Database, MissingReference, NotFound, OutOfScope
 from tether.study import (
     ChatRepository,
     ChunkRepository,
@@ -101,9 +101,9 @@ async def test_another_profiles_rows_cannot_be_read_changed_or_deleted(two):
             await SessionRepository(conn).move(
                 b.session.id, SessionStatus.ACTIVE, SessionStatus.COMPLETED
             )
-        assert await TopicRepository(conn).list(b.session.id) == []
+        assert await TopicRepository(conn).of_session(b.session.id) == []
         assert await ChunkRepository(conn).of_document(b.documents[0].id) == []
-        assert (await MessageRepository(conn).page(two.b_chat)).items == ()
+        assert (await MessageRepository(conn).page_of_chat(two.b_chat)).items == ()
         # Sign-in looks a profile up by e-mail before any tenant is known: unscoped.
         assert await ProfileRepository(conn).find_by_email("ada@example.com") is None
         assert not await TopicRepository(conn).delete(b.topics[0].id)
@@ -134,7 +134,7 @@ async def test_another_profiles_rows_cannot_be_read_changed_or_deleted(two):
 async def test_another_profiles_rows_cannot_be_referenced(two):
     a, b = two.a, two.b
     async with two.db.tenant(a.ada.id) as conn:
-        with pytest.raises(TetherError, match="row-level security"):
+        with pytest.raises(OutOfScope, match="row-level security"):
             await SessionRepository(conn).create(b.ada.id, "Intruder")
     refusals = [
         (

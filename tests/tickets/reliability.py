@@ -184,7 +184,8 @@ DOMAIN = Domain(
             "tickets.session_errors.details (JSON)", _error_details, None, 1, valid=JSON_OBJECTS
         ),
         TextInput("tickets.audit_log.action", _audit_action, _read("audit_log", "action"), 1),
-        TextInput("tickets.jira_auth_tokens.access_token", _token_access, None, 1),
+        # The token row and its user's version mark (jira_auth_token_high_water).
+        TextInput("tickets.jira_auth_tokens.access_token", _token_access, None, 2),
         # The owner stores no token, so every lookup is NotFound: no value to see accepted.
         TextInput("tickets.jira_auth_tokens.get", _token_get, None, 0, valid=None),
     ),

@@ -478,6 +478,7 @@ async def test_deleting_a_session_takes_everything_of_it_but_audit_and_tokens(
         "attachments": 0,
         "session_errors": 0,
         "jira_auth_tokens": 1,
+        "jira_auth_token_high_water": 1,  # global, like the tokens: a session takes none
         "audit_log": 4,
     }
     trail = await AuditRepository(tether_db).page_of_session(made.session.id)

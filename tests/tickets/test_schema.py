@@ -212,6 +212,7 @@ async def test_triggers_pin_their_search_path(tether_db):
         "session_tasks_touch_updated_at": "session_tasks",
         "tickets_touch_updated_at": "tickets",
         "jira_auth_tokens_touch_updated_at": "jira_auth_tokens",
+        "jira_auth_tokens_version_grows": "jira_auth_tokens",
         "ticket_dependencies_fill_session": "ticket_dependencies",
         "ticket_dependencies_no_cycle_on_insert": "ticket_dependencies",
         "ticket_dependencies_no_cycle_on_update": "ticket_dependencies",

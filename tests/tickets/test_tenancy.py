@@ -20,7 +20,7 @@ from tenancy_checks import (
     hand_written,
     unscoped_service,
 )
-from tether import Conflict, Database, MissingReference, NotFound, TetherError
+from tether import Conflict, Database, MissingReference, NotFound, OutOfScope
 from tether.testing import expect_changes
 from tether.tickets import (
     AttachmentRepository,
@@ -148,7 +148,7 @@ async def test_another_sessions_rows_cannot_be_read_changed_or_deleted(two):
         with pytest.raises(NotFound):
             await TicketRepository(conn).get(b.tickets[0])
         assert await AttachmentRepository(conn).of_ticket(b.tickets[0]) is None
-        assert (await ErrorRepository(conn).page(b.session)).items == ()
+        assert (await ErrorRepository(conn).page_of_session(b.session)).items == ()
         assert (await AuditRepository(conn).page_of_session(b.session)).items == ()
         assert await TicketRepository(conn).export_order(b.session) == []
         with pytest.raises(NotFound):
@@ -190,7 +190,7 @@ async def test_another_sessions_rows_cannot_be_referenced(two):
     ]
     for write in writes:
         async with two.db.tenant(a.session) as conn:
-            with pytest.raises(TetherError, match="row-level security"):
+            with pytest.raises(OutOfScope, match="row-level security"):
                 await write(conn)
     # A's row naming B's ticket or file: the composite foreign keys refuse it.
     references = [
@@ -284,7 +284,7 @@ async def test_the_cycle_check_and_the_export_order_hold_scoped(two):
         assert refused.value.constraint == "ticket_dependencies_no_cycle"
     async with two.db.tenant(a.session) as conn:
         order = await TicketRepository(conn).export_order(a.session)
-    assert [t.id for t in order] == a.tickets
+    assert [t.ticket.id for t in order] == a.tickets
     async with two.db.connection() as conn:
         assert (
             await conn.fetchval(

@@ -3,15 +3,19 @@ only), read back decrypted, rotated to a new key in one call; a missing, malform
 wrong key, or an altered ciphertext, is a clear tether error, never garbage; no token or
 key in any repr, error, log or column."""
 
+import asyncio
 import datetime as dt
 import logging
+import os
 import uuid
+from contextlib import asynccontextmanager
 
+import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tether import InvalidValue, NotFound
+from tether import Conflict, InvalidValue, NotFound
 from tether.tickets import (
     KEYS_VARIABLE,
     JiraTokenRepository,
@@ -21,8 +25,40 @@ from tether.tickets import (
     default_keys,
     new_key,
 )
+from tether.tickets.records import TokenRotation
+from tether.tickets.tokens import Binding
 
 EXPIRES = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+ROWS = "select * from tickets.jira_auth_tokens order by jira_user_id"
+NEXT_VERSION = "nextval('tickets.jira_auth_token_versions')"
+# The role services run as (tenancy): it may write tickets.jira_auth_tokens.
+WRITER = "tether_service"
+
+
+@pytest.fixture
+async def sql(tether_db):
+    """A connection of the test's own (the migrating superuser) to the test's database."""
+    async with tether_db.pool.acquire() as conn:
+        yield conn
+
+
+@asynccontextmanager
+async def owner_without_guard(sql):
+    """The table's owner with triggers off (session_replication_role = replica): the
+    one hand that can write a row without a growing version, to make rows as they were
+    before versions or alter one in place."""
+    await sql.execute("set session_replication_role = replica")
+    try:
+        yield
+    finally:
+        await sql.execute("reset session_replication_role")
+
+
+async def as_writer(sql, statement: str, *args) -> str:
+    """Run `statement` as a role that may write the table (and nothing more)."""
+    async with sql.transaction():
+        await sql.execute(f"set local role {WRITER}")
+        return await sql.execute(statement, *args)
 
 
 def raw(kind: str = "access") -> str:
@@ -172,22 +208,32 @@ async def test_a_wrong_key_is_an_error_never_garbage(tether_db, keys, monkeypatc
         "update tickets.jira_auth_tokens set access_token = '\\x0001'",
     ],
 )
-async def test_an_altered_ciphertext_does_not_decrypt(tether_db, keys, tamper):
+async def test_an_altered_ciphertext_does_not_decrypt(tether_db, sql, keys, tamper):
     tokens = JiraTokenRepository(tether_db)
     await tokens.upsert("jira-1", raw(), raw("refresh"), EXPIRES)
     await tokens.upsert("jira-2", raw(), raw("refresh"), EXPIRES)
-    await tether_db.pool.execute(tamper)
+    async with owner_without_guard(sql):  # the version guard would refuse it otherwise
+        await sql.execute(tamper)
     with pytest.raises(UnreadableToken):
         await tokens.get("jira-1")
 
 
-async def test_a_row_written_without_a_key_id_cannot_be_read(tether_db, keys):
-    await tether_db.pool.execute(
+async def test_a_row_written_without_a_key_id_cannot_be_read(tether_db, sql, keys):
+    """The SPEC's plain insert (no key id, no version) works for a new Jira user, and
+    the row is refused on read; for a user who had a versioned row it is refused."""
+    hand = (
         "insert into tickets.jira_auth_tokens (jira_user_id, access_token, expires_at) "
-        "values ('hand', 'written', now())"
+        "values ($1, 'written', now())"
     )
+    await as_writer(sql, hand, "hand")
     with pytest.raises(TokenKeyError, match="has no key id"):
         await JiraTokenRepository(tether_db).get("hand")
+    tokens = JiraTokenRepository(tether_db)
+    await tokens.upsert("jira-1", raw(), None, EXPIRES)
+    assert await tokens.delete("jira-1")
+    with pytest.raises(asyncpg.CheckViolationError, match="version must grow"):
+        await as_writer(sql, hand, "jira-1")
+    assert await sql.fetchval("select count(*) from tickets.jira_auth_tokens") == 1
 
 
 async def test_rotation_reencrypts_every_token_under_the_new_key(tether_db, keys, monkeypatch):
@@ -201,8 +247,8 @@ async def test_rotation_reencrypts_every_token_under_the_new_key(tether_db, keys
     }
     monkeypatch.setenv(KEYS_VARIABLE, f"k2:{new_key()},{keys}")
     tokens = JiraTokenRepository(tether_db, keys=KeyRing.from_environment())
-    assert await tokens.rotate() == 5
-    assert await tokens.rotate() == 0
+    assert await tokens.rotate(batch=2) == TokenRotation(5, ())
+    assert await tokens.rotate() == TokenRotation(0, ())
     rows = await tether_db.pool.fetch("select * from tickets.jira_auth_tokens")
     assert {row["key_id"] for row in rows} == {"k2"}
     assert all(row["access_token"] != before[row["jira_user_id"]] for row in rows)
@@ -217,7 +263,8 @@ async def test_rotation_then_the_old_key_can_be_dropped(tether_db, keys, monkeyp
     await tokens.upsert("jira-1", access, None, EXPIRES)
     new = f"k2:{new_key()}"
     monkeypatch.setenv(KEYS_VARIABLE, f"{new},{keys}")
-    assert await JiraTokenRepository(tether_db, keys=KeyRing.from_environment()).rotate() == 1
+    rotation = await JiraTokenRepository(tether_db, keys=KeyRing.from_environment()).rotate()
+    assert rotation == TokenRotation(1, ())
     monkeypatch.setenv(KEYS_VARIABLE, new)
     token = await JiraTokenRepository(tether_db, keys=KeyRing.from_environment()).get("jira-1")
     assert (token.access_token, token.key_id) == (access, "k2")
@@ -226,34 +273,75 @@ async def test_rotation_then_the_old_key_can_be_dropped(tether_db, keys, monkeyp
         await JiraTokenRepository(tether_db, keys=KeyRing.from_environment()).get("jira-1")
 
 
-async def test_rotation_stops_before_writing_when_a_token_does_not_decrypt(
-    tether_db, keys, monkeypatch
+async def test_rotation_skips_and_reports_what_does_not_decrypt(
+    tether_db, sql, keys, monkeypatch, caplog
 ):
+    """One row altered (by the table's owner, the version guard off), one without a
+    key id (the SPEC's plain insert): the other rows rotate all the same, in batches,
+    and the two are reported by Jira user id, left as they were. It used to stop before writing
+    anything, so an old key could never be retired."""
+    caplog.set_level(logging.DEBUG)
     tokens = JiraTokenRepository(tether_db)
-    await tokens.upsert("jira-1", raw(), None, EXPIRES)
-    monkeypatch.setenv(KEYS_VARIABLE, f"k2:{new_key()}")  # k1 forgotten too early
-    with pytest.raises(TokenKeyError):
-        await JiraTokenRepository(tether_db, keys=KeyRing.from_environment()).rotate()
-    assert await tether_db.pool.fetchval("select key_id from tickets.jira_auth_tokens") == "k1"
+    written = {f"jira-{n}": raw() for n in range(6)}
+    for user, access in written.items():
+        await tokens.upsert(user, access, raw("refresh"), EXPIRES)
+    async with owner_without_guard(sql):
+        await sql.execute(
+            "update tickets.jira_auth_tokens set access_token = "
+            "set_byte(access_token, 20, get_byte(access_token, 20) # 1) "
+            "where jira_user_id = 'jira-3'"
+        )
+    await sql.execute(
+        "insert into tickets.jira_auth_tokens (jira_user_id, access_token, expires_at) "
+        "values ('by-hand', 'written', now())"
+    )
+    before = {row["jira_user_id"]: row for row in await sql.fetch(ROWS)}
+    monkeypatch.setenv(KEYS_VARIABLE, f"k2:{new_key()},{keys}")
+    rotation = await JiraTokenRepository(tether_db, keys=KeyRing.from_environment()).rotate(batch=2)
+    assert rotation.rotated == 5
+    assert [s.jira_user_id for s in rotation.skipped] == ["by-hand", "jira-3"]
+    assert "has no key id" in rotation.skipped[0].why
+    assert "does not decrypt with key 'k1'" in rotation.skipped[1].why
+    after = {row["jira_user_id"]: row for row in await sql.fetch(ROWS)}
+    assert {user for user, row in after.items() if row["key_id"] == "k2"} == set(written) - {
+        "jira-3"
+    }
+    for user in ("jira-3", "by-hand"):  # left exactly as they were
+        assert after[user] == before[user]
+    assert "skipped 2 token(s)" in caplog.text and "jira-3" in caplog.text
+    assert all(access not in caplog.text for access in written.values())
+    # The old key can go once the reported rows are dealt with.
+    await tokens.delete("jira-3")
+    await tether_db.pool.execute("delete from tickets.jira_auth_tokens where key_id is null")
+    monkeypatch.setenv(KEYS_VARIABLE, os.environ[KEYS_VARIABLE].split(",")[0])
+    ring = KeyRing.from_environment()
+    for user in set(written) - {"jira-3"}:
+        assert (await JiraTokenRepository(tether_db, keys=ring).get(user)).access_token == (
+            written[user]
+        )
 
 
 async def test_rotation_leaves_a_token_replaced_in_between(tether_db, keys, monkeypatch):
-    """The rewrite is a compare-and-set on the ciphertext read: a token upserted after the
-    read (already under the current key) is not overwritten with the old one."""
+    """The rewrite is a compare-and-set on the row version read: a token upserted after
+    the read (already under the current key) is not overwritten with the old one."""
     tokens = JiraTokenRepository(tether_db)
     await tokens.upsert("jira-1", "old-access-token", None, EXPIRES)
     monkeypatch.setenv(KEYS_VARIABLE, f"k2:{new_key()},{keys}")
     ring = KeyRing.from_environment()
     tokens = JiraTokenRepository(tether_db, keys=ring)
-    [stale] = await tokens._many(tokens.TOKENS_TO_ROTATE, key_id="k2")
+    [stale] = await tokens._many(tokens.TOKENS_TO_ROTATE, key_id="k2", after="", batch=10)
     fresh = await tokens.upsert("jira-1", "fresh-access-token", None, EXPIRES)
+    [version] = await tokens._versions(1)
     rewritten = await tokens._execrows(
         tokens.REENCRYPT_TOKENS,
         key_id="k2",
         jira_user_ids=["jira-1"],
-        old_access_tokens=[stale.access_token],
-        access_tokens=[ring.encrypt("jira-1", "access_token", "old-access-token")],
+        old_versions=[stale.version],
+        access_tokens=[
+            ring.encrypt(Binding("jira-1", version, EXPIRES, ()), "access_token", "old-access")
+        ],
         refresh_tokens=[None],
+        versions=[version],
     )
     assert rewritten == 0
     assert await tokens.get("jira-1") == fresh
@@ -301,3 +389,128 @@ async def test_any_text_comes_back_exactly(tether_db, keys, access, refresh):
     assert (stored.access_token, stored.refresh_token) == (access, refresh)
     read = await JiraTokenRepository(tether_db).get("u")
     assert (read.access_token, read.refresh_token) == (access, refresh)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "expires_at = expires_at + interval '1 year'",
+        "scopes = array_append(scopes, 'admin:jira')",
+        "expires_at = 'infinity'",
+    ],
+)
+async def test_a_table_writer_who_extends_expires_at_or_adds_a_scope_gets_no_token(
+    tether_db, sql, keys, change
+):
+    tokens = JiraTokenRepository(tether_db)
+    stored = await tokens.upsert("jira-1", raw(), raw("refresh"), EXPIRES, ["read:jira-work"])
+    update = f"update tickets.jira_auth_tokens set {change}"
+    # The row's version must grow with every write: the database refuses it as is...
+    with pytest.raises(asyncpg.CheckViolationError, match="version must grow"):
+        await as_writer(sql, update)
+    assert await tokens.get("jira-1") == stored
+    # ...and with a grown version, the tokens no longer decrypt.
+    assert await as_writer(sql, f"{update}, version = {NEXT_VERSION}") == "UPDATE 1"
+    with pytest.raises(UnreadableToken, match="expires_at, scopes or version"):
+        await tokens.get("jira-1")
+
+
+async def test_a_table_writer_who_rolls_the_tokens_back_gets_no_token(tether_db, sql, keys):
+    tokens = JiraTokenRepository(tether_db)
+    await tokens.upsert("jira-1", "old-access", "old-refresh", EXPIRES)
+    old = await sql.fetchrow(ROWS)
+    await tokens.upsert("jira-1", "new-access", "new-refresh", EXPIRES)
+    back = (
+        "update tickets.jira_auth_tokens set access_token = $1, refresh_token = $2, "
+        "expires_at = $3, scopes = $4, key_id = $5, version = $6"
+    )
+    values = [old[c] for c in ("access_token", "refresh_token", "expires_at", "scopes", "key_id")]
+    # The whole older row, version included: refused, the version would not grow.
+    with pytest.raises(asyncpg.CheckViolationError):
+        await as_writer(sql, back, *values, old["version"])
+    # Deleted and written again as it was: refused too (the high-water mark stays).
+    await as_writer(sql, "delete from tickets.jira_auth_tokens")
+    with pytest.raises(asyncpg.CheckViolationError):
+        await as_writer(
+            sql,
+            "insert into tickets.jira_auth_tokens (jira_user_id, access_token, refresh_token, "
+            "expires_at, scopes, key_id, version) values ($1, $2, $3, $4, $5, $6, $7)",
+            "jira-1",
+            *values,
+            old["version"],
+        )
+    await tokens.upsert("jira-1", "new-access", "new-refresh", EXPIRES)
+    # The older ciphertexts under a version that grows: they do not decrypt.
+    assert await as_writer(sql, back, *values, await sql.fetchval(f"select {NEXT_VERSION}")) == (
+        "UPDATE 1"
+    )
+    with pytest.raises(UnreadableToken):
+        await tokens.get("jira-1")
+
+
+async def test_the_database_refuses_a_version_that_does_not_grow(tether_db, sql, keys):
+    """What the guard accepts as well as what it refuses, from the writer's role."""
+    tokens = JiraTokenRepository(tether_db)
+    stored = await tokens.upsert("jira-1", raw(), None, EXPIRES)
+    version = await sql.fetchval("select version from tickets.jira_auth_tokens")
+    touch = "update tickets.jira_auth_tokens set version = $1"
+    # None, the same, an older one, one never drawn from the sequence:
+    for refused in (None, version, version - 1, version + 10**6):
+        with pytest.raises(asyncpg.CheckViolationError):
+            await as_writer(sql, touch, refused)
+    assert await sql.fetchval("select version from tickets.jira_auth_tokens") == version
+    # A growing one drawn from the sequence passes (the tokens then no longer decrypt).
+    grown = f"update tickets.jira_auth_tokens set version = {NEXT_VERSION}"
+    assert await as_writer(sql, grown) == "UPDATE 1"
+    version = await sql.fetchval("select version from tickets.jira_auth_tokens")
+    # The high-water marks are the trigger's alone: the writer cannot lower them.
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await as_writer(sql, "update tickets.jira_auth_token_high_water set version = 0")
+    assert (
+        await sql.fetchval(
+            "select version from tickets.jira_auth_token_high_water where jira_user_id = 'jira-1'"
+        )
+        == version
+    )
+    again = raw()  # and tether's next write passes
+    assert (await tokens.upsert("jira-1", again, None, EXPIRES)).access_token == again
+    assert stored.access_token != again
+
+
+async def test_racing_upserts_leave_the_newest_token_readable(tether_db, sql, keys):
+    """Upserts of one user at once: each either lands or is a Conflict (a newer one was
+    stored meanwhile); the row left decrypts, and holds the newest version that landed."""
+    tokens = JiraTokenRepository(tether_db)
+    results = await asyncio.gather(
+        *(tokens.upsert("jira-1", f"access-{n}", None, EXPIRES) for n in range(12)),
+        return_exceptions=True,
+    )
+    landed = [r for r in results if not isinstance(r, BaseException)]
+    assert landed and all(isinstance(r, Conflict) for r in results if r not in landed)
+    left = await tokens.get("jira-1")
+    assert left.access_token in {token.access_token for token in landed}
+    version = await sql.fetchval("select version from tickets.jira_auth_tokens")
+    assert version == await sql.fetchval(
+        "select version from tickets.jira_auth_token_high_water where jira_user_id = 'jira-1'"
+    )
+
+
+async def test_rows_from_before_versions_are_read_then_bound_by_rotate(tether_db, sql, keys):
+    """A row written before tickets_0003 (version NULL, bound to its user and key id
+    alone) still reads; rotate() rewrites it with a version even under the same key."""
+    ring = KeyRing.from_environment()
+    legacy = Binding("jira-old", None, EXPIRES, ())
+    access = raw()
+    async with owner_without_guard(sql):
+        await sql.execute(
+            "insert into tickets.jira_auth_tokens (jira_user_id, access_token, expires_at, "
+            "key_id) values ('jira-old', $1, $2, 'k1')",
+            ring.encrypt(legacy, "access_token", access),
+            EXPIRES,
+        )
+    tokens = JiraTokenRepository(tether_db, keys=ring)
+    assert (await tokens.get("jira-old")).access_token == access
+    assert await tokens.rotate() == TokenRotation(1, ())
+    assert await sql.fetchval("select version from tickets.jira_auth_tokens") is not None
+    assert (await tokens.get("jira-old")).access_token == access
+    assert await tokens.rotate() == TokenRotation(0, ())

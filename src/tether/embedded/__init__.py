@@ -6,6 +6,15 @@
 """
 
 from tether.embedded.hot_standby import EmbeddedStandby, StandbyError, standby
+from tether.embedded.processes import EmbeddedError
 from tether.embedded.server import home, scratch_server, start
 
-__all__ = ["EmbeddedStandby", "StandbyError", "home", "scratch_server", "standby", "start"]
+__all__ = [
+    "EmbeddedError",
+    "EmbeddedStandby",
+    "StandbyError",
+    "home",
+    "scratch_server",
+    "standby",
+    "start",
+]

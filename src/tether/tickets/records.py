@@ -253,6 +253,7 @@ class StoredToken:
     scopes: tuple[str, ...] = field(converter=_scopes)
     updated_at: dt.datetime
     key_id: str | None
+    version: int | None  # None: written before rows had versions (tickets_0003)
 
 
 @frozen
@@ -266,6 +267,24 @@ class JiraToken:
     scopes: tuple[str, ...]
     updated_at: dt.datetime
     key_id: str
+
+
+@frozen
+class SkippedToken:
+    """A token `rotate()` left as it was, and why: it does not decrypt with the ring,
+    or its row has no key id."""
+
+    jira_user_id: str
+    why: str
+
+
+@frozen
+class TokenRotation:
+    """What `JiraTokenRepository.rotate()` did: the rows it encrypted again under the
+    current key, and those it skipped (each with why)."""
+
+    rotated: int
+    skipped: tuple[SkippedToken, ...]
 
 
 TICKETS = "tickets.tickets"
@@ -309,6 +328,33 @@ class NewTicket:
     description: str | None = field(default=None, validator=optional(is_a(str, TICKETS)))
     story_points: Decimal | None = field(default=None, converter=_story_points)
     depends_on: tuple[int, ...] = field(default=(), converter=_places)
+
+
+def new_ticket_batch(tickets: Iterable[Any]) -> list[NewTicket]:
+    """The tickets of a batch, each a NewTicket (anything else is an InvalidValue)."""
+    batch = list(tickets)
+    for ticket in batch:
+        if not isinstance(ticket, NewTicket):
+            raise InvalidValue(
+                f"{TICKETS}: expected NewTicket items, not {type(ticket).__name__}", table=TICKETS
+            )
+    return batch
+
+
+def batch_edges(batch: list[NewTicket]) -> list[tuple[int, int]]:
+    """The batch's dependencies as (dependent, dependency) places counted from 1, as the
+    insert query numbers its rows; a place outside the batch is an InvalidValue."""
+    edges = []
+    for place, ticket in enumerate(batch):
+        for other in ticket.depends_on:
+            if not 0 <= other < len(batch):
+                raise InvalidValue(
+                    f"tickets.ticket_dependencies: depends_on place {other} is not in this "
+                    f"batch of {len(batch)} tickets (places count from 0)",
+                    table="tickets.ticket_dependencies",
+                )
+            edges.append((place + 1, other + 1))
+    return edges
 
 
 @frozen

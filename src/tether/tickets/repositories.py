@@ -15,7 +15,6 @@ from types import MappingProxyType
 from typing import Any
 
 from tether import queries
-from tether.errors import InvalidValue
 from tether.paging import Page
 from tether.repository import Repository
 from tether.tickets.records import (
@@ -35,6 +34,8 @@ from tether.tickets.records import (
     TaskStatus,
     Ticket,
     UploadedFile,
+    batch_edges,
+    new_ticket_batch,
 )
 
 Q = queries.load("tickets")
@@ -200,12 +201,8 @@ class TicketRepository(Repository):
         """Create a batch of tickets and the dependencies among them (`depends_on`, by
         place in the batch) in one statement, whole or not at all; return the tickets
         in batch order. A cycle among them is a DependencyCycle."""
-        batch = _new_tickets(tickets)
-        edges = [
-            (place + 1, other + 1)
-            for place, ticket in enumerate(batch)
-            for other in _in_batch(ticket.depends_on, len(batch))
-        ]
+        batch = new_ticket_batch(tickets)
+        edges = batch_edges(batch)
         return await self._many(
             self.INSERT_TICKETS,
             session_id=session_id,
@@ -254,29 +251,6 @@ class TicketRepository(Repository):
         """Every ticket of the session in dependency order, each with the tickets it
         depends on, in one query (see sql/tickets/tickets.sql for the order)."""
         return await self._many(self.EXPORT_ORDER, session_id=session_id)
-
-
-def _new_tickets(tickets: Iterable[Any]) -> list[NewTicket]:
-    batch = list(tickets)
-    for ticket in batch:
-        if not isinstance(ticket, NewTicket):
-            raise InvalidValue(
-                f"tickets.tickets: expected NewTicket items, not {type(ticket).__name__}",
-                table="tickets.tickets",
-            )
-    return batch
-
-
-def _in_batch(places: tuple[int, ...], size: int) -> tuple[int, ...]:
-    """The batch places of a ticket's dependencies, each one of the batch."""
-    for place in places:
-        if not 0 <= place < size:
-            raise InvalidValue(
-                f"tickets.ticket_dependencies: depends_on place {place} is not in this batch "
-                f"of {size} tickets (places count from 0)",
-                table="tickets.ticket_dependencies",
-            )
-    return places
 
 
 class DependencyRepository(Repository):

@@ -1,6 +1,6 @@
 """The tickets domain's rules in plain words, by constraint name, for error messages."""
 
-from tether.errors import Rule
+from tether.errors import Conflict, Rule
 from tether.tickets.errors import AppendOnly, DependencyCycle
 
 RULES = {
@@ -74,6 +74,12 @@ RULES = {
     "jira_auth_tokens_refresh_token_check": "an encrypted refresh token is at most 32 KiB",
     "jira_auth_tokens_scopes_check": "scopes are a flat list of text without NULLs",
     "jira_auth_tokens_key_id_check": ("a key id is 1 to 64 letters, digits, '.', '_' or '-'"),
+    "jira_auth_tokens_version_grows": Rule(
+        "a token row's version must grow with every write (a newer token was stored for "
+        "this Jira user meanwhile, or the write did not come from JiraTokenRepository)",
+        Conflict,
+    ),
+    "jira_auth_token_high_water_pkey": "a Jira user has one version high-water mark",
     "jira_project_context_pkey": "this session already has a project context",
     "jira_project_context_session_id_fkey": "the project context's session must exist",
     "jira_project_context_project_key_check": (

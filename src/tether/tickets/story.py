@@ -236,8 +236,11 @@ async def play(db: Database, out: Out) -> None:
     # A new key first in the ring, the old one kept to decrypt what it encrypted.
     ring = KeyRing([("demo-2", secrets.token_bytes(32)), first_key])
     tokens = JiraTokenRepository(db, keys=ring)
-    rotated = await tokens.rotate()
-    out(f"a new key {ring.current!r} first in the ring, rotate(): {rotated} row re-encrypted")
+    rotation = await tokens.rotate()
+    out(
+        f"a new key {ring.current!r} first in the ring, rotate(): {rotation.rotated} row "
+        f"re-encrypted, {len(rotation.skipped)} skipped"
+    )
     await _show_at_rest(out, lookups, raw_access)
     out(f"still the same token: {(await tokens.get(JIRA_USER)).access_token == raw_access}")
 

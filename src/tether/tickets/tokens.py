@@ -4,8 +4,13 @@
 The service sends its Jira tokens back to Jira, so they cannot be hashed: each is
 encrypted with AES-256-GCM (authenticated encryption, `cryptography`), a fresh
 12-byte nonce per value, stored as `nonce || ciphertext || tag` in a bytea column.
-The associated data binds a ciphertext to its column, its Jira user and its key
-id, so a value copied to another row or column, or altered, does not decrypt.
+The associated data binds a ciphertext to its whole row: its column, its Jira
+user, its key id, the row's `expires_at` and `scopes`, and the row's `version`, a
+number drawn from a sequence for each write that the database only lets grow
+(tickets_0003_token_versions). A value copied to another row or column, altered,
+put back from an older write, or left in place under a later `expires_at` or more
+scopes, does not decrypt. (Rows written before versions, `version` NULL, are bound
+to their column, user and key id alone until rewritten: `rotate()` rewrites them.)
 
 The keys come from the environment, as a key ring (`JiraTokenRepository` reads it once
 per process by default, `default_keys()`, or takes a `KeyRing` as `keys=`):
@@ -16,7 +21,8 @@ Each entry is `id:key`, the key 32 bytes in URL-safe base64 (`new_key()` makes
 one). The first key encrypts; every key of the ring decrypts what it encrypted, by
 the key id stored beside the tokens. To rotate: put a new key first, keep the old
 ones, run `JiraTokenRepository.rotate()` (every token is encrypted again under the
-new key), then drop the old keys. A missing, malformed or wrong key is a
+new key, in batches; a row that does not decrypt is skipped and reported, never a
+stop), deal with the rows it reports, then drop the old keys. A missing, malformed or wrong key is a
 TokenKeyError (UnreadableToken for a key that does not decrypt), never garbage;
 no message, repr or log carries a token or a key.
 """
@@ -27,10 +33,14 @@ import base64
 import binascii
 import datetime as dt
 import functools
+import json
+import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from attrs import frozen
 
 from tether.extras import missing
 
@@ -45,7 +55,7 @@ from tether.database import Database
 from tether.errors import InvalidValue
 from tether.repository import Executor, Repository
 from tether.tickets.errors import TokenKeyError, UnreadableToken
-from tether.tickets.records import JiraToken, StoredToken
+from tether.tickets.records import JiraToken, SkippedToken, StoredToken, TokenRotation
 
 Q = queries.load("tickets")
 
@@ -56,6 +66,11 @@ _KEY_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _KEY_BYTES = 32
 _NONCE_BYTES = 12
 _TAG_BYTES = 16
+# Rows rotate() reads, decrypts and writes back per statement.
+ROTATION_BATCH = 500
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+log = logging.getLogger("tether.tickets")
 
 
 def new_key() -> str:
@@ -107,8 +122,8 @@ class KeyRing:
     def __repr__(self) -> str:
         return f"KeyRing(ids={list(self._ciphers)!r}, current={self.current!r})"
 
-    def encrypt(self, jira_user_id: str, column: str, token: str) -> bytes:
-        """`token` encrypted under the current key, for `column` of `jira_user_id`'s row."""
+    def encrypt(self, row: Binding, column: str, token: str) -> bytes:
+        """`token` encrypted under the current key, for `column` of `row`."""
         try:
             plain = token.encode("utf-8")
         except UnicodeEncodeError:
@@ -118,11 +133,11 @@ class KeyRing:
             ) from None
         nonce = os.urandom(_NONCE_BYTES)
         sealed = self._ciphers[self.current].encrypt(
-            nonce, plain, _associated(jira_user_id, column, self.current)
+            nonce, plain, _associated(row, column, self.current)
         )
         return nonce + sealed
 
-    def decrypt(self, jira_user_id: str, column: str, key_id: str | None, stored: bytes) -> str:
+    def decrypt(self, row: Binding, column: str, key_id: str | None, stored: bytes) -> str:
         if key_id is None:
             raise TokenKeyError(
                 f"{TABLE}: the {column} of this row has no key id (it was not written by "
@@ -140,22 +155,23 @@ class KeyRing:
             raise UnreadableToken(f"{TABLE}: the stored {column} is too short", table=TABLE)
         nonce, sealed = stored[:_NONCE_BYTES], stored[_NONCE_BYTES:]
         try:
-            plain = cipher.decrypt(nonce, sealed, _associated(jira_user_id, column, key_id))
+            plain = cipher.decrypt(nonce, sealed, _associated(row, column, key_id))
         except InvalidTag:
             raise UnreadableToken(
                 f"{TABLE}: the stored {column} does not decrypt with key {key_id!r} of "
                 f"${KEYS_VARIABLE}: that key is not the one it was encrypted with, or the "
-                "stored value was altered",
+                "row was altered (its tokens, expires_at, scopes or version)",
                 table=TABLE,
             ) from None
         return plain.decode("utf-8")
 
     def open(self, row: StoredToken) -> JiraToken:
         """The row's tokens, decrypted."""
-        access = self.decrypt(row.jira_user_id, "access_token", row.key_id, row.access_token)
+        binding = Binding.of(row)
+        access = self.decrypt(binding, "access_token", row.key_id, row.access_token)
         refresh = None
         if row.refresh_token is not None:
-            refresh = self.decrypt(row.jira_user_id, "refresh_token", row.key_id, row.refresh_token)
+            refresh = self.decrypt(binding, "refresh_token", row.key_id, row.refresh_token)
         assert row.key_id is not None  # decrypt refused a row without one
         return JiraToken(
             row.jira_user_id,
@@ -176,9 +192,33 @@ def default_keys() -> KeyRing:
     return KeyRing.from_environment()
 
 
-def _associated(jira_user_id: str, column: str, key_id: str) -> bytes:
-    """What a ciphertext is bound to: its table and column, its Jira user, its key."""
-    parts = (TABLE, column, jira_user_id, key_id)
+@frozen
+class Binding:
+    """The row a token's ciphertext is bound to (with its column and key id): its Jira
+    user, version, expiry and scopes. `version` None: a row written before versions,
+    bound to its user alone."""
+
+    jira_user_id: str
+    version: int | None
+    expires_at: dt.datetime
+    scopes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, row: StoredToken) -> Binding:
+        return cls(row.jira_user_id, row.version, row.expires_at, row.scopes)
+
+
+def _associated(row: Binding, column: str, key_id: str) -> bytes:
+    """What a ciphertext is bound to, as bytes: its table and column, its key, and the
+    row. The expiry as microseconds since 1970 UTC (as timestamptz keeps it; a naive
+    time is UTC, as asyncpg sends it), the scopes as a JSON list."""
+    parts = [TABLE, column, row.jira_user_id, key_id]
+    if row.version is not None:
+        expires = row.expires_at
+        if expires.tzinfo is None:
+            expires = expires.replace(tzinfo=dt.UTC)
+        micros = (expires - _EPOCH) // dt.timedelta(microseconds=1)
+        parts += [str(row.version), str(micros), json.dumps(list(row.scopes))]
     return b"\x00".join(part.encode("utf-8", "surrogatepass") for part in parts)
 
 
@@ -213,6 +253,7 @@ class JiraTokenRepository(Repository):
     DELETE_TOKEN = Q.delete_token
     TOKENS_TO_ROTATE = Q.tokens_to_rotate.returning(StoredToken)
     REENCRYPT_TOKENS = Q.reencrypt_tokens
+    NEXT_TOKEN_VERSIONS = Q.next_token_versions
 
     def __init__(self, db: Database | Executor, keys: KeyRing | None = None) -> None:
         super().__init__(db)
@@ -232,25 +273,39 @@ class JiraTokenRepository(Repository):
         expires_at: dt.datetime,
         scopes: Sequence[str] = (),
     ) -> JiraToken:
-        """Store (or replace) a Jira user's tokens, encrypted under the current key."""
+        """Store (or replace) a Jira user's tokens, encrypted under the current key and
+        bound to a new row version (a Conflict if a newer one was stored meanwhile)."""
         _text(jira_user_id, "jira_user_id")
         _text(access_token, "access_token")
         if refresh_token is not None:
             _text(refresh_token, "refresh_token")
         if isinstance(scopes, str) or not all(isinstance(s, str) for s in scopes):
             raise InvalidValue(f"{TABLE}: scopes must be a list of str", table=TABLE)
+        if not isinstance(expires_at, dt.datetime):
+            raise InvalidValue(
+                f"{TABLE}: expires_at must be a datetime, not {type(expires_at).__name__}",
+                table=TABLE,
+            )
+        [version] = await self._versions(1)
+        row = Binding(jira_user_id, version, expires_at, tuple(scopes))
         stored = await self._returning(
             self.UPSERT_TOKEN,
             jira_user_id=jira_user_id,
-            access_token=self._keys.encrypt(jira_user_id, "access_token", access_token),
+            access_token=self._keys.encrypt(row, "access_token", access_token),
             refresh_token=None
             if refresh_token is None
-            else self._keys.encrypt(jira_user_id, "refresh_token", refresh_token),
+            else self._keys.encrypt(row, "refresh_token", refresh_token),
             expires_at=expires_at,
             scopes=list(scopes),
             key_id=self._keys.current,
+            version=version,
         )
         return self._keys.open(stored)
+
+    async def _versions(self, count: int) -> list[int]:
+        """`count` new row versions, increasing."""
+        versions: list[int] = await self._val(self.NEXT_TOKEN_VERSIONS, count=count)
+        return versions
 
     async def get(self, jira_user_id: str) -> JiraToken:
         """The user's tokens, decrypted; NotFound if there are none."""
@@ -260,29 +315,56 @@ class JiraTokenRepository(Repository):
     async def delete(self, jira_user_id: str) -> bool:
         return await self._execrows(self.DELETE_TOKEN, jira_user_id=jira_user_id) > 0
 
-    async def rotate(self) -> int:
-        """Encrypt every token that another key encrypted again under the current key;
-        return how many rows were rewritten. Every old key must still be in the ring:
-        a token that does not decrypt stops the call before anything is written. A
-        token replaced meanwhile (already under the current key) is left alone."""
-        stale = await self._many(self.TOKENS_TO_ROTATE, key_id=self._keys.current)
-        if not stale:
-            return 0
-        opened = [self._keys.open(row) for row in stale]
+    async def rotate(self, batch: int = ROTATION_BATCH) -> TokenRotation:
+        """Encrypt again under the current key every token another key encrypted (and
+        every row written before versions), `batch` rows per statement. A row that
+        does not decrypt with the ring (its key dropped, no key id, altered) is
+        skipped, logged and reported by Jira user id with why; the others rotate all
+        the same. A row written meanwhile (a new version) is left as it is."""
+        rotated, skipped, after = 0, [], ""
+        while stale := await self._many(
+            self.TOKENS_TO_ROTATE, key_id=self._keys.current, after=after, batch=batch
+        ):
+            after = stale[-1].jira_user_id
+            opened = []
+            for row in stale:
+                try:
+                    opened.append((row, self._keys.open(row)))
+                except (TokenKeyError, UnreadableToken) as error:
+                    skipped.append(SkippedToken(row.jira_user_id, str(error)))
+            if opened:
+                rotated += await self._reencrypt(opened)
+        if skipped:
+            log.warning(
+                "%s: rotate() skipped %d token(s) that do not decrypt: %s",
+                TABLE,
+                len(skipped),
+                ", ".join(token.jira_user_id for token in skipped),
+            )
+        return TokenRotation(rotated, tuple(skipped))
+
+    async def _reencrypt(self, opened: list[tuple[StoredToken, JiraToken]]) -> int:
+        versions = await self._versions(len(opened))
+        rows = [
+            Binding(row.jira_user_id, version, row.expires_at, row.scopes)
+            for (row, _), version in zip(opened, versions, strict=True)
+        ]
         return await self._execrows(
             self.REENCRYPT_TOKENS,
             key_id=self._keys.current,
-            jira_user_ids=[t.jira_user_id for t in opened],
-            old_access_tokens=[row.access_token for row in stale],
+            jira_user_ids=[row.jira_user_id for row, _ in opened],
+            old_versions=[row.version for row, _ in opened],
             access_tokens=[
-                self._keys.encrypt(t.jira_user_id, "access_token", t.access_token) for t in opened
+                self._keys.encrypt(row, "access_token", token.access_token)
+                for row, (_, token) in zip(rows, opened, strict=True)
             ],
             refresh_tokens=[
                 None
-                if t.refresh_token is None
-                else self._keys.encrypt(t.jira_user_id, "refresh_token", t.refresh_token)
-                for t in opened
+                if token.refresh_token is None
+                else self._keys.encrypt(row, "refresh_token", token.refresh_token)
+                for row, (_, token) in zip(rows, opened, strict=True)
             ],
+            versions=versions,
         )
 
 
@@ -293,3 +375,11 @@ def _text(value: Any, column: str) -> None:
         )
     if column != "jira_user_id" and not value:
         raise InvalidValue(f"{TABLE}: {column} must not be empty", table=TABLE)
+    if not value.isascii():  # checked before a version is drawn: nothing is sent
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidValue(
+                f"{TABLE}: {column} is not valid text (it cannot be encoded as UTF-8)",
+                table=TABLE,
+            ) from None
