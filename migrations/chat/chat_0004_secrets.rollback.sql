@@ -82,3 +82,5 @@ set refresh_tokens = (
     ) as kept
 )
 where u.refresh_tokens <> '[]'::jsonb;
+
+drop function chat.is_token_time(text);

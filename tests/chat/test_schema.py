@@ -213,5 +213,5 @@ async def test_the_counters_and_guards_are_triggers_with_a_pinned_search_path(te
     configs = await tether_db.pool.fetch(
         "select proname, proconfig from pg_proc where pronamespace = 'chat'::regnamespace"
     )
-    assert len(configs) == 11
+    assert len(configs) == 12
     assert all(r["proconfig"] == ["search_path=pg_catalog, pg_temp"] for r in configs), configs

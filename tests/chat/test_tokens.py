@@ -182,6 +182,10 @@ def entry(**changes) -> dict:
         [entry(hash="raw-token-0123456789abcdefghijklmnopqrstuvwx")],
         [entry(replaced_by="raw-token")],
         [entry(key_id="a key id with spaces")],
+        [entry(key_id="")],
+        [entry(issued_at="infinity", family_issued_at="-infinity")],
+        [entry(expires_at="2099-01-01T00:00:00")],  # no offset
+        [entry(family=str(uuid.uuid4()).upper())],
         [entry(family="not-a-uuid")],
         [entry(spent_at="yesterday")],
         [entry(retried="no")],
