@@ -20,6 +20,7 @@ import pytest
 from tether import check
 from tether.check.nullability import NullabilityCatalog, PlanReader, explain, strip_parens
 from tether.database import Database
+from tether.queries import parse
 from tether.resources import sql_dir
 
 TABLES = """
@@ -211,7 +212,12 @@ CASES: dict[str, tuple[str, list[tuple[str, bool]]]] = {
 async def inferred(url: str, statements: list[str]) -> list[list[str]]:
     """The check's verdict on each column of each statement."""
     with psycopg.connect(url, autocommit=True) as conn:
-        plans = [explain(conn, sql) for sql in statements]
+        named = parse(
+            "".join(f"-- name: q{i} :many\n{sql};\n" for i, sql in enumerate(statements)),
+            Path("tricky.sql"),
+            "tricky",
+        )
+        plans = [explain(conn, query) for query in named]
         arrays = []
         for sql in statements:
             conn.pgconn.prepare(b"", sql.encode())

@@ -138,7 +138,20 @@ class EnqueueJob(TutorScenario):
         return {"reading_id": number}
 
     async def floor(self, payload: dict[str, Any]) -> object:
-        return await self.db.floor.fetchrow(Q.enqueue_job.sql, "summarize", self.week_id, payload)
+        query = Q.enqueue_job
+        args = {
+            "kind": "summarize",
+            "week_id": self.week_id,
+            "payload": payload,
+            "priority": 0,
+            "run_at": None,
+            "delay": dt.timedelta(0),
+            "max_attempts": 1,
+            "backoff": dt.timedelta(seconds=1),
+            "backoff_cap": dt.timedelta(hours=1),
+            "dedup_key": None,
+        }
+        return await self.db.floor.fetchrow(query.sql, *query.args(args))
 
     async def tether(self, payload: dict[str, Any]) -> object:
         return await self.queue.enqueue("summarize", self.week_id, payload)
@@ -249,7 +262,10 @@ class BulkEnqueue(TutorScenario):
             "jobs",
             schema_name="tutor",
             columns=list(Q.copy_jobs.copy_columns),
-            records=[(BULK_KIND, None, p) for p in payloads],
+            records=[
+                (BULK_KIND, None, p, 0, 1, dt.timedelta(seconds=1), dt.timedelta(hours=1), None)
+                for p in payloads
+            ],
         )
 
     async def tether(self, payloads: list[dict[str, Any]]) -> object:

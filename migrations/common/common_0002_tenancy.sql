@@ -22,7 +22,7 @@ do $$
 begin
     if not (select rolsuper from pg_roles where rolname = current_user)
        and not pg_has_role(current_user, 'tether_service', 'SET') then
-        execute format('grant tether_service to %I with set true, inherit false', current_user);
+        grant tether_service to current_user with set true, inherit false;
     end if;
 end
 $$;

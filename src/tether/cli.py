@@ -1,5 +1,5 @@
 """`tether`: migrate, roll back, show status, play the demo, check queries, draw the schema,
-plan its distribution.
+plan its distribution, see and prune the tutor's job queue.
 
 Every command reaches the database named by `--database` (before or after the
 command's name), else `$DATABASE_URL`, else the embedded server (started on demand,
@@ -110,6 +110,16 @@ def _check_live(args: argparse.Namespace) -> int:
         if (wrong := _unknown_domains(args)) is not None:
             args.parser.error(wrong)
     return asyncio.run(command(_url(args), url or _url(args), _say, _note, args.domains))
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    from tether.tutor import queue_cli
+
+    if args.action == "stats":
+        return asyncio.run(queue_cli.stats(_url(args), _say))
+    if args.older_than is None:
+        args.parser.error("prune needs --older-than DAYS")
+    return asyncio.run(queue_cli.prune(_url(args), args.older_than, args.batch, _say))
 
 
 def cmd_erd(args: argparse.Namespace) -> int:
@@ -248,6 +258,23 @@ def parser() -> argparse.ArgumentParser:
         distribution,
         "each domain's plan in docs/scale-out.md, between <!-- distribution:<domain> --> "
         "and <!-- /distribution:<domain> --> (a domain without them is refused)",
+    )
+    queue = _command(
+        commands,
+        "queue",
+        cmd_queue,
+        "the tutor's job queue: `stats` (one line per kind and status: jobs, scheduled, "
+        "oldest due wait, attempts), `prune` (delete finished jobs, in batches)",
+    )
+    queue.add_argument("action", choices=["stats", "prune"], help="what to do")
+    queue.add_argument(
+        "--older-than",
+        type=float,
+        metavar="DAYS",
+        help="prune: the finished jobs last written more than DAYS days ago",
+    )
+    queue.add_argument(
+        "--batch", type=int, default=10_000, help="prune: jobs deleted per statement (10,000)"
     )
     return top
 

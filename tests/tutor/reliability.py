@@ -26,6 +26,7 @@ from tether.tutor import (
     UserRepository,
     WeekRepository,
 )
+from tether.tutor.worker import ERROR_CHARS
 
 
 @frozen
@@ -223,7 +224,12 @@ DOMAIN = Domain(
             valid=JSON_OBJECTS,
         ),
         TextInput(
-            "tutor.jobs.error", _job_error, "select array[error] from tutor.jobs where id = $1", 0
+            "tutor.jobs.error",
+            _job_error,
+            "select array[error] from tutor.jobs where id = $1",
+            0,
+            # An attempt's error is kept to its first 2,000 characters.
+            lambda value: value[:ERROR_CHARS] if isinstance(value, str) else value,
         ),
         TextInput("tutor.jobs.claim", _claim_kind, None, 0),
         TextInput(

@@ -22,6 +22,11 @@ def test_the_tutor_has_its_scenarios_and_figures(bench_smoke):
     assert {name for name in results["scenarios"] if name.startswith("tutor.")} == TUTOR
     assert set(figures_of(results)) == {
         "queue_throughput",
+        "claim_before_after",
+        "claims_among_finished",
+        "queue_prune",
+        "retry_spacing",
+        "worker_connections",
         "queue_rescue",
         "queue_zombie",
         "enqueue_notify",
@@ -55,8 +60,10 @@ def test_the_queue_is_measured_beside_pgqueuer_and_procrastinate(bench_smoke):
     assert set(figures["queue_throughput"]["values"]) == {
         "tether b1",
         "tether b10",
+        "tether b50",
         "pgqueuer b1",
         "pgqueuer b10",
+        "pgqueuer b50",
         "procrastinate c4",
     }
     assert all(v > 0 for v in figures["queue_throughput"]["values"].values())
@@ -66,3 +73,24 @@ def test_the_queue_is_measured_beside_pgqueuer_and_procrastinate(bench_smoke):
     # Its late success: tether refuses it; pgqueuer takes it (and drops the rescued job).
     assert figures["queue_zombie"]["values"] == {"tether": 1.0, "pgqueuer": 0.0}
     assert figures["audio_stream_memory"]["met"]
+
+
+def test_the_queue_features_are_measured(bench_smoke):
+    """Smoke sizes: the behaviour holds (every retry in its range, everything pruned);
+    the speeds are the quick run's, in docs/tutor.md."""
+    _, results = bench_smoke
+    figures = figures_of(results)
+    assert figures["retry_spacing"]["met"], figures["retry_spacing"]["values"]
+    assert figures["queue_prune"]["met"]
+    assert set(figures["claim_before_after"]["values"]) == {
+        "before b1",
+        "after b1",
+        "before b10",
+        "after b10",
+    }
+    assert set(figures["worker_connections"]["values"]) == {
+        "dedicated b1",
+        "shared pool b1",
+        "dedicated b10",
+        "shared pool b10",
+    }

@@ -85,7 +85,13 @@ async def test_the_indexes_are_these_and_none_twice(tether_db):
         "readings_week_id_course_id_idx": "btree (week_id, course_id)",
         "jobs_week_id_course_id_idx": "btree (week_id, course_id)",
         "jobs_status_kind_idx": "btree (status, kind)",
-        "jobs_pending_idx": "btree (id) WHERE (status = 'pending'::text)",
+        "jobs_pending_order_idx": (
+            "btree (priority DESC, run_at, id) WHERE (status = 'pending'::text)"
+        ),
+        "jobs_dedup_key": (
+            "btree (kind, dedup_key, course_id) NULLS NOT DISTINCT WHERE ((dedup_key IS NOT NULL) "
+            "AND (status = ANY (ARRAY['pending'::text, 'running'::text])))"
+        ),
         "jobs_lease_idx": "btree (lease_expires_at) WHERE (status = 'running'::text)",
         "chunks_reading_id_idx_key": "btree (reading_id, idx)",
         "chunks_reading_id_course_id_idx": "btree (reading_id, course_id)",
@@ -108,6 +114,7 @@ async def test_the_indexes_are_these_and_none_twice(tether_db):
     }
     assert unique == {
         "users_email_key",
+        "jobs_dedup_key",
         "courses_code_key",
         "uq_weeks_course_number",
         "chunks_reading_id_idx_key",
@@ -139,6 +146,11 @@ async def test_check_rules_exist_by_name(tether_db):
         "jobs_progress_check",
         "jobs_attempt_check",
         "jobs_lease_check",
+        "jobs_max_attempts_check",
+        "jobs_backoff_check",
+        "jobs_dedup_key_check",
+        "jobs_errors_check",
+        "jobs_cancel_reason_check",
         "chunks_idx_check",
         "summaries_content_check",
         "conversations_session_id_check",

@@ -12,6 +12,7 @@ from tether.tutor import (
     ConversationRepository,
     JobQueue,
     LeaseLost,
+    Retry,
     UserRepository,
     WeekRepository,
 )
@@ -34,8 +35,9 @@ async def test_the_tutor_on_a_database_built_by_plain_yoyo_apply(tether_server_u
         with pytest.raises(InvalidValue) as refused:
             await ConversationRepository(db).end(course.talk.id, START - dt.timedelta(1))
         assert refused.value.constraint == "conversations_duration_seconds_check"
-        job = await JobQueue(db, lease=dt.timedelta(0)).claim_one(["summarize"])
-        rescued = await JobQueue(db).claim_one(["summarize"])
+        await JobQueue(db).enqueue("rescue", retry=Retry(attempts=2))
+        job = await JobQueue(db, lease=dt.timedelta(0)).claim_one(["rescue"])
+        rescued = await JobQueue(db).claim_one(["rescue"])
         assert (rescued.id, rescued.attempt) == (job.id, 2)
         with pytest.raises(LeaseLost):
             await JobQueue(db).succeed(job)

@@ -27,6 +27,7 @@ import psycopg
 from attrs import frozen
 
 from tether.catalog import Q
+from tether.queries import Query
 from tether.repository import Repository
 
 Plan = Mapping[str, Any]
@@ -343,10 +344,10 @@ def scanned_tables(plan: Plan) -> Iterator[tuple[str, str]]:
         yield from scanned_tables(child)
 
 
-def explain(conn: psycopg.Connection[Any], sql: str) -> Plan | None:
-    """The generic plan of a statement with `$n` parameters; None if EXPLAIN refuses it."""
+def explain(conn: psycopg.Connection[Any], query: Query) -> Plan | None:
+    """The generic plan of a query (`$n` parameters); None if EXPLAIN refuses it."""
     try:
-        rows = conn.execute(_EXPLAIN + sql).fetchone()
+        rows = conn.execute(_EXPLAIN + query.sql).fetchone()
     except psycopg.Error:
         return None
     return None if rows is None else dict(rows[0][0]["Plan"])

@@ -66,7 +66,7 @@ def describe(url: str, queries: Iterable[Query]) -> tuple[list[Described], list[
                 )
                 for i in range(result.nfields)
             )
-            plan = explain(conn, query.sql) if query.command in _ROWS else None
+            plan = explain(conn, query) if query.command in _ROWS else None
             described.append(Described(query, result.nparams, columns, plan))
     return described, refused
 

@@ -1,7 +1,8 @@
 """tutor (seed 000): courses of weekly readings cut into chunks, summaries, a job queue
 that survives dead workers, and voice tutoring conversations with their audio."""
 
-from tether.tutor.errors import AlreadyEnded, LeaseLost
+from tether.tutor.errors import AlreadyEnded, JobCancelled, LeaseLost
+from tether.tutor.periodic import Cron, Every, Periodic
 from tether.tutor.queue import JobQueue
 from tether.tutor.records import (
     AudioBlob,
@@ -14,7 +15,9 @@ from tether.tutor.records import (
     NewChunk,
     NewJob,
     QueueDepth,
+    QueueStats,
     Reading,
+    Retry,
     Role,
     Summary,
     User,
@@ -30,7 +33,7 @@ from tether.tutor.repositories import (
     UserRepository,
     WeekRepository,
 )
-from tether.tutor.worker import work
+from tether.tutor.worker import stop_on_signals, work
 
 __all__ = [
     "AlreadyEnded",
@@ -43,15 +46,21 @@ __all__ = [
     "ConversationRepository",
     "Course",
     "CourseRepository",
+    "Cron",
+    "Every",
     "Job",
+    "JobCancelled",
     "JobQueue",
     "JobStatus",
     "LeaseLost",
     "NewChunk",
     "NewJob",
+    "Periodic",
     "QueueDepth",
+    "QueueStats",
     "Reading",
     "ReadingRepository",
+    "Retry",
     "Role",
     "Summary",
     "SummaryRepository",
@@ -59,5 +68,6 @@ __all__ = [
     "UserRepository",
     "Week",
     "WeekRepository",
+    "stop_on_signals",
     "work",
 ]

@@ -26,3 +26,19 @@ class LeaseLost(Conflict):
             table="tutor.jobs",
         )
         self.job_ids = tuple(job_ids)
+
+
+class JobCancelled(LeaseLost):
+    """The job was cancelled while this worker ran it: its success is refused (the job
+    is failed, with the cancellation's reason), and so is its progress. A kind of
+    LeaseLost: the claim no longer lets the worker finish the job."""
+
+    def __init__(self, job_ids: Sequence[int]) -> None:
+        ids = ", ".join(map(str, job_ids))
+        Conflict.__init__(
+            self,
+            f"tutor.jobs: job(s) {ids} were cancelled: they cannot succeed, they end failed "
+            "with the cancellation's reason",
+            table="tutor.jobs",
+        )
+        self.job_ids = tuple(job_ids)

@@ -51,6 +51,17 @@ RULES = {
     "audio_blobs_conversation_id_fkey": "the audio's conversation must exist",
     "audio_blobs_blob_data_check": "a piece of audio holds 1 byte to 16 MiB",
     "audio_blobs_duration_ms_check": "a duration is 0 ms or more",
+    # The queue (tutor_0004_queue, tutor_0005_queue_indexes).
+    "jobs_max_attempts_check": "a job's max attempts is between 1 and 1000",
+    "jobs_backoff_check": "a job's backoff is 0 or more and its cap at least the backoff",
+    "jobs_dedup_key_check": "a job's dedup key must not be blank and has at most 255 characters",
+    "jobs_errors_check": "a job keeps the errors of at most its last 10 attempts, as a list",
+    "jobs_cancel_reason_check": (
+        "a cancellation's reason must not be blank and has at most 2000 characters"
+    ),
+    "jobs_dedup_key": (
+        "a job of this kind with this dedup key is already pending or running (for this course)"
+    ),
     # Tenancy (tutor_0003_tenancy_indexes): what the composite foreign keys point at.
     "weeks_id_course_id_key": "a week belongs to one course",
     "readings_id_course_id_key": "a reading belongs to one course",

@@ -20,7 +20,7 @@ from tether.database import Database
 from tether.demo import Out, RowCount, StoryLookups, changes_table, table
 from tether.tutor.errors import LeaseLost
 from tether.tutor.queue import JobQueue
-from tether.tutor.records import Job, NewChunk, NewJob, Role
+from tether.tutor.records import Job, NewChunk, NewJob, Retry, Role
 from tether.tutor.repositories import (
     AudioRepository,
     ChunkRepository,
@@ -105,7 +105,7 @@ async def play(db: Database, out: Out) -> None:
     out(jobs_table(week1_jobs))
 
     out("\n== A worker dies mid-job: its lease lapses, another rescues the job ==")
-    doomed = await queue.enqueue("transcribe", week1.id)
+    doomed = await queue.enqueue("transcribe", week1.id, retry=Retry(attempts=2))
     short = JobQueue(db, lease=dt.timedelta(milliseconds=200))
     zombie = await short.claim_one(["transcribe"])
     assert zombie is not None
