@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 
 from tether.chat import (
+    DEFAULT_FAMILY_LIFETIME,
+    DEFAULT_REUSE_GRACE,
     DEFAULT_TOKEN_TTL,
     ConversationRepository,
     MessageRepository,
@@ -243,11 +245,18 @@ class StreamChunk(OneOwner):
             return done
 
 
-def _entry(token_hash: str, now: dt.datetime) -> dict[str, str]:
+def _successor(old: dict[str, Any], token_hash: str, now: dt.datetime) -> dict[str, Any]:
+    """The entry of `old`'s successor, in the shape tether writes (same family)."""
+    family_end = dt.datetime.fromisoformat(old["family_issued_at"]) + DEFAULT_FAMILY_LIFETIME
     return {
+        **old,
         "hash": token_hash,
+        "key_id": KEY.key_id,
         "issued_at": now.isoformat(),
-        "expires_at": (now + DEFAULT_TOKEN_TTL).isoformat(),
+        "expires_at": min(now + DEFAULT_TOKEN_TTL, family_end).isoformat(),
+        "spent_at": None,
+        "replaced_by": None,
+        "retried": False,
     }
 
 
@@ -274,7 +283,17 @@ class RotateToken(ChatScenario):
     async def floor(self, argument: tuple[uuid.UUID, str]) -> object:
         _, token = argument
         row = await self.db.floor.fetchrow(
-            Q.rotate_refresh_token.sql, KEY.hash(token), KEY.hash(new_token()), DEFAULT_TOKEN_TTL
+            Q.rotate_refresh_token.sql,
+            *Q.rotate_refresh_token.args(
+                {
+                    "old_hashes": [KEY.hash(token)],
+                    "new_hash": KEY.hash(new_token()),
+                    "key_id": KEY.key_id,
+                    "ttl": DEFAULT_TOKEN_TTL,
+                    "lifetime": DEFAULT_FAMILY_LIFETIME,
+                    "grace": DEFAULT_REUSE_GRACE,
+                }
+            ),
         )
         assert row is not None
         return row
@@ -291,15 +310,18 @@ class RotateToken(ChatScenario):
         async with orm.session() as session:
             user = await session.get(MODELS[orm.tuned].User, user_id, with_for_update=lock)
             assert user is not None
-            live = [
+            unexpired = [
                 entry
                 for entry in user.refresh_tokens
                 if dt.datetime.fromisoformat(entry["expires_at"]) > now
             ]
-            assert any(entry["hash"] == old for entry in live)
-            fresh = new_token()
-            kept = [entry for entry in live if entry["hash"] != old][-19:]
-            user.refresh_tokens = [*kept, _entry(KEY.hash(fresh), now)]
+            [presented] = [e for e in unexpired if e["hash"] == old and e["spent_at"] is None]
+            fresh = KEY.hash(new_token())
+            spent = {**presented, "spent_at": now.isoformat(), "replaced_by": fresh}
+            others = [entry for entry in unexpired if entry["hash"] != old]
+            kept_spent = [e for e in [*others, spent] if e["spent_at"] is not None][-40:]
+            kept_live = [e for e in others if e["spent_at"] is None][-19:]
+            user.refresh_tokens = [*kept_spent, *kept_live, _successor(presented, fresh, now)]
             await session.commit()
             return fresh
 

@@ -31,3 +31,21 @@ returning id, user_id, title, messages_count, created_at, last_message_at;
 -- The database cascades to the conversation's messages.
 delete from chat.conversations
 where id = :id;
+
+-- The owner-scoped forms: the same statements, acting only on a conversation of
+-- :user_id (another user's is not found), whatever the connection's tenant scope.
+
+-- name: get_owned_conversation :one
+select id, user_id, title, messages_count, created_at, last_message_at
+from chat.conversations
+where id = :id and user_id = :user_id;
+
+-- name: rename_owned_conversation :one
+update chat.conversations
+set title = :title
+where id = :id and user_id = :user_id
+returning id, user_id, title, messages_count, created_at, last_message_at;
+
+-- name: delete_owned_conversation :execrows
+delete from chat.conversations
+where id = :id and user_id = :user_id;

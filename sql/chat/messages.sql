@@ -70,3 +70,71 @@ with conversation as materialized (
 delete from chat.messages m
 using conversation
 where m.id = :id and m.conversation_id = conversation.id;
+
+-- The owner-scoped forms: the same statements, acting only on messages of :user_id
+-- (the messages' tenant key, their conversation's user), whatever the connection's
+-- tenant scope. The lock order is append_chunk's: the conversation, then the message.
+
+-- name: insert_owned_message :one
+-- user_id named: the foreign key (conversation_id, user_id) -> conversations (id,
+-- user_id) refuses a conversation of another user as a missing one.
+insert into chat.messages (conversation_id, user_id, sender, content, status, metadata, created_at)
+values (:conversation_id, :user_id, :sender, :content, :status, :metadata, clock_timestamp())
+returning id, conversation_id, sender, content, status, metadata, created_at;
+
+-- name: get_owned_message :one
+select id, conversation_id, sender, content, status, metadata, created_at
+from chat.messages
+where id = :id and user_id = :user_id;
+
+-- name: append_owned_chunk :execrows
+with conversation as materialized (
+    select c.id
+    from chat.conversations c
+    where c.id = (select m.conversation_id from chat.messages m
+                  where m.id = :id and m.user_id = :user_id)
+    for no key update
+)
+update chat.messages m
+set content = m.content || :chunk
+from conversation
+where m.id = :id and m.user_id = :user_id and m.conversation_id = conversation.id
+  and m.status = 'streaming';
+
+-- name: finish_owned_message :one
+with conversation as materialized (
+    select c.id
+    from chat.conversations c
+    where c.id = (select m.conversation_id from chat.messages m
+                  where m.id = :id and m.user_id = :user_id)
+    for no key update
+)
+update chat.messages m
+set status = :status,
+    metadata = m.metadata || :metadata::jsonb
+from conversation
+where m.id = :id and m.user_id = :user_id and m.conversation_id = conversation.id
+  and m.status in ('sending', 'streaming')
+returning m.id, m.conversation_id, m.sender, m.content, m.status, m.metadata, m.created_at;
+
+-- name: owned_messages_page :many
+-- messages_page, of a conversation of :user_id only (read from the same index).
+select id, conversation_id, sender, content, status, metadata, created_at
+from chat.messages
+where conversation_id = :conversation_id and user_id = :user_id
+  and (created_at, id) > (coalesce(:after_created_at::timestamptz, '-infinity'),
+                          coalesce(:after_id::uuid, '00000000-0000-0000-0000-000000000000'))
+order by created_at, id
+limit (select :limit::integer);
+
+-- name: delete_owned_message :execrows
+with conversation as materialized (
+    select c.id
+    from chat.conversations c
+    where c.id = (select m.conversation_id from chat.messages m
+                  where m.id = :id and m.user_id = :user_id)
+    for no key update
+)
+delete from chat.messages m
+using conversation
+where m.id = :id and m.user_id = :user_id and m.conversation_id = conversation.id;

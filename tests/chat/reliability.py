@@ -62,11 +62,17 @@ async def _hashed_password(db: Database, owner: Owner, value: Any) -> uuid.UUID:
 
 
 async def _name(db: Database, owner: Owner, value: Any) -> uuid.UUID:
-    return (await UserRepository(db).create_oauth("hostile@example.com", value)).id
+    return (
+        await UserRepository(db).sign_in_oauth(
+            "test", "hostile", "hostile@example.com", email_verified=False, name=value
+        )
+    ).id
 
 
 async def _role(db: Database, owner: Owner, value: Any) -> uuid.UUID:
-    return (await UserRepository(db).create_oauth("hostile@example.com", "Hostile", value)).id
+    return (
+        await UserRepository(db).create_with_password("hostile@example.com", HASH, "Hostile", value)
+    ).id
 
 
 async def _find_by_email(db: Database, owner: Owner, value: Any) -> None:
@@ -135,12 +141,16 @@ async def _messages_after(db: Database, owner: Owner, value: Any) -> None:
 
 
 async def _issued_token(db: Database) -> str:
-    user = await UserRepository(db).create_oauth("secret@example.com")
+    user = await UserRepository(db).sign_in_oauth(
+        "test", "secret", "secret@example.com", email_verified=False
+    )
     return (await RefreshTokenRepository(db, TokenKey.generate()).issue(user.id)).token
 
 
 async def _rotated_token(db: Database) -> str:
-    user = await UserRepository(db).create_oauth("secret@example.com")
+    user = await UserRepository(db).sign_in_oauth(
+        "test", "secret", "secret@example.com", email_verified=False
+    )
     tokens = RefreshTokenRepository(db, TokenKey.generate())
     rotated = await tokens.rotate((await tokens.issue(user.id)).token)
     assert rotated is not None

@@ -44,6 +44,7 @@ async def test_indexes_their_columns_and_methods(tether_db):
         "users_pkey",
         "users_email_key",
         "users_refresh_tokens_idx",
+        "users_oauth_identity_key",  # chat_0005: one user per (provider, subject)
         "conversations_pkey",
         "conversations_user_id_created_at_id_idx",
         "conversations_id_user_id_key",
@@ -53,6 +54,9 @@ async def test_indexes_their_columns_and_methods(tether_db):
     }
     method, unique, definition = found["users_email_key"]
     assert (method, unique) == ("btree", True) and "(lower(email))" in definition
+    method, unique, definition = found["users_oauth_identity_key"]
+    assert (method, unique) == ("btree", True)
+    assert definition.endswith("(oauth_provider, oauth_subject)")
     method, unique, definition = found["users_refresh_tokens_idx"]
     assert (method, unique) == ("gin", False)
     assert definition.endswith("(refresh_tokens jsonb_path_ops)")
@@ -77,6 +81,7 @@ async def test_check_rules_by_name_and_what_they_hold(tether_db):
         "users_name_check",
         "users_role_check",
         "users_refresh_tokens_check",
+        "users_oauth_identity_check",
         "conversations_title_check",
         "conversations_messages_count_check",
         "conversations_last_message_at_check",
@@ -96,6 +101,9 @@ async def test_check_rules_by_name_and_what_they_hold(tether_db):
         assert all(word in checks[rule] for word in words), checks[rule]
     assert "jsonb_typeof(metadata) = 'object'" in checks["messages_metadata_check"]
     assert "refresh_tokens_are_valid(refresh_tokens)" in checks["users_refresh_tokens_check"]
+    # chat_0004/0005: a PHC string only, validated (no NOT VALID left).
+    assert "scrypt|pbkdf2-sha256" in checks["users_hashed_password_check"]
+    assert "NOT VALID" not in " ".join(checks.values())
 
 
 async def test_columns_keys_defaults_and_nullability(tether_db):
@@ -118,6 +126,10 @@ async def test_columns_keys_defaults_and_nullability(tether_db):
             "role",
             "refresh_tokens",
             "created_at",
+            # chat_0004: OAuth identities, with defaults so SPEC inserts still work.
+            "email_verified",
+            "oauth_provider",
+            "oauth_subject",
         ],
         "conversations": [
             "id",
@@ -151,6 +163,7 @@ async def test_columns_keys_defaults_and_nullability(tether_db):
     defaults = {
         ("users", "role"): "'user'::text",
         ("users", "refresh_tokens"): "'[]'::jsonb",
+        ("users", "email_verified"): "false",
         ("conversations", "messages_count"): "0",
         ("messages", "status"): "'sent'::text",
         ("messages", "metadata"): "'{}'::jsonb",
@@ -161,6 +174,8 @@ async def test_columns_keys_defaults_and_nullability(tether_db):
     assert nullable == {
         ("users", "hashed_password"),
         ("users", "name"),
+        ("users", "oauth_provider"),
+        ("users", "oauth_subject"),
         ("conversations", "title"),
         ("conversations", "last_message_at"),
     }
@@ -198,5 +213,5 @@ async def test_the_counters_and_guards_are_triggers_with_a_pinned_search_path(te
     configs = await tether_db.pool.fetch(
         "select proname, proconfig from pg_proc where pronamespace = 'chat'::regnamespace"
     )
-    assert len(configs) == 9
+    assert len(configs) == 12
     assert all(r["proconfig"] == ["search_path=pg_catalog, pg_temp"] for r in configs), configs

@@ -1,6 +1,7 @@
 """`tether demo chat` plays the seed-002 story: sign-up and sign-in, a streamed reply
-counted by the database, token rotation with a refused reuse, paging, and the
-cascade of a user's deletion, in a database holding `common` and chat only."""
+counted by the database, token rotation with a forgiven retry and a replay that revokes
+the family, paging, and the cascade of a user's deletion, in a database holding `common`
+and chat only."""
 
 import pytest
 
@@ -34,8 +35,10 @@ async def test_the_story_is_told_with_the_databases_counts(tether_server_url):
     assert f"chunk {len(REPLY)} appended in the database" in text
     assert "counted by the database: messages_count 2, last_message_at 20" in text
     assert "a chunk after the reply was sent: refused" in text
-    assert "the old token, reused: refused (not found)" in text
-    assert "two rotations of one token at once: 1 succeeded" in text
+    assert "within the grace window (a lost response, retried): a new token" in text
+    assert "the first successor revoked; live tokens 1" in text
+    assert "a third time (a thief's copy): TokenReuse, the family revoked" in text
+    assert "Ada's live tokens: 0" in text
     assert "page 3: follow-up 7 | follow-up 8 | follow-up 9" in text
     assert "Ada's conversations, newest first, two per page: Allergies, Sleep / Headache" in text
     assert "'follow-up 9' deleted; last_message_at is 'follow-up 8''s: True" in text

@@ -29,7 +29,7 @@ TABLES = {"users": "id", "conversations": "user_id", "messages": "user_id"}
 
 async def tree(db, email: str) -> dict:
     """A user with two conversations of two and one messages."""
-    user = await UserRepository(db).create_oauth(email)
+    user = await UserRepository(db).sign_in_oauth("test", email, email, email_verified=False)
     first = await ConversationRepository(db).create(user.id, "Headache")
     second = await ConversationRepository(db).create(user.id, "Sleep")
     messages = MessageRepository(db)

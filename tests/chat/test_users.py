@@ -4,6 +4,7 @@ and the cascade user -> conversations -> messages counted by PostgreSQL."""
 
 import uuid
 
+import asyncpg
 import pytest
 
 from tether import Conflict, InvalidValue, MissingReference, NotFound
@@ -22,6 +23,12 @@ from .conftest import counts
 
 # Tests hash at the cheapest cost (2^10): what is stored is the same PHC format.
 HASH = hash_password("a password", cost=MIN_COST)
+# Ids the same in every xdist worker for parameters made from HASH (it has a random salt).
+FIXED_IDS = {
+    HASH: "phc-hash",
+    HASH.rsplit("$", 1)[0]: "phc-without-its-hash",
+    HASH + " ": "phc-with-a-space",
+}
 
 
 async def test_password_and_oauth_users(tether_db, people):
@@ -52,7 +59,7 @@ async def test_emails_are_unique_whatever_their_case_and_never_echoed(tether_db,
     ada, _ = people
     users = UserRepository(tether_db)
     with pytest.raises(EmailTaken) as refused:
-        await users.create_oauth("ADA.lovelace@Example.COM")
+        await users.sign_in_oauth("github", "1", "ADA.lovelace@Example.COM", email_verified=False)
     assert isinstance(refused.value, Conflict)
     assert (refused.value.table, refused.value.constraint) == ("chat.users", "users_email_key")
     message = str(refused.value)
@@ -73,9 +80,23 @@ async def test_emails_are_unique_whatever_their_case_and_never_echoed(tether_db,
         ("a@b.io", "a password with spaces in it", None, "user", "users_hashed_password_check"),
         ("a@b.io", "é" * 30, None, "user", "users_hashed_password_check"),
         ("a@b.io", "x" * 513, None, "user", "users_hashed_password_check"),
+        # Long plaintexts, which the printable-ASCII check of chat_0001 let through.
+        (
+            "a@b.io",
+            "correct-horse-battery-staple-2026",
+            None,
+            "user",
+            "users_hashed_password_check",
+        ),
+        ("a@b.io", "P" * 200, None, "user", "users_hashed_password_check"),
+        ("a@b.io", "$scrypt$" + "x" * 40, None, "user", "users_hashed_password_check"),
+        ("a@b.io", "$md5$salt1234$" + "A" * 22, None, "user", "users_hashed_password_check"),
+        ("a@b.io", HASH.rsplit("$", 1)[0], None, "user", "users_hashed_password_check"),
+        ("a@b.io", HASH + " ", None, "user", "users_hashed_password_check"),
+        ("a@b.io", "$2b$12$" + "a" * 53, None, "user", "users_hashed_password_check"),
     ],
     # Ids the same in every xdist worker: HASH has a random salt.
-    ids=lambda value: "phc-hash" if value == HASH else None,
+    ids=lambda value: FIXED_IDS.get(value) if isinstance(value, str) else None,
 )
 async def test_bad_users_are_invalid_values(
     tether_db, email, hashed_password, name, role, constraint
@@ -91,14 +112,12 @@ async def test_bad_users_are_invalid_values(
 
 async def test_lengths_at_the_limit_are_stored(tether_db):
     email = "a" * 120 + "@" + "b" * 135
-    user = await UserRepository(tether_db).create_with_password(
-        email, "x" * 512, "n" * 256, "admin"
-    )
+    user = await UserRepository(tether_db).create_with_password(email, HASH, "n" * 256, "admin")
     assert (len(user.email), len(user.name), user.role) == (256, 256, "admin")
 
 
 async def test_a_password_user_needs_a_hash(tether_db):
-    with pytest.raises(InvalidValue, match="create_oauth"):
+    with pytest.raises(InvalidValue, match="sign_in_oauth"):
         await UserRepository(tether_db).create_with_password("a@b.io", None)
     assert (await counts(tether_db))["users"] == 0
 
@@ -168,3 +187,56 @@ async def test_repositories_join_the_callers_transaction(tether_db, people):
         conversation = await ConversationRepository(conn).create(ada.id, "kept")
         await MessageRepository(conn).append(conversation.id, "user", "hello")
     assert await counts(tether_db) == {**before, "conversations": 1, "messages": 1}
+
+
+async def test_an_oauth_identity_is_found_by_provider_and_subject_not_by_email(tether_db, people):
+    _, ben = people
+    users = UserRepository(tether_db)
+    # Ben's identity again, with another e-mail at the provider: still Ben.
+    again = await users.sign_in_oauth(
+        "google", "109876543210", "b@else.example", email_verified=True
+    )
+    assert again.id == ben.id
+    # Another subject claiming Ben's e-mail, unverified: no takeover, a refused write.
+    with pytest.raises(EmailTaken):
+        await users.sign_in_oauth("github", "evil", "ben@example.com", email_verified=False)
+    assert (await counts(tether_db))["users"] == 2
+
+
+async def test_a_password_account_links_only_on_a_verified_email(tether_db, people, key):
+    ada, _ = people
+    users = UserRepository(tether_db)
+    sessions = RefreshTokenRepository(tether_db, key)
+    await sessions.issue(ada.id)
+    with pytest.raises(EmailTaken):
+        await users.sign_in_oauth("google", "ada-g", ada.email, email_verified=False)
+    assert (await users.get(ada.id)).oauth_provider is None
+    # Pre-takeover: the password was set by someone who never proved the address; the
+    # verified identity takes the account, the password and its sessions go.
+    linked = await users.sign_in_oauth("google", "ada-g", ada.email.upper(), email_verified=True)
+    assert (linked.id, linked.oauth_provider, linked.oauth_subject) == (ada.id, "google", "ada-g")
+    assert (linked.email_verified, linked.hashed_password) == (True, None)
+    assert await sessions.active(ada.id) == []
+    assert (await counts(tether_db))["users"] == 2
+
+
+async def test_a_verified_password_account_keeps_its_password_when_linked(tether_db, people):
+    ada, _ = people
+    users = UserRepository(tether_db)
+    assert (await users.verify_email(ada.id)).email_verified
+    linked = await users.sign_in_oauth("google", "ada-g", ada.email, email_verified=True)
+    assert linked.id == ada.id and linked.hashed_password == ada.hashed_password
+    # An account already linked is not linked again to another identity by e-mail.
+    with pytest.raises(EmailTaken):
+        await users.sign_in_oauth("apple", "ada-a", ada.email, email_verified=True)
+
+
+async def test_an_identity_is_one_users(tether_db, people):
+    ada, _ = people
+    with pytest.raises(asyncpg.UniqueViolationError) as refused:
+        await tether_db.pool.execute(
+            "update chat.users set oauth_provider = 'google', oauth_subject = '109876543210'"
+            " where id = $1",
+            ada.id,
+        )
+    assert refused.value.constraint_name == "users_oauth_identity_key"

@@ -83,7 +83,9 @@ async def _interleave(url: str, sql, first, others, then) -> None:
 
 
 async def _chat_conversation(db):
-    ada = await ChatUsers(db).create_oauth("ada@example.com", "Ada")
+    ada = await ChatUsers(db).sign_in_oauth(
+        "test", "ada", "ada@example.com", email_verified=False, name="Ada"
+    )
     return await ConversationRepository(db).create(ada.id, "hot")
 
 
@@ -156,7 +158,9 @@ async def test_chat_writers_mixed_see_no_deadlock(tether_db, tether_url, sql):
     """8 writers for 2 s over 2 conversations: transactions that append, finish and
     delete in one conversation in random orders, beside lone deletes. No 40P01, and
     the counters equal count(*) at the end."""
-    ada = await ChatUsers(tether_db).create_oauth("ada@example.com", "Ada")
+    ada = await ChatUsers(tether_db).sign_in_oauth(
+        "test", "ada", "ada@example.com", email_verified=False, name="Ada"
+    )
     chats = [await ConversationRepository(tether_db).create(ada.id, t) for t in ("a", "b")]
     done = {"ops": 0}
     deadlocks: list[str] = []

@@ -92,7 +92,7 @@ LOADS = {
     ],
     "study": [
         """insert into study.profiles (email, password_hash)
-           select who || '@example.com', 'a-hash-of-16-chars-or-more'
+           select who || '@example.com', '$scrypt$ln=10,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA'
            from unnest(array['heavy', 'light']) as who""",
         f"""insert into study.study_sessions (profile_id, title, created_at)
             select p.id, 's' || n, timestamptz '2026-01-01' + n * interval '1 second'

@@ -115,6 +115,11 @@ async def test_bad_profiles_are_invalid_values(tether_db):
         ("ok@example.com", "hunter2", "profiles_password_hash_check"),
         ("ok@example.com", "a hash with spaces in it", "profiles_password_hash_check"),
         ("ok@example.com", "x" * 256, "profiles_password_hash_check"),
+        # Plaintexts of any length, which study_0001's printable-ASCII check let through.
+        ("ok@example.com", "correct-horse-battery-staple", "profiles_password_hash_check"),
+        ("ok@example.com", "hunter2" * 30, "profiles_password_hash_check"),
+        ("ok@example.com", "$scrypt$hunter2hunter2hunter2", "profiles_password_hash_check"),
+        ("ok@example.com", "$2b$12$" + "a" * 53, "profiles_password_hash_check"),
     ]:
         with pytest.raises(InvalidValue) as refused:
             await ProfileRepository(tether_db).create(email, password_hash)

@@ -1,7 +1,7 @@
 """chat (seed 002): a healthcare chatbot's users (password or OAuth) with hashed refresh
 tokens, conversations whose counters the database keeps exact, and streamed messages."""
 
-from tether.chat.errors import EmailTaken, MessageStatusConflict
+from tether.chat.errors import EmailTaken, MessageStatusConflict, TokenReuse
 from tether.chat.records import (
     ActiveToken,
     Conversation,
@@ -18,14 +18,19 @@ from tether.chat.repositories import (
     UserRepository,
 )
 from tether.chat.tokens import (
+    DEFAULT_FAMILY_LIFETIME,
+    DEFAULT_REUSE_GRACE,
     DEFAULT_TOKEN_TTL,
     KEY_VARIABLE,
     RefreshTokenRepository,
     TokenKey,
-    default_key,
+    TokenKeys,
+    default_keys,
 )
 
 __all__ = [
+    "DEFAULT_FAMILY_LIFETIME",
+    "DEFAULT_REUSE_GRACE",
     "DEFAULT_TOKEN_TTL",
     "KEY_VARIABLE",
     "ActiveToken",
@@ -41,7 +46,9 @@ __all__ = [
     "Role",
     "Sender",
     "TokenKey",
+    "TokenKeys",
+    "TokenReuse",
     "User",
     "UserRepository",
-    "default_key",
+    "default_keys",
 ]

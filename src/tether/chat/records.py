@@ -48,6 +48,12 @@ class User:
     name: str | None
     role: Role = field(converter=Role)
     created_at: dt.datetime
+    # Whether the address was proven (the service's link, or an OAuth provider's word).
+    email_verified: bool
+    # The OAuth identity the user signs in with, if any: the provider, and the user's
+    # id there (unique together).
+    oauth_provider: str | None
+    oauth_subject: str | None
 
     @property
     def has_password(self) -> bool:
@@ -83,6 +89,18 @@ class TokenGrant:
     user_id: uuid.UUID
     issued_at: dt.datetime
     expires_at: dt.datetime
+
+
+@frozen
+class Rotation:
+    """What a rotation left: whose token, its family, and whether a successor was
+    issued (when) or the token was a spent one (reuse: the family is revoked)."""
+
+    user_id: uuid.UUID
+    family: uuid.UUID
+    rotated: bool
+    issued_at: dt.datetime | None
+    expires_at: dt.datetime | None
 
 
 @frozen

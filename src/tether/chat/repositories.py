@@ -37,10 +37,19 @@ def _metadata(metadata: Mapping[str, Any] | None) -> Any:
     return {} if metadata is None else metadata
 
 
+def _check_final(status: MessageStatus) -> None:
+    if status not in (MessageStatus.SENT, MessageStatus.FAILED):
+        raise InvalidValue(
+            "chat.messages: a message finishes as sent or failed", table="chat.messages"
+        )
+
+
 class UserRepository(Repository):
     INSERT_USER = Q.insert_user.returning(User)
     GET_USER = Q.get_user.returning(User)
     FIND_USER_BY_EMAIL = Q.find_user_by_email.returning(User)
+    SIGN_IN_OAUTH = Q.sign_in_oauth.returning(User)
+    VERIFY_EMAIL = Q.verify_email.returning(User)
     CHANGE_PASSWORD = Q.change_password.returning(User)
     DELETE_USER = Q.delete_user
 
@@ -55,7 +64,7 @@ class UserRepository(Repository):
         service computed; EmailTaken if the address is taken, whatever its case."""
         if hashed_password is None:
             raise InvalidValue(
-                "chat.users: a password user needs a password hash (create_oauth makes a "
+                "chat.users: a password user needs a password hash (sign_in_oauth makes a "
                 "user without one)",
                 table="chat.users",
             )
@@ -63,13 +72,33 @@ class UserRepository(Repository):
             self.INSERT_USER, email=email, hashed_password=hashed_password, name=name, role=role
         )
 
-    async def create_oauth(
-        self, email: str, name: str | None = None, role: Role = Role.USER
+    async def sign_in_oauth(
+        self,
+        provider: str,
+        subject: str,
+        email: str,
+        *,
+        email_verified: bool,
+        name: str | None = None,
     ) -> User:
-        """A user who signs in through an OAuth provider only: no password hash."""
+        """The user of the OAuth identity (`provider`, `subject`: the user's id at the
+        provider, never the e-mail), in one statement: the user linked to it; else, if
+        the provider says `email_verified`, the unlinked account with that e-mail, now
+        linked (an account whose own address was unverified loses its password and
+        sessions: who set them never proved the address); else a new user. An
+        unverified e-mail never links: EmailTaken if the address is taken."""
         return await self._returning(
-            self.INSERT_USER, email=email, hashed_password=None, name=name, role=role
+            self.SIGN_IN_OAUTH,
+            provider=provider,
+            subject=subject,
+            email=email,
+            email_verified=email_verified,
+            name=name,
         )
+
+    async def verify_email(self, user_id: uuid.UUID) -> User:
+        """Record that the user proved their address (the service's link was followed)."""
+        return await self._get(self.VERIFY_EMAIL, "chat.users", id=user_id)
 
     async def get(self, user_id: uuid.UUID) -> User:
         return await self._get(self.GET_USER, "chat.users", id=user_id)
@@ -96,6 +125,9 @@ class ConversationRepository(Repository):
     CONVERSATIONS_PAGE = Q.conversations_page.returning(Conversation)
     RENAME_CONVERSATION = Q.rename_conversation.returning(Conversation)
     DELETE_CONVERSATION = Q.delete_conversation
+    GET_OWNED_CONVERSATION = Q.get_owned_conversation.returning(Conversation)
+    RENAME_OWNED_CONVERSATION = Q.rename_owned_conversation.returning(Conversation)
+    DELETE_OWNED_CONVERSATION = Q.delete_owned_conversation
 
     async def create(self, user_id: uuid.UUID, title: str | None = None) -> Conversation:
         """A new conversation of the user; MissingReference if there is no such user."""
@@ -125,6 +157,34 @@ class ConversationRepository(Repository):
         """Delete a conversation and, by cascade, its messages."""
         return await self._execrows(self.DELETE_CONVERSATION, id=conversation_id) > 0
 
+    # The owner-scoped forms, what a request of a signed-in user calls: another user's
+    # conversation is NotFound or False, as one that does not exist.
+
+    async def get_owned(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> Conversation:
+        """`get`, of a conversation of `user_id` only."""
+        return await self._get(
+            self.GET_OWNED_CONVERSATION, "chat.conversations", id=conversation_id, user_id=user_id
+        )
+
+    async def rename_owned(
+        self, user_id: uuid.UUID, conversation_id: uuid.UUID, title: str | None
+    ) -> Conversation:
+        """`rename`, of a conversation of `user_id` only."""
+        return await self._get(
+            self.RENAME_OWNED_CONVERSATION,
+            "chat.conversations",
+            id=conversation_id,
+            user_id=user_id,
+            title=title,
+        )
+
+    async def delete_owned(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> bool:
+        """`delete`, of a conversation of `user_id` only."""
+        deleted = await self._execrows(
+            self.DELETE_OWNED_CONVERSATION, id=conversation_id, user_id=user_id
+        )
+        return deleted > 0
+
 
 class MessageRepository(Repository):
     INSERT_MESSAGE = Q.insert_message.returning(Message)
@@ -133,6 +193,12 @@ class MessageRepository(Repository):
     FINISH_MESSAGE = Q.finish_message.returning(Message)
     MESSAGES_PAGE = Q.messages_page.returning(Message)
     DELETE_MESSAGE = Q.delete_message
+    INSERT_OWNED_MESSAGE = Q.insert_owned_message.returning(Message)
+    GET_OWNED_MESSAGE = Q.get_owned_message.returning(Message)
+    APPEND_OWNED_CHUNK = Q.append_owned_chunk
+    FINISH_OWNED_MESSAGE = Q.finish_owned_message.returning(Message)
+    OWNED_MESSAGES_PAGE = Q.owned_messages_page.returning(Message)
+    DELETE_OWNED_MESSAGE = Q.delete_owned_message
 
     async def append(
         self,
@@ -171,10 +237,7 @@ class MessageRepository(Repository):
     ) -> Message | None:
         """End a message being sent or streamed as `sent` or `failed`, merging
         `metadata` into its own; None when it was not being sent or streamed."""
-        if status not in (MessageStatus.SENT, MessageStatus.FAILED):
-            raise InvalidValue(
-                "chat.messages: a message finishes as sent or failed", table="chat.messages"
-            )
+        _check_final(status)
         return await self._one(
             self.FINISH_MESSAGE, id=message_id, status=status, metadata=_metadata(metadata)
         )
@@ -195,3 +258,83 @@ class MessageRepository(Repository):
     async def delete(self, message_id: uuid.UUID) -> bool:
         """Delete a message; the database takes it out of its conversation's counters."""
         return await self._execrows(self.DELETE_MESSAGE, id=message_id) > 0
+
+    # The owner-scoped forms, what a request of a signed-in user calls: a message or
+    # conversation of another user is NotFound, None, False, an empty page, or (to
+    # append) a MissingReference, as one that does not exist.
+
+    async def append_owned(
+        self,
+        user_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        sender: Sender,
+        content: str,
+        *,
+        status: MessageStatus = MessageStatus.SENT,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """`append`, to a conversation of `user_id` only (the foreign key
+        (conversation_id, user_id) refuses another user's)."""
+        return await self._returning(
+            self.INSERT_OWNED_MESSAGE,
+            conversation_id=conversation_id,
+            user_id=user_id,
+            sender=sender,
+            content=content,
+            status=status,
+            metadata=_metadata(metadata),
+        )
+
+    async def get_owned(self, user_id: uuid.UUID, message_id: uuid.UUID) -> Message:
+        """`get`, of a message of `user_id` only."""
+        return await self._get(
+            self.GET_OWNED_MESSAGE, "chat.messages", id=message_id, user_id=user_id
+        )
+
+    async def append_chunk_owned(
+        self, user_id: uuid.UUID, message_id: uuid.UUID, chunk: str
+    ) -> bool:
+        """`append_chunk`, to a message of `user_id` only."""
+        appended = await self._execrows(
+            self.APPEND_OWNED_CHUNK, id=message_id, user_id=user_id, chunk=chunk
+        )
+        return appended > 0
+
+    async def finish_owned(
+        self,
+        user_id: uuid.UUID,
+        message_id: uuid.UUID,
+        status: MessageStatus = MessageStatus.SENT,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Message | None:
+        """`finish`, of a message of `user_id` only."""
+        _check_final(status)
+        return await self._one(
+            self.FINISH_OWNED_MESSAGE,
+            id=message_id,
+            user_id=user_id,
+            status=status,
+            metadata=_metadata(metadata),
+        )
+
+    async def page_owned(
+        self,
+        user_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        *,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Page[Message]:
+        """`page_of_conversation`, of a conversation of `user_id` only."""
+        return await self._page(
+            self.OWNED_MESSAGES_PAGE,
+            key=PAGE_KEY,
+            limit=limit,
+            after=after,
+            conversation_id=conversation_id,
+            user_id=user_id,
+        )
+
+    async def delete_owned(self, user_id: uuid.UUID, message_id: uuid.UUID) -> bool:
+        """`delete`, of a message of `user_id` only."""
+        return await self._execrows(self.DELETE_OWNED_MESSAGE, id=message_id, user_id=user_id) > 0

@@ -9,14 +9,21 @@ RULES = {
     ),
     "users_email_check": "the e-mail address must look like name@domain, at most 256 characters",
     "users_hashed_password_check": (
-        "a password hash is printable ASCII without spaces, 20 to 512 characters "
-        "(store the hash the service computed, never the password)"
+        "a password hash is a PHC string ($argon2id$..., $scrypt$..., $pbkdf2-sha256$...) "
+        "of at most 512 characters: store the hash the service computed "
+        "(tether.passwords.hash_password), never the password"
     ),
+    "users_oauth_identity_check": (
+        "an OAuth identity is a provider (lowercase letters, digits, '.', '_', '-') and a "
+        "subject of 1 to 255 characters, both or neither"
+    ),
+    "users_oauth_identity_key": "this OAuth identity (provider, subject) is another user's",
     "users_name_check": "a name has at most 256 characters",
     "users_role_check": "a user's role is user or admin",
     "users_refresh_tokens_check": (
-        "refresh_tokens is an array of at most 20 entries {hash, issued_at, expires_at}: "
-        "a 64-hex-digit hash, never a raw token, expiring after it was issued"
+        "refresh_tokens is an array of at most 20 live and 40 spent entries {hash, key_id, "
+        "family, family_issued_at, issued_at, expires_at, spent_at, replaced_by, retried}: "
+        "64-hex-digit hashes, never a raw token, expiring after they were issued"
     ),
     "conversations_user_id_fkey": "the conversation's user must exist",
     "conversations_id_user_id_key": (

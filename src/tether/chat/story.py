@@ -3,8 +3,8 @@
 Ada signs up with a password (the service hashes it; tether stores the hash and
 never shows it), Ben with OAuth. Ada signs in, gets a refresh token, asks a question
 and gets a streamed reply, one chunk per statement; the database counts the
-messages. Her refresh token is rotated, and the old one, reused as a thief would, is
-refused; two rotations racing for one token leave exactly one winner. Pages of
+messages. Her refresh token is rotated; presented again at once (a retry) it is
+forgiven once, and a third time (a thief's copy) it revokes the whole family. Pages of
 messages and conversations follow their cursors. Last, deletes: a message (the
 conversation's last_message_at falls back), then Ada, with what the cascade removed
 counted by PostgreSQL, and Ben's rows untouched. The tests start from the same
@@ -13,11 +13,11 @@ builders (`build_users`, `build_conversation`).
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from tether import queries
 from tether.changes import preview, track
+from tether.chat.errors import TokenReuse
 from tether.chat.records import Conversation, Message, MessageStatus, Sender, User
 from tether.chat.repositories import (
     ConversationRepository,
@@ -42,7 +42,9 @@ async def build_users(db: Database) -> tuple[User, User]:
     ada = await users.create_with_password(
         "Ada.Lovelace@example.com", hash_password(PASSWORD, cost=DEMO_COST), "Ada"
     )
-    ben = await users.create_oauth("ben@example.com", "Ben")
+    ben = await users.sign_in_oauth(
+        "google", "109876543210", "ben@example.com", email_verified=True, name="Ben"
+    )
     return ada, ben
 
 
@@ -149,14 +151,20 @@ async def play(db: Database, out: Out) -> None:
     late = await messages.append_chunk(reply.id, "!")
     out(f"a chunk after the reply was sent: {'appended' if late else 'refused'}")
 
-    out("\n== Refresh: the token is rotated; the old one, stolen and reused, is refused ==")
+    out("\n== Refresh: the token is rotated; a retry is forgiven once; a replay revokes all ==")
     rotated = await tokens.rotate(session.token)
     assert rotated is not None
     out(f"rotated: a new token for the same user ({rotated.user_id == ada.id})")
-    reused = await tokens.rotate(session.token)
-    out(f"the old token, reused: {'refused (not found)' if reused is None else 'ACCEPTED'}")
-    racing = await asyncio.gather(tokens.rotate(rotated.token), tokens.rotate(rotated.token))
-    out(f"two rotations of one token at once: {sum(r is not None for r in racing)} succeeded")
+    retried = await tokens.rotate(session.token)
+    assert retried is not None
+    out(
+        "the same token again within the grace window (a lost response, retried): a new "
+        f"token, the first successor revoked; live tokens {len(await tokens.active(ada.id))}"
+    )
+    try:
+        await tokens.rotate(session.token)
+    except TokenReuse:
+        out("the same token a third time (a thief's copy): TokenReuse, the family revoked")
     out(f"Ada's live tokens: {len(await tokens.active(ada.id))}")
 
     out("\n== Paging by keyset: the follow-up messages, four at a time ==")

@@ -7,7 +7,8 @@ RULES = {
     "profiles_email_key": "a profile with this e-mail address already exists (case-insensitive)",
     "profiles_email_check": "the e-mail address must look like name@domain, at most 320 characters",
     "profiles_password_hash_check": (
-        "password_hash takes a password hash (16 to 255 printable ASCII characters, no spaces), "
+        "password_hash takes a PHC-format password hash ($argon2id$..., $scrypt$..., "
+        "$pbkdf2-sha256$..., at most 512 characters; tether.passwords.hash_password), "
         "never a password"
     ),
     "study_sessions_profile_id_fkey": "the session's profile must exist",
