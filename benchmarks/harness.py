@@ -157,7 +157,12 @@ class Scenario:
     async def orm_tuned(self, orm: Orm, argument: Any) -> object:
         return await self.orm(orm, argument)
 
+    # The same scenario on pooled connections, by contender (benchmarks/service.py).
+    pooled: dict[str, Scenario]
+
     def operation(self, contender: str) -> Callable[[Any], Any]:
+        if contender in getattr(self, "pooled", {}):
+            return self.pooled[contender].operation(SERVICE_CODE[contender])
         if contender in _SCOPED_KEYS:
             return self.tether
         if contender in ("orm", "orm_tuned"):
@@ -197,6 +202,9 @@ Progress = Callable[[str], None]
 SLICE = 10
 
 
+# The service path's contenders run the code of these (benchmarks/service.py).
+SERVICE_CODE = {"floor_pool": "floor", "floor_pool_bare": "floor", "tether_pool": "tether"}
+
 _SCOPED_KEYS = tuple(c.key for c in SCOPED_CONTENDERS)
 
 
@@ -221,8 +229,11 @@ async def _around(scenario: Scenario, contender: str, argument: Any) -> AsyncIte
 
 
 def _argument_of(contender: str) -> str:
-    """Whose arguments a contender takes: the scoped mode's take tether's."""
-    return "tether" if contender in _SCOPED_KEYS else contender
+    """Whose arguments a contender takes: the scoped mode's take tether's, the service
+    path's those of the code they run."""
+    if contender in _SCOPED_KEYS:
+        return "tether"
+    return SERVICE_CODE.get(contender, contender)
 
 
 async def _once(scenario: Scenario, contender: str, number: int) -> int:
@@ -263,9 +274,17 @@ async def measure(
     light_ops: int,
     heavy_ops: int,
     progress: Progress,
+    contenders: Sequence[Contender] = CONTENDERS,
+    ratios: dict[str, tuple[str, str]] = RATIOS,
+    first_number: int = 0,
     scoped: bool = False,
 ) -> list[Outcome]:
-    base = [c.key for c in CONTENDERS]
+    """Every scenario by every contender, in rotated order, over `rounds` rounds (and,
+    `scoped`, the scoped mode's two more where a scenario names its tenants). Round
+    trips are counted for contenders on a connection of their own (not on a pool).
+    Operations are numbered from `first_number` (a second pass on the same fixtures
+    starts past the first's)."""
+    base = [c.key for c in contenders]
     keys_of = {
         s.name: base + list(_SCOPED_KEYS) if scoped and _scopable(s) else base for s in scenarios
     }
@@ -273,8 +292,11 @@ async def measure(
     for scenario in scenarios:
         keys = keys_of[scenario.name]
         for key in keys:
-            await _once(scenario, key, 0)  # warm-up: statement caches, compiled SQL
-            round_trips[scenario.name][key] = await _count_round_trips(scenario, key, 1)
+            await _once(scenario, key, first_number)  # warm-up: caches, compiled SQL
+            if key not in SERVICE_CODE:
+                round_trips[scenario.name][key] = await _count_round_trips(
+                    scenario, key, first_number + 1
+                )
         progress(f"warmed up {scenario.name}: round trips {round_trips[scenario.name]}")
 
     # per scenario, per contender: the median operation time (ns) of each round
@@ -293,7 +315,7 @@ async def measure(
                 for key in order:
                     gc.collect()  # leave no other contender's garbage to this one's timing
                     for number in range(first, min(first + step, count)):
-                        argument_number = 2 + round_number * count + number
+                        argument_number = first_number + 2 + round_number * count + number
                         samples[key].append(await _once(scenario, key, argument_number))
             for key in keys:
                 per_round[scenario.name][key].append(statistics.median(samples[key]))
@@ -304,7 +326,7 @@ async def measure(
     outcomes = []
     for scenario in scenarios:
         times = per_round[scenario.name]
-        ratios = RATIOS | (SCOPED_RATIOS if "tether_scoped" in times else {})
+        named = ratios | (SCOPED_RATIOS if "tether_scoped" in times else {})
         outcomes.append(
             Outcome(
                 name=scenario.name,
@@ -316,7 +338,7 @@ async def measure(
                     ratio: Spread.of(
                         [a / b for a, b in zip(times[top], times[bottom], strict=True)]
                     )
-                    for ratio, (top, bottom) in ratios.items()
+                    for ratio, (top, bottom) in named.items()
                 },
             )
         )

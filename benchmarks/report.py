@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .harness import CONTENDERS, RATIOS, SCOPED_CONTENDERS
+from .service import SERVICE_CONTENDERS, SERVICE_RATIOS
 
 
 def _ratio(spread: dict[str, float]) -> str:
@@ -39,6 +40,7 @@ def markdown(results: dict[str, Any]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     lines += scoped_table(results["scenarios"])
+    lines += service_table(results.get("service", {}))
     lines += figures_table(results.get("figures", []))
     v = results["versions"]
     lines.append("")
@@ -49,6 +51,30 @@ def markdown(results: dict[str, Any]) -> str:
         f"Python {v['python']}. Ratios: median of the per-round ratios (lowest-highest round)."
     )
     return "\n".join(lines)
+
+
+def service_table(service: dict[str, Any]) -> list[str]:
+    """The service path: each scenario on pools beside the held connections."""
+    if not service:
+        return []
+    labels = {c.key: c.label for c in SERVICE_CONTENDERS}
+    ratio_heads = {
+        name: f"{labels[top]}/{labels[bottom]}" for name, (top, bottom) in SERVICE_RATIOS.items()
+    }
+    head = [
+        "scenario (service path)",
+        *(f"{label} µs" for label in labels.values()),
+        *ratio_heads.values(),
+    ]
+    lines = ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, scenario in service.items():
+        cells = [
+            name,
+            *(_us(scenario["median_us"][key]) for key in labels),
+            *(_ratio(scenario[ratio]) for ratio in SERVICE_RATIOS),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def scoped_table(scenarios: dict[str, Any]) -> list[str]:

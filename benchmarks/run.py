@@ -51,6 +51,7 @@ from .harness import (
     Scenario,
     measure,
 )
+from .service import SERVICE_CONTENDERS, SERVICE_RATIOS, on_pools, pools
 
 B = queries.load_folder(Path(__file__).resolve().parent / "sql", "bench")
 
@@ -175,6 +176,19 @@ async def run(
             progress=progress,
             scoped=scoped,
         )
+        progress("the service path: the same scenarios on pools")
+        async with pools(url) as pooled:
+            on_pools(found, pooled)
+            service = await measure(
+                found,
+                rounds=mode.rounds,
+                light_ops=mode.light_ops,
+                heavy_ops=mode.heavy_ops,
+                progress=progress,
+                contenders=SERVICE_CONTENDERS,
+                ratios=SERVICE_RATIOS,
+                first_number=SERVICE_NUMBERS,
+            )
         found_versions = await versions(db.setup)
         scoping = [await scoping_cost(url, mode)] if scoped else []
     figures = [
@@ -188,7 +202,27 @@ async def run(
         from . import replicas as standby
 
         figures += await standby.figures(mode.name, progress)
-    return results(mode, outcomes, figures, found_versions, time.monotonic() - started)
+    return results(mode, outcomes, service, figures, found_versions, time.monotonic() - started)
+
+
+# The service path's operations are numbered from here: past any of the first pass.
+SERVICE_NUMBERS = 10_000_000
+
+
+def _table(outcomes: list[Outcome]) -> dict[str, Any]:
+    return {
+        o.name: {
+            "what": o.what,
+            "operations_per_round": o.operations,
+            **{
+                name: {"median": s.median, "min": s.min, "max": s.max}
+                for name, s in o.ratios.items()
+            },
+            "median_us": o.medians_us,
+            "round_trips": o.round_trips,
+        }
+        for o in outcomes
+    }
 
 
 async def scoping_cost(url: str, mode: Mode) -> Figure:
@@ -219,6 +253,7 @@ async def scoping_cost(url: str, mode: Mode) -> Figure:
 def results(
     mode: Mode,
     outcomes: list[Outcome],
+    service: list[Outcome],
     figures: list[Figure],
     found_versions: dict[str, str],
     seconds: float,
@@ -230,20 +265,11 @@ def results(
         "duration_s": round(seconds, 1),
         "versions": found_versions,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "contenders": {c.key: {"label": c.label, "what": c.what} for c in CONTENDERS},
-        "scenarios": {
-            o.name: {
-                "what": o.what,
-                "operations_per_round": o.operations,
-                **{
-                    name: {"median": s.median, "min": s.min, "max": s.max}
-                    for name, s in o.ratios.items()
-                },
-                "median_us": o.medians_us,
-                "round_trips": o.round_trips,
-            }
-            for o in outcomes
+        "contenders": {
+            c.key: {"label": c.label, "what": c.what} for c in (*CONTENDERS, *SERVICE_CONTENDERS)
         },
+        "scenarios": _table(outcomes),
+        "service": _table(service),
         "figures": [attrs.asdict(figure) for figure in figures],
     }
 

@@ -3,7 +3,8 @@ domain's scenarios (each domain's own expectations live in tests/<domain>/).
 
 No timing is asserted: speed goals never live in unit tests (a shared CI machine
 makes any threshold flaky). What is asserted holds on any machine: every scenario
-has finite ratios and counted round trips, every domain has scenarios, and the
+has finite ratios and counted round trips, on held connections and on pools (the
+service path), every domain has scenarios, and the
 committed full run is the one docs/benchmarks.md shows.
 """
 
@@ -37,6 +38,25 @@ def test_every_domain_has_scenarios_with_finite_ratios_and_round_trips(bench_smo
         assert set(scenario["median_us"]) == CONTENDERS
         assert set(scenario["round_trips"]) == CONTENDERS
         assert all(n >= 1 for n in scenario["round_trips"].values()), (name, scenario)
+
+
+def test_every_scenario_is_also_measured_on_pools(bench_smoke):
+    """The service path: each scenario on bare asyncpg's pool (with and without its
+    reset) and on a tether Database, beside the held connections, in one rotation."""
+    _, results = bench_smoke
+    assert set(results["service"]) == set(results["scenarios"])
+    for name, scenario in results["service"].items():
+        assert set(scenario["median_us"]) == {
+            "floor",
+            "tether",
+            "floor_pool",
+            "floor_pool_bare",
+            "tether_pool",
+        }
+        assert set(scenario["round_trips"]) == {"floor", "tether"}  # pools are not counted
+        for ratio in ("tether_pool_vs_tether", "tether_pool_vs_floor_pool", "floor_pool_vs_floor"):
+            values = [scenario[ratio][key] for key in ("median", "min", "max")]
+            assert all(math.isfinite(v) and v > 0 for v in values), (name, ratio, values)
 
 
 def test_figures_say_what_they_compare(bench_smoke):

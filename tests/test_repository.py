@@ -1,15 +1,22 @@
 """The repository base against a real database: the binding rule, COPY, a server-side
-cursor that holds few rows at a time, keyset pages and their cursors, a rule's own
+cursor that holds few rows at a time, keyset pages and their cursors (written as
+json.dumps wrote them), a rule's own
 error class, the delete preview, and a pool that refuses to wait forever."""
 
 import asyncio
+import base64
 import datetime as dt
+import json
+import string
 import uuid
 from contextlib import aclosing
+from decimal import Decimal
 
 import pytest
 from asyncpg.pgproto import pgproto
 from attrs import frozen
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tether import Conflict, InvalidValue, PoolExhausted, TetherError, paging, queries
 from tether.changes import preview
@@ -218,6 +225,53 @@ def test_a_cursor_carries_the_key_types_asyncpg_returns():
     assert [type(v) for v in decoded] == [uuid.UUID, bool, dt.datetime, type(None)]
     with pytest.raises(TypeError, match="a page key cannot be a list"):
         paging.encode([[1]])
+
+
+def _cursor_as_json_dumps_writes_it(values):
+    """The cursor format as first written (json.dumps of [tag, text] pairs): the fast
+    writer must produce the same text, so cursors handed out before still read back."""
+    tags = {bool: "b", int: "i", str: "s", Decimal: "n", uuid.UUID: "u"}
+    tags |= {dt.datetime: "t", dt.date: "d"}
+    pairs = []
+    for value in values:
+        kind = next(k for k in type(value).__mro__ if k in tags) if value is not None else None
+        text = {Decimal: str, uuid.UUID: str, dt.datetime: dt.datetime.isoformat}.get(kind)
+        text = text or {dt.date: dt.date.isoformat}.get(kind) or (lambda v: v)
+        pairs.append(["z", None] if kind is None else [tags[kind], text(value)])
+    raw = json.dumps(pairs, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+KEY_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.text(),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.uuids(),
+    st.datetimes(timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=-5))])),
+    st.dates(),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(KEY_VALUES, min_size=1, max_size=4))
+def test_a_cursor_is_written_as_json_dumps_wrote_it_and_reads_back(values):
+    cursor = paging.encode(values)
+    assert cursor == _cursor_as_json_dumps_writes_it(values)
+    assert set(cursor) <= set(string.ascii_letters + string.digits + "-_")  # URL-safe
+    decoded = paging.decode(cursor, len(values), "cases.items_page")
+    same = [
+        (a.is_nan() and b.is_nan()) if isinstance(a, Decimal) and a.is_nan() else a == b
+        for a, b in zip(decoded, values, strict=True)
+    ]
+    assert all(same)
+
+
+@pytest.mark.parametrize("value", [1.5, b"x", [1], dt.time(9, 30), object()])
+def test_a_page_key_of_another_type_is_refused_by_name(value):
+    with pytest.raises(TypeError, match=f"a page key cannot be a {type(value).__name__}"):
+        paging.encode([value])
 
 
 @pytest.mark.parametrize("cursor", ["", "x", "W1sidCIsMV1d", "WyJ0Il0", "bm90IGpzb24"])

@@ -33,7 +33,7 @@ __all__ = ["SIZES", "figures", "scenarios"]
 class Sizes:
     courses: int  # courses the read scenarios cycle through
     long_reading: int  # chunks of the reading paged through
-    claimable: int  # pending jobs the claim scenario drains
+    claimable: int  # pending jobs the claim scenario drains (both passes: held and pooled)
     bulk: int  # rows of the bulk writes
     victim: Syllabus  # what the deleted week holds
 
@@ -44,8 +44,8 @@ VICTIM = Syllabus(weeks=1, readings=4, chunks=2500, conversations=20, audio=100,
 READER = Syllabus(weeks=12, readings=1, chunks=10, conversations=1, audio=2, audio_bytes=1024)
 
 SIZES = {
-    "full": Sizes(50, 5000, 40_000, 10_000, VICTIM),
-    "quick": Sizes(20, 5000, 6_000, 10_000, VICTIM),
+    "full": Sizes(50, 5000, 80_000, 10_000, VICTIM),
+    "quick": Sizes(20, 5000, 12_000, 10_000, VICTIM),
     "smoke": Sizes(2, 300, 100, 50, Syllabus(1, 2, 5, 2, 3, 256)),
 }
 

@@ -46,8 +46,11 @@ where c.session_id = (select d.session_id from study.documents d where d.id = :d
 -- the size of the slice (docs/study.md, "Retrieval"):
 -- - below sqrt(3 k N) chunks (N: the table's rows, as ANALYZE last counted them),
 --   or when :exact, every chunk of the slice is read and compared (exact);
--- - above, the HNSW index with pgvector's iterative scan (study.approximate_neighbours);
---   should it come back with fewer than k, the slice is read after all.
+-- - above, when the slice reaches into the query's neighbourhood (some of its 40
+--   nearest chunks in the table are the slice's), the HNSW index with pgvector's
+--   iterative scan (study.approximate_neighbours); should it come back with fewer
+--   than k, the slice is read after all (exact_fallback);
+-- - above, but with none of the slice near the question: exact, as below the line.
 -- `method` says which: exact, hnsw, or exact_fallback. The enum and the uuid[] travel
 -- as text inside the rows of `hits`: asyncpg decodes an anonymous row only of types
 -- it knows on every connection (the record turns them back).
@@ -69,11 +72,26 @@ slice as materialized (
         limit (select exact_below from plan)
     ) as counted
 ),
+near as materialized (
+    -- How many of the query's 40 nearest chunks of the whole table (by the index, with
+    -- pgvector's defaults: one short scan) lie in the slice. None: the question is
+    -- outside the slice's own neighbourhood, where a scan filtered to the slice would
+    -- wander far (slower than reading the slice) and miss neighbours: read the slice.
+    select count(*) filter (where n.session_id = :session_id) > 0 as inside
+    from slice
+    cross join lateral (
+        select c.session_id
+        from study.document_chunks c
+        where slice.large
+        order by c.embedding operator(public.<=>) :query::public.vector
+        limit 40
+    ) as n
+),
 approximate as materialized (
     select a.id, a.distance
-    from slice
+    from near
     cross join lateral study.approximate_neighbours(
-        :session_id, :query::public.vector, case when slice.large then :k::integer else 0 end,
+        :session_id, :query::public.vector, case when near.inside then :k::integer else 0 end,
         null
     ) as a
 ),
@@ -91,7 +109,7 @@ hits as (
     (select id, distance from exact order by distance, id limit :k::integer)
 )
 select :k::integer as k,
-       case when not (select large from slice) then 'exact'
+       case when not (select large from slice) or not (select inside from near) then 'exact'
             when (select count(*) from approximate) = :k::integer then 'hnsw'
             else 'exact_fallback'
        end as method,
@@ -128,11 +146,25 @@ slice as materialized (
         limit (select exact_below from plan)
     ) as counted
 ),
+near as materialized (
+    -- As in nearest_chunks: does the slice reach into the query's neighbourhood?
+    select count(*) filter (
+               where n.session_id = :session_id and n.related_topic_ids && :topic_ids::uuid[]
+           ) > 0 as inside
+    from slice
+    cross join lateral (
+        select c.session_id, c.related_topic_ids
+        from study.document_chunks c
+        where slice.large
+        order by c.embedding operator(public.<=>) :query::public.vector
+        limit 40
+    ) as n
+),
 approximate as materialized (
     select a.id, a.distance
-    from slice
+    from near
     cross join lateral study.approximate_neighbours(
-        :session_id, :query::public.vector, case when slice.large then :k::integer else 0 end,
+        :session_id, :query::public.vector, case when near.inside then :k::integer else 0 end,
         :topic_ids::uuid[]
     ) as a
 ),
@@ -149,7 +181,7 @@ hits as (
     (select id, distance from exact order by distance, id limit :k::integer)
 )
 select :k::integer as k,
-       case when not (select large from slice) then 'exact'
+       case when not (select large from slice) or not (select inside from near) then 'exact'
             when (select count(*) from approximate) = :k::integer then 'hnsw'
             else 'exact_fallback'
        end as method,

@@ -27,7 +27,7 @@ from pgvector.asyncpg import register_vector
 from tether import embedded
 from tether.catalog import Q
 from tether.errors import CommitLost, CommitUnknown, ConnectionLost, InvalidValue
-from tether.pool import ACQUIRE_TIMEOUT_SECONDS, POOL_DEFAULTS, Pool, borrow
+from tether.pool import ACQUIRE_TIMEOUT_SECONDS, POOL_DEFAULTS, Pool, Statements, borrow
 from tether.replicas import (
     Fallback,
     ReadCounts,
@@ -132,7 +132,7 @@ class Database:
         self.pgbouncer = pgbouncer_from_env() if pgbouncer is None else pgbouncer
         self.acquire_timeout = acquire_timeout
         self._pool_options = {"min_size": min_size, "max_size": max_size, **pool_options}
-        self._pool: asyncpg.Pool | None = None
+        self._pool: Pool | None = None
         self._replicas: Replicas | None = None
         self._read_only_pool: asyncpg.Pool | None = None
         self._read_only_lock = asyncio.Lock()
@@ -144,10 +144,16 @@ class Database:
         return self._url
 
     @property
-    def pool(self) -> asyncpg.Pool:
+    def pool(self) -> Pool:
         if self._pool is None:
             raise _not_connected()
         return self._pool
+
+    @property
+    def statements(self) -> Statements:
+        """The pool for tether's own statements: each connection goes back without a
+        reset (tether.pool). Repositories built on the Database run on it."""
+        return self.pool.statements
 
     @property
     def _standbys(self) -> Replicas:
@@ -155,9 +161,9 @@ class Database:
             raise _not_connected()
         return self._replicas
 
-    async def _new_pool(self, url: str, **options: Any) -> asyncpg.Pool:
+    async def _new_pool(self, url: str, **options: Any) -> Pool:
         try:
-            pool: asyncpg.Pool = await Pool(
+            pool: Pool = await Pool(
                 url,
                 acquire_timeout=self.acquire_timeout,
                 **{
@@ -217,7 +223,7 @@ class Database:
         One round trip to the primary."""
         asked_at = time.monotonic()
         try:
-            lsn: int = await self.pool.fetchval(Q.flushed_lsn.sql)
+            lsn: int = await self.statements.fetchval(Q.flushed_lsn.sql)
         except DRIVER_ERRORS as error:
             raise translate(error, "token") from None
         self._standbys.primary_at(lsn, asked_at)

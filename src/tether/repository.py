@@ -15,8 +15,10 @@ Q.delete_user`): a misspelt query name fails when the module is imported, and
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
+from functools import cache
+from operator import attrgetter
 from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
@@ -25,15 +27,17 @@ from tether import paging
 from tether.database import Database
 from tether.errors import InvalidValue, NotFound
 from tether.paging import Page
+from tether.pool import Statements
 from tether.queries import Mapped, Query, mark_bound
 from tether.replicas import Reader
 from tether.translate import DRIVER_ERRORS, translate
 
 R = TypeVar("R")
 
-# A pool (one pooled connection per call), a connection (the caller's transaction), or
-# a reader (one standby connection per call, see tether.replicas).
-Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection | Reader
+# A pool (one pooled connection per call; a Database's pool, without a reset when the
+# call is done: tether.pool), a connection (the caller's transaction), or a reader (one
+# standby connection per call, see tether.replicas).
+Executor: TypeAlias = asyncpg.Pool | Statements | asyncpg.Connection | Reader
 
 
 class Repository:
@@ -54,7 +58,7 @@ class Repository:
             mark_bound(query)
 
     def __init__(self, db: Database | Executor) -> None:
-        self._db: Executor = db.pool if isinstance(db, Database) else db
+        self._db: Executor = db.statements if isinstance(db, Database) else db
 
     async def _one(self, stmt: Mapped[R], **args: Any) -> R | None:
         query = stmt.query
@@ -99,6 +103,19 @@ class Repository:
             raise translate(error, query) from None
         return int(status.rpartition(" ")[2] or 0)
 
+    async def _connection(self, stack: AsyncExitStack) -> asyncpg.Connection:
+        """One connection for several statements: the executor itself when it is one,
+        else one borrowed from it until `stack` closes (from a Database's pool, for
+        tether's own statements only: back without a reset, tether.pool)."""
+        held = self._db
+        if isinstance(held, Statements):
+            return await stack.enter_async_context(held.pool.lease())
+        if isinstance(held, Reader):
+            return await stack.enter_async_context(held.connection())
+        if isinstance(held, asyncpg.Pool):
+            return await stack.enter_async_context(held.acquire())
+        return held
+
     async def _copy(self, query: Query, rows: Iterable[Sequence[Any]]) -> int:
         """Write rows with COPY (binary) into a :copy query's table; return how many.
 
@@ -114,13 +131,7 @@ class Repository:
         table = f"{query.copy_schema}.{query.copy_table}"
         try:
             async with AsyncExitStack() as stack:
-                held = self._db
-                if isinstance(held, Reader):
-                    conn = await stack.enter_async_context(held.connection())
-                elif isinstance(held, asyncpg.Pool):
-                    conn = await stack.enter_async_context(held.acquire())
-                else:
-                    conn = held
+                conn = await self._connection(stack)
                 if not _bypasses_row_security(conn):
                     if not conn.is_in_transaction():
                         await stack.enter_async_context(conn.transaction())
@@ -157,15 +168,9 @@ class Repository:
         make = stmt.rows.one
         async with AsyncExitStack() as stack:
             try:
-                held = self._db
-                if isinstance(held, Reader):
-                    conn = await stack.enter_async_context(held.connection())
-                elif isinstance(held, asyncpg.Pool):
-                    conn = await stack.enter_async_context(held.acquire())
-                else:
-                    conn = held
+                conn = await self._connection(stack)
                 if not conn.is_in_transaction():
-                    readonly = conn is not held  # borrowed for this iteration alone
+                    readonly = conn is not self._db  # borrowed for this iteration alone
                     await stack.enter_async_context(conn.transaction(readonly=readonly))
                 cursor = conn.cursor(query.sql, *values, prefetch=prefetch)
                 async for row in cursor:
@@ -190,15 +195,34 @@ class Repository:
         the cursor. One more row than `limit` is asked for, to know whether a next
         page exists.
         """
-        where = f"{stmt.query.domain}.{stmt.query.name}"
-        paging.check_limit(limit, where)
-        start = (None,) * len(key) if after is None else paging.decode(after, len(key), where)
-        bounds = {f"after_{field}": value for field, value in zip(key, start, strict=True)}
-        rows = await self._many(stmt, limit=limit + 1, **bounds, **args)
+        query = stmt.query
+        if type(limit) is not int or not 1 <= limit <= paging.MAX_PAGE:
+            paging.check_limit(limit, f"{query.domain}.{query.name}")
+        names, last_key = _page_key(tuple(key))
+        if after is None:
+            bounds = dict.fromkeys(names)
+        else:
+            start = paging.decode(after, len(key), f"{query.domain}.{query.name}")
+            bounds = dict(zip(names, start, strict=True))
+        try:
+            rows = await self._db.fetch(
+                query.sql, *query.args({**args, **bounds, "limit": limit + 1})
+            )
+        except DRIVER_ERRORS as error:
+            raise translate(error, query) from None
         if len(rows) <= limit:
-            return Page(tuple(rows), None)
-        last = rows[limit - 1]
-        return Page(tuple(rows[:limit]), paging.encode([getattr(last, field) for field in key]))
+            return Page(tuple(stmt.rows.many(rows)), None)
+        # The row past the page only says that a next page exists: it becomes no record.
+        items = tuple(stmt.rows.many(rows[:limit]))
+        return Page(items, paging.encode(last_key(items[-1])))
+
+
+@cache
+def _page_key(key: tuple[str, ...]) -> tuple[tuple[str, ...], Callable[[Any], Sequence[Any]]]:
+    """A page key's query parameters (`after_<field>`) and a getter of its values."""
+    fields = attrgetter(*key)
+    values = (lambda record: (fields(record),)) if len(key) == 1 else fields
+    return tuple(f"after_{field}" for field in key), values
 
 
 def _bypasses_row_security(conn: asyncpg.Connection) -> bool:

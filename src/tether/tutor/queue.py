@@ -23,6 +23,7 @@ from attrs import frozen
 from tether import queries
 from tether.database import Database
 from tether.errors import Conflict
+from tether.pool import Statements
 from tether.queries import Mapped
 from tether.records import all_of
 from tether.replicas import Reader
@@ -367,7 +368,10 @@ class JobQueue(Repository):
 @contextlib.asynccontextmanager
 async def _transaction(db: Executor) -> AsyncIterator[asyncpg.Connection]:
     """A transaction on the queue's connection, or on one of its pool's."""
-    if isinstance(db, asyncpg.Pool):
+    if isinstance(db, Statements):  # a queue on a Database: tether's own statements
+        async with db.pool.lease() as conn, conn.transaction():
+            yield conn
+    elif isinstance(db, asyncpg.Pool):
         async with db.acquire() as conn, conn.transaction():
             yield conn
     elif isinstance(db, Reader):

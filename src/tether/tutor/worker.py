@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 import asyncpg
 
 from tether.errors import TetherError
+from tether.pool import Statements
 from tether.tutor.errors import LeaseLost
 from tether.tutor.periodic import Periodic
 from tether.tutor.queue import JobQueue
@@ -244,7 +245,10 @@ async def work(
     """
     stop = stop or asyncio.Event()
     async with contextlib.AsyncExitStack() as stack:
-        pool = queue.executor if isinstance(queue.executor, asyncpg.Pool) else None
+        executor = queue.executor
+        # A queue on a Database runs on its pool's statements (tether.pool.Statements).
+        pool = executor.pool if isinstance(executor, Statements) else executor
+        pool = pool if isinstance(pool, asyncpg.Pool) else None
         if pool is None and concurrency > 1:
             raise ValueError("work: concurrency > 1 needs a queue on a Database (a pool)")
         queues = [queue] * concurrency
