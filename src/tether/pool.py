@@ -128,6 +128,11 @@ class Pool(asyncpg.Pool):  # type: ignore[misc]
         queue = self._queue
         if queue is None or self.is_closing() or self._setup is not None or not queue._queue:
             return None
+        if queue._getters:
+            # Callers already wait in asyncpg's acquire: taking the idle connection
+            # past them would starve them (a burst of fast calls, and a delete that
+            # never gets its turn), so wait in line too.
+            return None
         holder = queue._queue[-1]
         if not holder.is_connected() or holder._generation != self._generation:
             return None

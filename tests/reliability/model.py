@@ -56,9 +56,15 @@ EMAILS = st.builds(
     st.from_regex(r"[a-z0-9]{1,20}([._+-][a-z0-9]{1,10})?", fullmatch=True),
     st.from_regex(r"[a-z0-9]{1,20}", fullmatch=True),
 )
-# What a stored password hash looks like to every domain's rule: 20 to 255 printable
-# ASCII characters, no spaces.
-HASHES = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=20, max_size=255)
+# PHC-format password hashes, as the password columns take them (and nothing else).
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+HASHES = st.builds(
+    "${}${}${}${}".format,
+    st.sampled_from(["argon2id", "argon2i", "scrypt", "pbkdf2-sha256", "pbkdf2-sha512"]),
+    st.sampled_from(["ln=17,r=8,p=1", "m=65536,t=3,p=4", "i=600000"]),
+    st.text(_B64, min_size=8, max_size=32),
+    st.text(_B64, min_size=16, max_size=88),
+)
 # JSON objects of plain values (no floats: jsonb keeps numbers as decimals).
 JSON_OBJECTS = st.dictionaries(
     st.text(st.characters(categories=["L", "N"]), max_size=12),
