@@ -77,8 +77,8 @@ def strip_parens(text: str) -> str:
     return text
 
 
-def _closing(text: str, start: int) -> int:
-    """The index of the parenthesis that closes the one at `start`, outside quotes."""
+def _unquoted(text: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """Each character outside quotes, from `start`, with the bracket depth before it."""
     depth, quote = 0, ""
     for index in range(start, len(text)):
         char = text[index]
@@ -86,28 +86,26 @@ def _closing(text: str, start: int) -> int:
             quote = "" if char == quote else quote
         elif char in "'\"":
             quote = char
-        elif char in "([":
-            depth += 1
-        elif char in ")]":
-            depth -= 1
-            if depth == 0:
-                return index
+        else:
+            yield index, char, depth
+            if char in "([":
+                depth += 1
+            elif char in ")]":
+                depth -= 1
+
+
+def _closing(text: str, start: int) -> int:
+    """The index of the parenthesis that closes the one at `start`, outside quotes."""
+    for index, char, depth in _unquoted(text, start):
+        if char in ")]" and depth == 1:
+            return index
     return -1
 
 
 def _top_level(text: str, separator: str) -> Iterator[int]:
     """Where `separator` occurs outside parentheses and quotes."""
-    depth, quote = 0, ""
-    for index, char in enumerate(text):
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char in "([":
-            depth += 1
-        elif char in ")]":
-            depth -= 1
-        elif depth == 0 and text.startswith(separator, index):
+    for index, char, depth in _unquoted(text):
+        if depth == 0 and char not in "()[]" and text.startswith(separator, index):
             yield index
 
 
