@@ -119,6 +119,7 @@ async def chunks(
 
 @frozen
 class Fixture:
+    owner: uuid.UUID  # the profile every session belongs to: the tenant of every scenario
     readers: list[uuid.UUID]  # sessions with documents
     searched: list[uuid.UUID]  # sessions of chunks, slices of one table
     writer: tuple[uuid.UUID, uuid.UUID]  # (session, document) chunks are written into
@@ -142,4 +143,4 @@ async def load(
         await chunks(conn, session_id, holding[session_id][0], vectors)
     [writing] = await sessions(conn, owner, 1, status="CHUNKING")
     written = await documents(conn, [writing], 1)
-    return Fixture(reading, slices, (writing, written[writing][0]))
+    return Fixture(owner, reading, slices, (writing, written[writing][0]))

@@ -35,6 +35,9 @@ class StudyScenario(Scenario):
         self.sessions = SessionRepository(connections.tether)
         self.chunks = ChunkRepository(connections.tether)
 
+    def tenant(self, argument: object) -> uuid.UUID:
+        return self.fixture.owner
+
 
 class SessionWithDocuments(StudyScenario):
     name = "session_with_documents"

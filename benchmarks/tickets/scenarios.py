@@ -72,6 +72,9 @@ class SessionAggregate(TicketsScenario):
     async def argument(self, contender: str, number: int) -> uuid.UUID:
         return self.ids[number % len(self.ids)]
 
+    def tenant(self, session_id: uuid.UUID) -> uuid.UUID:
+        return session_id
+
     async def floor(self, session_id: uuid.UUID) -> object:
         return await self.db.floor.fetchrow(Q.session_aggregate.sql, session_id)
 
@@ -102,6 +105,9 @@ class AddDependency(TicketsScenario):
 
     async def argument(self, contender: str, number: int) -> tuple[uuid.UUID, uuid.UUID]:
         return self.graph.loose[number % len(self.graph.loose)], self.target
+
+    def tenant(self, edge: tuple[uuid.UUID, uuid.UUID]) -> uuid.UUID:
+        return self.graph.session_id
 
     async def clean(self, edge: tuple[uuid.UUID, uuid.UUID]) -> None:
         removed = await self.db.setup.execute(Q.delete_dependency.sql, *edge)
@@ -152,6 +158,9 @@ class ExportOrder(TicketsScenario):
     async def argument(self, contender: str, number: int) -> uuid.UUID:
         return self.graph.session_id
 
+    def tenant(self, session_id: uuid.UUID) -> uuid.UUID:
+        return session_id
+
     async def floor(self, session_id: uuid.UUID) -> object:
         return await self.db.floor.fetch(Q.export_order.sql, session_id)
 
@@ -201,6 +210,9 @@ class AuditAppend(TicketsScenario):
 
     async def argument(self, contender: str, number: int) -> dict[str, Any]:
         return {"ticket": f"BENCH-{next(self._numbers)}", "by": contender}
+
+    def tenant(self, details: dict[str, Any]) -> uuid.UUID:
+        return self.session_id
 
     async def floor(self, details: dict[str, Any]) -> object:
         return await self.db.floor.fetchrow(

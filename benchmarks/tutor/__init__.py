@@ -59,15 +59,17 @@ async def scenarios(connections: Connections, sizes: Sizes) -> list[Scenario]:
         courses.append(await setup.fetchval(B.course_of_week.sql, weeks[0]))
     [long_week] = await load_course(setup, "LONG", Syllabus(1, 1, sizes.long_reading, 0, 0, 256))
     [reading] = [r[0] for r in await setup.fetch(B.reading_ids.sql, [long_week])]
+    long_course = await setup.fetchval(B.course_of_week.sql, long_week)
     [bulk_week] = await load_course(setup, "BULK", Syllabus(1, 1, 0, 0, 0, 256))
     [bulk_reading] = [r[0] for r in await setup.fetch(B.reading_ids.sql, [bulk_week])]
+    bulk_course = await setup.fetchval(B.course_of_week.sql, bulk_week)
     await copy(setup, "jobs", ("kind",), [(CLAIM_KIND,) for _ in range(sizes.claimable)])
     return [
         WeeksOfCourse(connections, courses, READER.weeks),
-        ChunksPage(connections, reading, sizes.long_reading),
-        EnqueueJob(connections, long_week),
+        ChunksPage(connections, reading, long_course, sizes.long_reading),
+        EnqueueJob(connections, long_week, long_course),
         ClaimAndSucceed(connections),
         BulkEnqueue(connections, sizes.bulk),
-        BulkChunks(connections, bulk_reading, sizes.bulk),
+        BulkChunks(connections, bulk_reading, bulk_course, sizes.bulk),
         DeleteWeek(connections, sizes.victim),
     ]

@@ -63,6 +63,9 @@ class WeeksOfCourse(TutorScenario):
     async def argument(self, contender: str, number: int) -> int:
         return self.courses[number % len(self.courses)]
 
+    def tenant(self, course_id: int) -> int:
+        return course_id
+
     async def floor(self, course_id: int) -> object:
         return await self.db.floor.fetch(Q.weeks_of_course.sql, course_id)
 
@@ -85,14 +88,20 @@ class ChunksPage(TutorScenario):
 
     name = "chunks_page"
 
-    def __init__(self, connections: Connections, reading_id: int, chunks: int) -> None:
+    def __init__(
+        self, connections: Connections, reading_id: int, course_id: int, chunks: int
+    ) -> None:
         super().__init__(connections)
         self.reading_id = reading_id
+        self.course_id = course_id
         self.pages = chunks // PAGE
         self.what = f"a page of {PAGE} chunks of a {chunks:,}-chunk reading, in order"
 
     async def argument(self, contender: str, number: int) -> int:
         return number % self.pages  # the page number; each contender reads the same ones
+
+    def tenant(self, page: int) -> int:
+        return self.course_id
 
     async def floor(self, page: int) -> object:
         after = page * PAGE - 1 if page else None
@@ -130,12 +139,16 @@ class EnqueueJob(TutorScenario):
     name = "enqueue_job"
     what = "enqueue one job, in its own transaction"
 
-    def __init__(self, connections: Connections, week_id: int) -> None:
+    def __init__(self, connections: Connections, week_id: int, course_id: int) -> None:
         super().__init__(connections)
         self.week_id = week_id
+        self.course_id = course_id
 
     async def argument(self, contender: str, number: int) -> dict[str, Any]:
         return {"reading_id": number}
+
+    def tenant(self, payload: dict[str, Any]) -> int:
+        return self.course_id
 
     async def floor(self, payload: dict[str, Any]) -> object:
         query = Q.enqueue_job
@@ -295,18 +308,21 @@ class BulkChunks(TutorScenario):
     name = "bulk_chunks"
     heavy = True
 
-    def __init__(self, connections: Connections, reading_id: int, count: int) -> None:
+    def __init__(
+        self, connections: Connections, reading_id: int, course_id: int, count: int
+    ) -> None:
         super().__init__(connections)
         self.reading_id = reading_id
-        self.course_id: int | None = None
+        self.course_id = course_id  # what tether's write looks up once: the floor's rows carry it
         self.count = count
         self.texts = [chunk_text(n) for n in range(count)]
         self.what = f"write a reading's {count:,} chunks"
 
     async def argument(self, contender: str, number: int) -> list[str]:
-        if self.course_id is None:  # what tether's write looks up once: the floor's rows carry it
-            self.course_id = await self.db.setup.fetchval(Q.course_of_reading.sql, self.reading_id)
         return self.texts
+
+    def tenant(self, texts: list[str]) -> int:
+        return self.course_id
 
     async def clean(self, texts: list[str]) -> None:
         deleted = await self.db.setup.execute(B.forget_chunks.sql, self.reading_id)
@@ -373,12 +389,17 @@ class DeleteWeek(TutorScenario):
         super().__init__(connections)
         self.week = week
         self.what = f"delete a week with {week.rows - 1:,} rows below it"
+        self.course_of: dict[int, int] = {}  # each week's course, for the scoped contender
 
     async def argument(self, contender: str, number: int) -> int:
         [week_id] = await load_course(
             self.db.setup, f"DEL-{contender}-{next(self._numbers)}", self.week
         )
+        self.course_of[week_id] = await self.db.setup.fetchval(B.course_of_week.sql, week_id)
         return week_id
+
+    def tenant(self, week_id: int) -> int:
+        return self.course_of[week_id]
 
     async def clean(self, week_id: int) -> None:
         assert await self.db.setup.fetchval(B.week_exists.sql, week_id) is False, "not deleted"

@@ -63,12 +63,12 @@ class Query:
     copy_table: str = ""
     copy_columns: tuple[str, ...] = ()
     # Where a role under row-level security copies instead (COPY FROM is refused there):
-    # a temporary table shaped like the columns, the INSERT from it, and its DROP. Built
-    # here, from the file's own names, so nothing is assembled when a repository runs.
+    # a temporary table shaped like the columns (made anew, in the round trip that drops
+    # a previous COPY's of the same transaction), and the INSERT from it. Built here, from
+    # the file's own names, so nothing is assembled when a repository runs.
     copy_staging_table: str = ""
     copy_stage: str = ""
     copy_insert: str = ""
-    copy_drop: str = ""
     # Takes `params`' values, in order, out of a dict: built once, run on every call.
     _pick: Callable[[dict[str, Any]], tuple[Any, ...]] = attrs.field(
         init=False, repr=False, eq=False
@@ -290,8 +290,9 @@ def _copy_target(source: str, params: tuple[str, ...]) -> dict[str, Any]:
         "copy_table": match["table"],
         "copy_columns": columns,
         "copy_staging_table": staging,
-        "copy_stage": f"create temporary table {staging} on commit drop as "
+        # pg_temp. names the session's own temporary schema: never a table of the search_path.
+        "copy_stage": f"drop table if exists pg_temp.{staging}; "
+        f"create temporary table {staging} on commit drop as "
         f"select {listed} from {target} with no data",
-        "copy_insert": f"insert into {target} ({listed}) select {listed} from {staging}",
-        "copy_drop": f"drop table {staging}",
+        "copy_insert": f"insert into {target} ({listed}) select {listed} from pg_temp.{staging}",
     }

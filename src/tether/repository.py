@@ -239,11 +239,11 @@ async def _copy_staged(
 ) -> str:
     """COPY into a temporary table shaped like the query's columns, then one INSERT from
     it (row and statement triggers, policies and constraints run as for any INSERT);
-    the INSERT's status. Runs inside a transaction: the table goes with it."""
+    the INSERT's status. Runs inside a transaction: the table goes with it at its end
+    (three round trips: the table, the COPY, the INSERT)."""
     await conn.execute(query.copy_stage)
     await conn.copy_records_to_table(
-        query.copy_staging_table, columns=query.copy_columns, records=rows
+        query.copy_staging_table, schema_name="pg_temp", columns=query.copy_columns, records=rows
     )
     status: str = await conn.execute(query.copy_insert)
-    await conn.execute(query.copy_drop)
     return status

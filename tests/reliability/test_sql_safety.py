@@ -150,7 +150,6 @@ QUERY_SQL = {
     "copy_staging_table",
     "copy_stage",
     "copy_insert",
-    "copy_drop",
 }
 
 

@@ -396,3 +396,29 @@ async def test_a_full_course_migrates_to_tenancy_with_every_key_its_parents(teth
                     )
                     == 1
                 )
+
+
+async def test_two_scoped_copies_in_one_transaction_each_land_and_touch_no_table_of_ours(two):
+    """A scoped COPY stages its rows in a temporary table the next COPY of the same
+    transaction makes anew; a table of the search_path with the staging table's name
+    (here public's) is never the one dropped or read."""
+    db = two.a.db
+    a = two.a
+    async with db.connection() as conn:
+        await conn.execute("create table public.tether_copy_chunks (kept text)")
+        await conn.execute("insert into public.tether_copy_chunks values ('ours')")
+    async with db.tenant(a.course.id) as conn:
+        reading = await ReadingRepository(conn).create(a.week2.id, "t.pdf", "/t")
+        chunks = ChunkRepository(conn)
+        assert await chunks.write(reading.id, [NewChunk(0, "a"), NewChunk(1, "b")]) == 2
+        assert await chunks.write(reading.id, [NewChunk(2, "c")]) == 1
+    async with db.connection() as conn:
+        assert [
+            r["idx"]
+            for r in await conn.fetch(
+                "select idx from tutor.chunks where reading_id = $1 order by idx", reading.id
+            )
+        ] == [0, 1, 2]
+        assert await conn.fetchval("select array_agg(kept) from public.tether_copy_chunks") == [
+            "ours"
+        ]
