@@ -413,11 +413,12 @@ async def test_study_relate_then_relate_beside_a_lone_delete_of_the_topic(
     # A committed both; then topic 1 went, and left both chunks (and chunk 1).
     assert deleted == {"lone": True}
     assert await _naming(sql, topics[1]) == 0
-    assert await sql.fetchval(
-        "select array_agg(related_topic_ids order by chunk_text) from study.document_chunks"
-        " where id = any($1)",
+    related = await sql.fetch(
+        "select related_topic_ids from study.document_chunks where id = any($1)"
+        " order by chunk_text",
         [chunks[0], chunks[5]],
-    ) == [[topics[0]], []]
+    )
+    assert [r["related_topic_ids"] for r in related] == [[topics[0]], []]
     assert await sql.fetchval(STRAY_TOPICS) == 0
 
 
@@ -451,6 +452,41 @@ async def test_study_delete_then_relate_beside_a_relate_to_the_deleted_topic(
         "select related_topic_ids from study.document_chunks where id = $1", chunks[5]
     ) == [topics[2]]
     assert await _naming(sql, topics[1]) == 0
+    assert await sql.fetchval(STRAY_TOPICS) == 0
+
+
+async def test_study_relate_of_a_chunk_another_transaction_relates_beside_a_lone_delete(
+    tether_db, tether_url, sql
+):
+    """The cycle the topic-first order alone leaves open: transaction A relates chunk
+    0 to topic 2 too; transaction B relates chunk 0 and waits for A; A commits, and B
+    holds chunk 0, which now names topic 2, read before A's change: B never locked
+    topic 2. A lone delete_topic(2) takes the topic and waits for chunk 0; B relates
+    chunk 5 to topic 2 and waits for the delete: a deadlock, unless the delete waits
+    for B whole (the session's topic lock)."""
+    _, _, topics, chunks = await _study(tether_db, "stale")
+    a, b, lone = [await _connect(tether_url) for _ in range(3)]
+    try:
+        a_tx, b_tx = a.transaction(), b.transaction()
+        await a_tx.start()
+        await ChunkRepository(a).relate(chunks[0], [topics[0], topics[1], topics[2]])
+        await b_tx.start()
+        b_relates = asyncio.create_task(ChunkRepository(b).relate(chunks[0], [topics[0]]))
+        await _until_waiting(sql, b.get_server_pid(), b_relates)
+        await a_tx.commit()
+        await b_relates
+        deleting = asyncio.create_task(TopicRepository(lone).delete(topics[2]))
+        await _until_waiting(sql, lone.get_server_pid(), deleting)
+        await ChunkRepository(b).relate(chunks[5], [topics[2]])
+        await b_tx.commit()
+        assert await deleting
+    finally:
+        for conn in (a, b, lone):
+            await conn.close()
+    assert await _naming(sql, topics[2]) == 0
+    assert await sql.fetchval(
+        "select related_topic_ids from study.document_chunks where id = $1", chunks[0]
+    ) == [topics[0]]
     assert await sql.fetchval(STRAY_TOPICS) == 0
 
 
@@ -488,29 +524,35 @@ async def test_study_write_then_copy_beside_a_lone_delete_of_the_session(
     assert await sql.fetchval("select count(*) from study.topics") == 0
 
 
-async def _study_step(conn, rng, session_id, document_id) -> None:
-    """One write of a session's chunks, in a savepoint: a topic or a chunk deleted
+async def _study_transaction(conn, rng, session_id, document_id) -> None:
+    """3 writes of a session's chunks: relates of chunks taken in id order (as two
+    transactions that update the same rows must, or they deadlock on their own) and
+    copies of new chunks, mixed. Each in a savepoint: a topic or a chunk deleted
     meanwhile (or the whole session) is refused, and leaves the transaction going."""
-    topics = [
+    chunk_ids = sorted(
         r["id"]
-        for r in await conn.fetch("select id from study.topics where session_id = $1", session_id)
-    ]
-    named = rng.sample(topics, min(len(topics), rng.randint(1, 3)))
-    try:
-        async with conn.transaction():
-            if rng.random() < 0.75:
-                chunk_id = await conn.fetchval(
-                    "select id from study.document_chunks where session_id = $1"
-                    " order by random() limit 1",
-                    session_id,
-                )
-                if chunk_id is not None:
+        for r in await conn.fetch(
+            "select id from study.document_chunks where session_id = $1 order by random() limit 3",
+            session_id,
+        )
+    )
+    for chunk_id in chunk_ids:
+        topics = [
+            r["id"]
+            for r in await conn.fetch(
+                "select id from study.topics where session_id = $1 order by id", session_id
+            )
+        ]
+        named = rng.sample(topics, min(len(topics), rng.randint(1, 3)))
+        try:
+            async with conn.transaction():
+                if rng.random() < 0.75:
                     await ChunkRepository(conn).relate(chunk_id, named)
-            else:
-                chunk = NewChunk.parent(f"copied {rng.random()}", None, named)
-                await ChunkRepository(conn).write(session_id, document_id, [chunk])
-    except (MissingReference, NotFound):
-        pass
+                else:
+                    chunk = NewChunk.parent(f"copied {rng.random()}", None, named)
+                    await ChunkRepository(conn).write(session_id, document_id, [chunk])
+        except (MissingReference, NotFound):
+            pass
 
 
 async def _delete_a_topic(conn, rng, session_id, worker: int, serial: int) -> None:
@@ -557,8 +599,7 @@ async def test_study_writers_mixed_see_no_deadlock(tether_db, tether_url, sql):
                         await _delete_a_topic(conn, rng, session_id, worker, serial)
                     else:
                         async with conn.transaction():
-                            for _ in range(3):
-                                await _study_step(conn, rng, session_id, document_id)
+                            await _study_transaction(conn, rng, session_id, document_id)
                     done["ops"] += 1
                 except Retryable as error:  # a deadlock (40P01), translated
                     deadlocks.append(str(error))
