@@ -24,7 +24,9 @@ set search_path = pg_catalog, pg_temp
 as $$
 begin
     if exclusive then
-        perform pg_advisory_xact_lock('study.topics'::regclass::oid::integer, uuid_hash(session_id));
+        perform pg_advisory_xact_lock(
+            'study.topics'::regclass::oid::integer, uuid_hash(session_id)
+        );
     else
         perform pg_advisory_xact_lock_shared(
             'study.topics'::regclass::oid::integer, uuid_hash(session_id)
