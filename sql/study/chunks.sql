@@ -1,6 +1,9 @@
 -- name: copy_chunks :copy
 -- Chunks in bulk, by binary COPY (embeddings through pgvector's binary codec). The
--- statement triggers check every parent and related topic once per COPY.
+-- statement triggers check every parent and related topic once per COPY. A COPY
+-- cannot lock first; in study's lock order all the same: its foreign keys lock the
+-- session's row (FOR KEY SHARE), then its trigger the session's topic lock and the
+-- topics. Its own rows are new: nobody waits for them.
 insert into study.document_chunks (id, document_id, session_id, parent_chunk_id, chunk_text,
                                    embedding, type, related_topic_ids)
 values (:id, :document_id, :session_id, :parent_chunk_id, :chunk_text,
@@ -26,12 +29,26 @@ order by c.document_id, c.type, c.id;
 
 -- name: relate_chunk :one
 -- A chunk's related topics, replaced; each must be a topic of the chunk's session
--- (document_chunks_related_topics_fkey).
-update study.document_chunks
+-- (document_chunks_related_topics_fkey). Study's lock order (docs/guarantees.md,
+-- "Lock order"): the session's row FOR KEY SHARE (a session's delete locks it before
+-- its chunks), then the session's topic lock, shared (a topic's delete takes it
+-- exclusive, before it rewrites the chunks naming the topic), then the chunk; the
+-- trigger's check locks the added topics last.
+with session as materialized (
+    select s.id
+    from study.study_sessions s
+    where s.id = (select c.session_id from study.document_chunks c where c.id = :id)
+    for key share
+),
+topic_lock as materialized (
+    select study.lock_session_topics(session.id, false) from session
+)
+update study.document_chunks c
 set related_topic_ids = :topic_ids
-where id = :id
-returning id, document_id, session_id, parent_chunk_id, chunk_text, embedding, type,
-          related_topic_ids, created_at;
+from session, (select count(*) from topic_lock) as locked
+where c.id = :id and c.session_id = session.id
+returning c.id, c.document_id, c.session_id, c.parent_chunk_id, c.chunk_text, c.embedding,
+          c.type, c.related_topic_ids, c.created_at;
 
 -- name: delete_document_chunks :execrows
 -- Every chunk of a document (to chunk it again); children go with their parents.

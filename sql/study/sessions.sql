@@ -58,6 +58,10 @@ where id = :id
 returning id, profile_id, title, description, status, draft_plan, created_at, updated_at;
 
 -- name: delete_session :execrows
--- The database cascades to the session's documents, topics, chats, messages and chunks.
+-- The database cascades to the session's documents, topics, chats, messages and chunks
+-- (documents and their chunks first: cascades run in their triggers' name order, the
+-- oldest foreign key first). Study's lock order holds all the same: the row is locked
+-- FOR UPDATE before any cascade, and every write of its chunks and topics holds it
+-- FOR KEY SHARE first, so one waits for the other whole.
 delete from study.study_sessions
 where id = :id;

@@ -78,5 +78,19 @@ returning id, session_id, title, subtopics, order_index, is_completed, created_a
 -- name: delete_topic :execrows
 -- The database cascades to the topic's chat and its messages, and removes the
 -- topic's id from every chunk's related_topic_ids (study.forget_deleted_topics).
-delete from study.topics
-where id = :id;
+-- Study's lock order: the session's row FOR KEY SHARE, then the session's topic lock,
+-- exclusive: the delete waits for every transaction that writes the session's
+-- chunks (they hold it shared), and they for it, before it holds the topic and
+-- rewrites chunks (study_0006_lock_order says why the topic's row is not enough).
+with session as materialized (
+    select s.id
+    from study.study_sessions s
+    where s.id = (select t.session_id from study.topics t where t.id = :id)
+    for key share
+),
+topic_lock as materialized (
+    select study.lock_session_topics(session.id, true) from session
+)
+delete from study.topics t
+using session, (select count(*) from topic_lock) as locked
+where t.id = :id and t.session_id = session.id;

@@ -10,7 +10,7 @@ time, and counts the rows left with its own SQL.
 """
 
 import asyncio
-import json
+import contextlib
 import random
 from pathlib import Path
 
@@ -19,7 +19,12 @@ import pytest
 
 from tether.chat import ConversationRepository, MessageRepository
 from tether.chat import UserRepository as ChatUsers
+from tether.database import init_connection
 from tether.errors import Conflict, MissingReference, NotFound, Retryable
+from tether.passwords import MIN_COST, hash_password
+from tether.study import ChunkRepository, NewChunk, ProfileRepository, TopicRepository
+from tether.study import DocumentRepository as StudyDocuments
+from tether.study import SessionRepository as StudySessions
 from tether.tickets import (
     AttachmentRepository,
     DependencyCycle,
@@ -40,8 +45,7 @@ WRITERS, SECONDS = 8, 2.0
 
 async def _connect(url: str) -> asyncpg.Connection:
     conn = await asyncpg.connect(url, server_settings={"deadlock_timeout": DEADLOCK_TIMEOUT})
-    for name in ("json", "jsonb"):
-        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await init_connection(conn)  # tether's codecs: json, and pgvector's for COPY
     return conn
 
 
@@ -338,6 +342,287 @@ async def test_tickets_writers_mixed_see_no_deadlock(tether_db, tether_url, sql)
         "(select from tickets.tickets t where t.id in (d.ticket_id, d.depends_on_ticket_id))"
     )
     assert dangling == 0
+
+
+# ---------------------------------------------------------------- study
+# relate_chunk's trigger locks the topics a chunk names (FOR KEY SHARE) after the
+# chunk's row; delete_topic's trigger rewrites the chunks naming the topic after
+# the topic's row; a session's delete cascades to its chunks before its topics.
+# So every one of them locks in one order: the session (FOR KEY SHARE; FOR UPDATE
+# when it is deleted), then the topics in id order, then the chunks in id order.
+
+# Chunks naming a topic that is not a topic of their session: always none.
+STRAY_TOPICS = """
+select count(*)
+from study.document_chunks c, unnest(c.related_topic_ids) as r (topic_id)
+where not exists (
+    select 1 from study.topics t where t.id = r.topic_id and t.session_id = c.session_id
+)
+"""
+
+
+async def _study(db, title: str, topics: int = 6, chunks: int = 12):
+    """A session (of a profile of its own) with `topics` topics and one document of
+    `chunks` chunks, chunk n naming topics n and n + 1."""
+    owner = await ProfileRepository(db).create(
+        f"{title}@example.com", hash_password("owner's password", cost=MIN_COST)
+    )
+    session = await StudySessions(db).create(owner.id, title)
+    await StudySessions(db).set_draft_plan(
+        session.id, {"topics": [{"title": f"topic {n}"} for n in range(topics)]}
+    )
+    made = [t.id for t in await TopicRepository(db).create_from_draft_plan(session.id)]
+    document = await StudyDocuments(db).create(session.id, "a.md", "uploads/a.md")
+    written = [
+        NewChunk.parent(f"chunk {n}", None, [made[n % topics], made[(n + 1) % topics]])
+        for n in range(chunks)
+    ]
+    await ChunkRepository(db).write(session.id, document.id, written)
+    chunk_ids = await db.pool.fetch(
+        "select id from study.document_chunks where session_id = $1 order by chunk_text",
+        session.id,
+    )
+    return session.id, document.id, made, [r["id"] for r in chunk_ids]
+
+
+async def _naming(sql, topic_id) -> int:
+    return await sql.fetchval(
+        "select count(*) from study.document_chunks where $1 = any(related_topic_ids)", topic_id
+    )
+
+
+async def test_study_relate_then_relate_beside_a_lone_delete_of_the_topic(
+    tether_db, tether_url, sql
+):
+    """The issue's case: transaction A relates chunk 0 to the topics it names (0 and
+    1), a lone delete_topic(1) runs (its trigger wants chunk 0's row), A relates chunk
+    5 to topic 1 (its trigger wants topic 1's row): on main, a deadlock."""
+    _, _, topics, chunks = await _study(tether_db, "relate")
+    deleted = {}
+
+    async def lone(conn):
+        deleted["lone"] = await TopicRepository(conn).delete(topics[1])
+
+    await _interleave(
+        tether_url,
+        sql,
+        lambda conn: ChunkRepository(conn).relate(chunks[0], [topics[0], topics[1]]),
+        [lone],
+        lambda conn: ChunkRepository(conn).relate(chunks[5], [topics[1]]),
+    )
+    # A committed both; then topic 1 went, and left both chunks (and chunk 1).
+    assert deleted == {"lone": True}
+    assert await _naming(sql, topics[1]) == 0
+    related = await sql.fetch(
+        "select related_topic_ids from study.document_chunks where id = any($1)"
+        " order by chunk_text",
+        [chunks[0], chunks[5]],
+    )
+    assert [r["related_topic_ids"] for r in related] == [[topics[0]], []]
+    assert await sql.fetchval(STRAY_TOPICS) == 0
+
+
+async def test_study_delete_then_relate_beside_a_relate_to_the_deleted_topic(
+    tether_db, tether_url, sql
+):
+    """The reverse: transaction A deletes topic 1 (its trigger rewrites chunks 0 and
+    1); B relates chunk 5 to topics 5 and 1 (it names 5 and 0); A relates chunk 5. On
+    main B held chunk 5 and waited for topic 1, A held topic 1 and waited for chunk 5.
+    Now B waits for topic 1 before it touches chunk 5, A goes on, and B is told the
+    topic is gone."""
+    _, _, topics, chunks = await _study(tether_db, "reverse")
+    refused = []
+
+    async def b_relates(conn):
+        try:
+            async with conn.transaction():
+                await ChunkRepository(conn).relate(chunks[5], [topics[5], topics[1]])
+        except MissingReference as error:
+            refused.append(error.constraint)
+
+    await _interleave(
+        tether_url,
+        sql,
+        lambda conn: TopicRepository(conn).delete(topics[1]),
+        [b_relates],
+        lambda conn: ChunkRepository(conn).relate(chunks[5], [topics[2]]),
+    )
+    assert refused == ["document_chunks_related_topics_fkey"]
+    assert await sql.fetchval(
+        "select related_topic_ids from study.document_chunks where id = $1", chunks[5]
+    ) == [topics[2]]
+    assert await _naming(sql, topics[1]) == 0
+    assert await sql.fetchval(STRAY_TOPICS) == 0
+
+
+async def test_study_relate_of_a_chunk_another_transaction_relates_beside_a_lone_delete(
+    tether_db, tether_url, sql
+):
+    """The cycle the topic-first order alone leaves open: transaction A relates chunk
+    0 to topic 2 too; transaction B relates chunk 0 and waits for A; A commits, and B
+    holds chunk 0, which now names topic 2, read before A's change: B never locked
+    topic 2. A lone delete_topic(2) takes the topic and waits for chunk 0; B relates
+    chunk 5 to topic 2 and waits for the delete: a deadlock, unless the delete waits
+    for B whole (the session's topic lock)."""
+    _, _, topics, chunks = await _study(tether_db, "stale")
+    a, b, lone = [await _connect(tether_url) for _ in range(3)]
+    try:
+        a_tx, b_tx = a.transaction(), b.transaction()
+        await a_tx.start()
+        await ChunkRepository(a).relate(chunks[0], [topics[0], topics[1], topics[2]])
+        await b_tx.start()
+        b_relates = asyncio.create_task(ChunkRepository(b).relate(chunks[0], [topics[0]]))
+        await _until_waiting(sql, b.get_server_pid(), b_relates)
+        await a_tx.commit()
+        await b_relates
+        deleting = asyncio.create_task(TopicRepository(lone).delete(topics[2]))
+        await _until_waiting(sql, lone.get_server_pid(), deleting)
+        await ChunkRepository(b).relate(chunks[5], [topics[2]])
+        await b_tx.commit()
+        assert await deleting
+    finally:
+        for conn in (a, b, lone):
+            await conn.close()
+    assert await _naming(sql, topics[2]) == 0
+    assert await sql.fetchval(
+        "select related_topic_ids from study.document_chunks where id = $1", chunks[0]
+    ) == [topics[0]]
+    assert await sql.fetchval(STRAY_TOPICS) == 0
+
+
+@pytest.mark.parametrize("first_step", ["relate", "delete_topic"])
+async def test_study_write_then_copy_beside_a_lone_delete_of_the_session(
+    tether_db, tether_url, sql, first_step
+):
+    """Transaction A relates a chunk (or deletes a topic), a lone delete of the session
+    runs (on main: the session's row, then its chunks, which wait for A), A copies a
+    chunk in (its foreign key wants the session's row): on main, a deadlock. Now A
+    holds the session FOR KEY SHARE first, and the delete waits for it whole."""
+    session_id, document_id, topics, chunks = await _study(tether_db, "cascade")
+    deleted = {}
+
+    async def first(conn):
+        if first_step == "relate":
+            await ChunkRepository(conn).relate(chunks[0], [topics[3]])
+        else:
+            await TopicRepository(conn).delete(topics[3])
+
+    async def lone(conn):
+        deleted["session"] = await StudySessions(conn).delete(session_id)
+
+    await _interleave(
+        tether_url,
+        sql,
+        first,
+        [lone],
+        lambda conn: ChunkRepository(conn).write(
+            session_id, document_id, [NewChunk.parent("late", None, [topics[4]])]
+        ),
+    )
+    assert deleted == {"session": True}
+    assert await sql.fetchval("select count(*) from study.document_chunks") == 0
+    assert await sql.fetchval("select count(*) from study.topics") == 0
+
+
+async def _study_transaction(conn, rng, session_id, document_id) -> None:
+    """3 writes of a session's chunks: relates of chunks taken in id order (as two
+    transactions that update the same rows must, or they deadlock on their own) and
+    copies of new chunks, mixed. Each in a savepoint: a topic or a chunk deleted
+    meanwhile (or the whole session) is refused, and leaves the transaction going."""
+    chunk_ids = sorted(
+        r["id"]
+        for r in await conn.fetch(
+            "select id from study.document_chunks where session_id = $1 order by random() limit 3",
+            session_id,
+        )
+    )
+    for chunk_id in chunk_ids:
+        topics = [
+            r["id"]
+            for r in await conn.fetch(
+                "select id from study.topics where session_id = $1 order by id", session_id
+            )
+        ]
+        named = rng.sample(topics, min(len(topics), rng.randint(1, 3)))
+        try:
+            async with conn.transaction():
+                if rng.random() < 0.75:
+                    await ChunkRepository(conn).relate(chunk_id, named)
+                else:
+                    chunk = NewChunk.parent(f"copied {rng.random()}", None, named)
+                    await ChunkRepository(conn).write(session_id, document_id, [chunk])
+        except (MissingReference, NotFound):
+            pass
+
+
+async def _delete_a_topic(conn, rng, session_id, worker: int, serial: int) -> None:
+    """A lone delete_topic, and a topic made in its place (raw SQL: the repository
+    makes topics only from a draft plan)."""
+    victim = await conn.fetchval(
+        "select id from study.topics where session_id = $1 order by random() limit 1", session_id
+    )
+    if victim is not None:
+        await TopicRepository(conn).delete(victim)
+    with contextlib.suppress(asyncpg.ForeignKeyViolationError):  # the session is gone
+        await conn.execute(
+            "insert into study.topics (session_id, title, order_index) values ($1, 'again', $2)",
+            session_id,
+            1000 * (worker + 1) + serial,
+        )
+
+
+async def test_study_writers_mixed_see_no_deadlock(tether_db, tether_url, sql):
+    """8 writers for 2 s over two sessions: transactions of 3 steps that relate chunks
+    and copy chunks in, beside lone topic deletes (each followed by a new topic);
+    halfway, one of them deletes the second session whole. No 40P01; the second
+    session left nothing; no chunk names a topic that is gone."""
+    kept = await _study(tether_db, "kept", chunks=16)
+    doomed = await _study(tether_db, "doomed", chunks=16)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    stop = start + SECONDS
+    done = {"ops": 0, "deletes": 0}
+    deadlocks: list[str] = []
+
+    async def writer(worker: int) -> None:
+        rng = random.Random(worker)
+        conn = await _connect(tether_url)
+        serial = 0
+        try:
+            while loop.time() < stop:
+                session_id, document_id, _, _ = rng.choice([kept, doomed])
+                serial += 1
+                try:
+                    if worker == 7 and loop.time() > start + SECONDS / 2 and not done["deletes"]:
+                        done["deletes"] += await StudySessions(conn).delete(doomed[0])
+                    elif worker >= 5:
+                        await _delete_a_topic(conn, rng, session_id, worker, serial)
+                    else:
+                        async with conn.transaction():
+                            await _study_transaction(conn, rng, session_id, document_id)
+                    done["ops"] += 1
+                except Retryable as error:  # a deadlock (40P01), translated
+                    deadlocks.append(str(error))
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(writer(w) for w in range(WRITERS)))
+    assert deadlocks == []
+    assert done == {"ops": done["ops"], "deletes": 1} and done["ops"] > 50
+    left = await sql.fetchrow(
+        "select (select count(*) from study.document_chunks where session_id = $1) as chunks,"
+        " (select count(*) from study.topics where session_id = $1) as topics,"
+        " (select count(*) from study.chats where session_id = $1) as chats",
+        doomed[0],
+    )
+    assert dict(left) == {"chunks": 0, "topics": 0, "chats": 0}
+    assert await sql.fetchval(STRAY_TOPICS) == 0
+    assert (
+        await sql.fetchval(
+            "select count(*) from study.document_chunks where session_id = $1", kept[0]
+        )
+        >= 16
+    )
 
 
 def test_the_docs_quote_this_test():
