@@ -6,10 +6,13 @@ values the hostile-input properties generate per method (tests/reliability)."""
 
 import fcntl
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -99,36 +102,77 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return (yield)
 
 
+# The benchmarks' smoke run of this process, while it runs (see _start_bench_smoke).
+_bench_run: subprocess.Popen[str] | None = None
+
+
+def _bench_folder(config: pytest.Config) -> Path:
+    folder = _run_folder(config._tmp_path_factory) / "bench-smoke"  # type: ignore[attr-defined]
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _start_bench_smoke(config: pytest.Config) -> None:
+    """Start `python -m benchmarks --smoke --scoped` in the background, once a run: the
+    first pytest-xdist worker to get here starts it; the others find it started. It
+    joins the suite's server (the environment says which) and holds the standby lock
+    shared while it loads its data, as a test would."""
+    folder = _bench_folder(config)
+    with _locked(folder / "lock", exclusive=True):
+        if (folder / "started").exists():
+            return
+        (folder / "started").touch()
+    database = f"tether_bench_t{os.getpid()}"
+    command = [sys.executable, "-m", "benchmarks", "--smoke", "--scoped", "--database", database]
+    command += ["--output", str(folder / "results.json")]
+
+    def run() -> None:
+        global _bench_run
+        with (
+            _locked(folder.parent / "standby.lock", exclusive=False),
+            (folder / "stdout.txt").open("w") as out,
+            (folder / "stderr.txt").open("w") as err,
+        ):
+            _bench_run = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err)
+            try:
+                status = _bench_run.wait(timeout=600)
+            except subprocess.TimeoutExpired:
+                _bench_run.kill()
+                status = _bench_run.wait()
+        (folder / "status").write_text(str(status))
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A run that will use `bench_smoke` starts it now, so that it is done, or nearly,
+    by the time its tests come up (it takes ~35 s; waiting for it idled a worker)."""
+    if importlib.util.find_spec("sqlalchemy") is None:
+        return
+    if any("bench_smoke" in item.fixturenames for item in session.items):
+        _start_bench_smoke(session.config)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _bench_run is not None and _bench_run.poll() is None:
+        _bench_run.kill()
+
+
 @pytest.fixture(scope="session")
-def bench_smoke(tether_server_url, tmp_path_factory):
-    """`python -m benchmarks --smoke`: its printed tables and its results.json. Run once
-    a run: under pytest-xdist the first worker to ask runs it, holding a lock in the
-    run's shared temporary folder, and the others read what it left there."""
+def bench_smoke(pytestconfig):
+    """`python -m benchmarks --smoke --scoped`: its printed tables and its results.json.
+    Run once a run, in the background from collection on (_start_bench_smoke); every
+    worker waits here until it is done (10 min at most)."""
     pytest.importorskip(
         "sqlalchemy", reason="the benchmarks need the bench extra (pip install -e '.[bench]')"
     )
-    folder = _run_folder(tmp_path_factory) / "bench-smoke"
-    folder.mkdir(exist_ok=True)
-    output, printed = folder / "results.json", folder / "stdout.txt"
-    with _locked(folder / "lock", exclusive=True):
-        if not output.exists():
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "benchmarks",
-                    "--smoke",
-                    "--database",
-                    f"tether_bench_t{os.getpid()}",
-                    "--output",
-                    str(output),
-                ],
-                cwd=ROOT,
-                env={**os.environ, "DATABASE_URL": tether_server_url},
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-            assert done.returncode == 0, done.stderr
-            printed.write_text(done.stdout)
-    return printed.read_text(), json.loads(output.read_text())
+    _start_bench_smoke(pytestconfig)
+    folder = _bench_folder(pytestconfig)
+    status = folder / "status"
+    deadline = time.monotonic() + 660
+    while not status.exists():
+        assert time.monotonic() < deadline, "the benchmarks' smoke run did not finish"
+        time.sleep(0.2)
+    assert status.read_text() == "0", (folder / "stderr.txt").read_text()
+    printed = (folder / "stdout.txt").read_text()
+    return printed, json.loads((folder / "results.json").read_text())
