@@ -52,9 +52,21 @@ returning c.id, c.document_id, c.session_id, c.parent_chunk_id, c.chunk_text, c.
 
 -- name: delete_document_chunks :execrows
 -- Every chunk of a document (to chunk it again); children go with their parents.
+-- Study's lock order, as relate_chunk's: the session's row FOR KEY SHARE, then the
+-- session's topic lock, shared (a topic's delete rewrites the chunks naming it, a
+-- session's deletes them: both would wait for these), then the chunks.
+with session as materialized (
+    select s.id
+    from study.study_sessions s
+    where s.id = (select d.session_id from study.documents d where d.id = :document_id)
+    for key share
+),
+topic_lock as materialized (
+    select study.lock_session_topics(session.id, false) from session
+)
 delete from study.document_chunks c
-where c.session_id = (select d.session_id from study.documents d where d.id = :document_id)
-  and c.document_id = :document_id;
+using session, (select count(*) from topic_lock) as locked
+where c.session_id = session.id and c.document_id = :document_id;
 
 -- name: nearest_chunks :one
 -- The k chunks of a session nearest to :query by cosine distance, each with its

@@ -12,21 +12,51 @@ from study.documents
 where id = :id;
 
 -- name: set_document_text :one
--- The extracted text and where processing stands, together.
-update study.documents
+-- The extracted text and where processing stands, together. The session's row is
+-- locked FOR KEY SHARE first (study's lock order): a session's delete locks it
+-- before it deletes the document. No topic's delete touches documents: no topic lock.
+with session as materialized (
+    select s.id
+    from study.study_sessions s
+    where s.id = (select d.session_id from study.documents d where d.id = :id)
+    for key share
+)
+update study.documents d
 set content_text = :content_text, processing_status = :processing_status
-where id = :id
-returning id, session_id, file_name, file_path, file_description, content_text, content_length,
-          processing_status, created_at;
+from session
+where d.id = :id and d.session_id = session.id
+returning d.id, d.session_id, d.file_name, d.file_path, d.file_description, d.content_text,
+          d.content_length, d.processing_status, d.created_at;
 
 -- name: set_processing_status :one
-update study.documents
+-- The session's row first, as set_document_text.
+with session as materialized (
+    select s.id
+    from study.study_sessions s
+    where s.id = (select d.session_id from study.documents d where d.id = :id)
+    for key share
+)
+update study.documents d
 set processing_status = :processing_status
-where id = :id
-returning id, session_id, file_name, file_path, file_description, content_text, content_length,
-          processing_status, created_at;
+from session
+where d.id = :id and d.session_id = session.id
+returning d.id, d.session_id, d.file_name, d.file_path, d.file_description, d.content_text,
+          d.content_length, d.processing_status, d.created_at;
 
 -- name: delete_document :execrows
--- The database cascades to the document's chunks.
-delete from study.documents
-where id = :id;
+-- The database cascades to the document's chunks. Study's lock order: the session's
+-- row FOR KEY SHARE, then the session's topic lock, shared (a topic's delete
+-- rewrites the chunks naming it: it would wait for these), then the document and
+-- its chunks.
+with session as materialized (
+    select s.id
+    from study.study_sessions s
+    where s.id = (select d.session_id from study.documents d where d.id = :id)
+    for key share
+),
+topic_lock as materialized (
+    select study.lock_session_topics(session.id, false) from session
+)
+delete from study.documents d
+using session, (select count(*) from topic_lock) as locked
+where d.id = :id and d.session_id = session.id;

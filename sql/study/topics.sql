@@ -39,17 +39,29 @@ order by order_index;
 -- Every topic of the session takes its place in topic_ids (the first gets
 -- order_index 0), in one statement: the unique order is checked at its end
 -- (deferrable). Unless topic_ids holds each topic of the session exactly once,
--- nothing changes and no row comes back.
-with wanted as (
+-- nothing changes and no row comes back. Study's lock order (docs/guarantees.md,
+-- "Lock order"): the session's row FOR KEY SHARE, then the session's topic lock,
+-- shared, then the topics in id order: a topic's delete (and a session's) waits
+-- for the topics' rows, so this must not hold them while it waits for the delete.
+with session as materialized (
+    select s.id
+    from study.study_sessions s
+    where s.id = :session_id
+    for key share
+),
+topic_lock as materialized (
+    select study.lock_session_topics(session.id, false) from session
+),
+wanted as (
     select w.id, (w.position - 1)::integer as order_index
     from unnest(:topic_ids::uuid[]) with ordinality as w (id, position)
 ),
 current as materialized (
     select t.id
-    from study.topics t
-    where t.session_id = :session_id
+    from study.topics t, session, (select count(*) from topic_lock) as locked
+    where t.session_id = session.id
     order by t.id
-    for no key update
+    for no key update of t
 ),
 complete as (
     select (select count(*) from wanted) = (select count(*) from current)
@@ -70,10 +82,24 @@ from moved
 order by order_index;
 
 -- name: complete_topic :one
-update study.topics
+-- Study's lock order: the session's row FOR KEY SHARE, then the session's topic
+-- lock, shared, then the topic (a topic's delete waits for the topic's row while it
+-- holds the lock exclusive; a session's delete for it while it holds the session).
+with session as materialized (
+    select s.id
+    from study.study_sessions s
+    where s.id = (select t.session_id from study.topics t where t.id = :id)
+    for key share
+),
+topic_lock as materialized (
+    select study.lock_session_topics(session.id, false) from session
+)
+update study.topics t
 set is_completed = :is_completed
-where id = :id
-returning id, session_id, title, subtopics, order_index, is_completed, created_at, updated_at;
+from session, (select count(*) from topic_lock) as locked
+where t.id = :id and t.session_id = session.id
+returning t.id, t.session_id, t.title, t.subtopics, t.order_index, t.is_completed,
+          t.created_at, t.updated_at;
 
 -- name: delete_topic :execrows
 -- The database cascades to the topic's chat and its messages, and removes the
