@@ -12,18 +12,28 @@ time, and counts the rows left with its own SQL.
 import asyncio
 import contextlib
 import random
+import uuid
 from pathlib import Path
 
 import asyncpg
+import attrs
 import pytest
 
 from tether.chat import ConversationRepository, MessageRepository
 from tether.chat import UserRepository as ChatUsers
 from tether.database import init_connection
-from tether.errors import Conflict, MissingReference, NotFound, Retryable
+from tether.errors import Conflict, InvalidValue, MissingReference, NotFound, Retryable
 from tether.passwords import MIN_COST, hash_password
-from tether.study import ChunkRepository, NewChunk, ProfileRepository, TopicRepository
+from tether.study import (
+    ChatRepository,
+    ChunkRepository,
+    NewChunk,
+    ProcessingStatus,
+    ProfileRepository,
+    TopicRepository,
+)
 from tether.study import DocumentRepository as StudyDocuments
+from tether.study import MessageRepository as StudyMessages
 from tether.study import SessionRepository as StudySessions
 from tether.tickets import (
     AttachmentRepository,
@@ -522,6 +532,128 @@ async def test_study_write_then_copy_beside_a_lone_delete_of_the_session(
     assert deleted == {"session": True}
     assert await sql.fetchval("select count(*) from study.document_chunks") == 0
     assert await sql.fetchval("select count(*) from study.topics") == 0
+
+
+# What a transaction does first to topic T (topics[1]), its chat, the session's
+# general chat or a second document (one chunk, naming topics 0 and T), before a lone
+# delete of T or of the session, and then a relate of chunk 0. Each locks a row the
+# delete waits for; on main none locked the session's row (nor the topic lock) first.
+STUDY_FIRST_WRITES = {
+    "complete_topic": lambda conn, w: TopicRepository(conn).complete(w.topic),
+    "reorder_topics": lambda conn, w: TopicRepository(conn).reorder(w.session, w.topics[::-1]),
+    "open_topic_chat": lambda conn, w: ChatRepository(conn).for_topic(w.topic),
+    "open_new_topic_chat": lambda conn, w: ChatRepository(conn).for_topic(w.topic),
+    "open_topic_chats": lambda conn, w: ChatRepository(conn).for_topics(w.session),
+    "start_chat": lambda conn, w: ChatRepository(conn).start(w.topic_chat),
+    "insert_message": lambda conn, w: StudyMessages(conn).append(w.topic_chat, "user", "q"),
+    "delete_document_chunks": lambda conn, w: ChunkRepository(conn).delete_of_document(w.second),
+    "delete_document": lambda conn, w: StudyDocuments(conn).delete(w.second),
+    "open_general_chat": lambda conn, w: ChatRepository(conn).general(w.session),
+    "set_document_text": lambda conn, w: StudyDocuments(conn).set_text(w.second, "text"),
+    "set_processing_status": lambda conn, w: StudyDocuments(conn).set_status(
+        w.second, ProcessingStatus.FAILED
+    ),
+}
+# The last three touch nothing of a topic: only a session's delete waits for them.
+SESSION_ONLY_WRITES = ("open_general_chat", "set_document_text", "set_processing_status")
+
+
+@attrs.frozen
+class StudyWorld:
+    session: uuid.UUID
+    topics: list[uuid.UUID]
+    chunks: list[uuid.UUID]
+    second: uuid.UUID
+    topic_chat: uuid.UUID | None
+
+    @property
+    def topic(self) -> uuid.UUID:
+        return self.topics[1]
+
+
+async def _study_world(db, title: str, first_write: str) -> StudyWorld:
+    """_study's session, its general chat (one message), T's chat (one message), and a
+    second document of one chunk naming topics 0 and T. Before open_new_topic_chat T
+    has no chat; before open_topic_chats every topic has one (a new chat's foreign key
+    locks the session's row first: that path needs no fix)."""
+    session_id, _, topics, chunks = await _study(db, title)
+    general = await ChatRepository(db).general(session_id)
+    await StudyMessages(db).append(general.id, "user", "hello")
+    chat_id = None
+    if first_write != "open_new_topic_chat":
+        chat_id = (await ChatRepository(db).for_topic(topics[1])).id
+        await StudyMessages(db).append(chat_id, "user", "about T")
+    if first_write == "open_topic_chats":
+        await ChatRepository(db).for_topics(session_id)
+    second = await StudyDocuments(db).create(session_id, "b.md", "uploads/b.md")
+    await ChunkRepository(db).write(
+        session_id, second.id, [NewChunk.parent("second", None, [topics[0], topics[1]])]
+    )
+    return StudyWorld(session_id, topics, chunks, second.id, chat_id)
+
+
+# The session's rows after the test, counted by kind.
+STUDY_LEFT = """
+select (select count(*) from study.topics where session_id = $1) as topics,
+       (select count(*) from study.chats where session_id = $1) as chats,
+       (select count(*) from study.messages m join study.chats c on c.id = m.chat_id
+        where c.session_id = $1) as messages,
+       (select count(*) from study.documents where session_id = $1) as documents,
+       (select count(*) from study.document_chunks where session_id = $1) as chunks,
+       (select order_index from study.topics where id = $2) as topic_0_place,
+       (select related_topic_ids from study.document_chunks where id = $3) as chunk_0_topics
+"""
+
+
+@pytest.mark.parametrize(
+    ("first_write", "lone_delete"),
+    [(w, "topic") for w in STUDY_FIRST_WRITES if w not in SESSION_ONLY_WRITES]
+    + [(w, "session") for w in STUDY_FIRST_WRITES if w != "open_new_topic_chat"],
+)
+async def test_study_write_then_relate_beside_a_lone_delete(
+    tether_db, tether_url, sql, first_write, lone_delete
+):
+    """Transaction A writes topic T, its chat, a chat or a second document; a lone
+    delete of T (the topic lock exclusive, then T, its chat, its messages and the
+    chunks naming it) or of the session (its row FOR UPDATE, then every row under
+    it) waits for what A holds; A relates chunk 0 (the session's row, then the topic
+    lock): on main, a deadlock. Now A holds the session's row and the topic lock
+    first, and the delete waits for A whole."""
+    world = await _study_world(tether_db, "first", first_write)
+    deleted = {}
+
+    async def lone(conn):
+        if lone_delete == "topic":
+            deleted["lone"] = await TopicRepository(conn).delete(world.topic)
+        else:
+            deleted["lone"] = await StudySessions(conn).delete(world.session)
+
+    await _interleave(
+        tether_url,
+        sql,
+        lambda conn: STUDY_FIRST_WRITES[first_write](conn, world),
+        [lone],
+        lambda conn: ChunkRepository(conn).relate(world.chunks[0], [world.topics[0]]),
+    )
+    assert deleted == {"lone": True}
+    left = dict(await sql.fetchrow(STUDY_LEFT, world.session, world.topics[0], world.chunks[0]))
+    if lone_delete == "session":
+        expected = dict.fromkeys(("topics", "chats", "messages", "documents", "chunks"), 0)
+        assert left == {**expected, "topic_0_place": None, "chunk_0_topics": None}
+        return
+    # T, its chat and its message went; A's writes stayed, and chunk 0 names topic 0.
+    expected = {
+        "topics": 5,
+        "chats": 1 + 5 * (first_write == "open_topic_chats"),
+        "messages": 1,
+        "documents": 2 - (first_write == "delete_document"),
+        "chunks": 12 + (first_write not in ("delete_document", "delete_document_chunks")),
+        "topic_0_place": 5 if first_write == "reorder_topics" else 0,
+        "chunk_0_topics": [world.topics[0]],
+    }
+    assert left == expected
+    assert await _naming(sql, world.topic) == 0
+    assert await sql.fetchval(STRAY_TOPICS) == 0
 
 
 async def _study_transaction(conn, rng, session_id, document_id) -> None:
