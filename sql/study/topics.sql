@@ -41,8 +41,11 @@ order by order_index;
 -- (deferrable). Unless topic_ids holds each topic of the session exactly once,
 -- nothing changes and no row comes back. Study's lock order (docs/guarantees.md,
 -- "Lock order"): the session's row FOR KEY SHARE, then the session's topic lock,
--- shared, then the topics in id order: a topic's delete (and a session's) waits
--- for the topics' rows, so this must not hold them while it waits for the delete.
+-- exclusive, then the topics in id order FOR UPDATE. order_index is in a unique key,
+-- so the update conflicts with the KEY SHARE a chunk's writer (its related topics)
+-- or a new topic chat holds on a topic until it commits, in no order: like a
+-- topic's delete, a reorder waits for every transaction writing the session's
+-- chunks and chats (they hold the lock shared), and they for it.
 with session as materialized (
     select s.id
     from study.study_sessions s
@@ -50,7 +53,7 @@ with session as materialized (
     for key share
 ),
 topic_lock as materialized (
-    select study.lock_session_topics(session.id, false) from session
+    select study.lock_session_topics(session.id, true) from session
 ),
 wanted as (
     select w.id, (w.position - 1)::integer as order_index
@@ -61,7 +64,7 @@ current as materialized (
     from study.topics t, session, (select count(*) from topic_lock) as locked
     where t.session_id = session.id
     order by t.id
-    for no key update of t
+    for update of t
 ),
 complete as (
     select (select count(*) from wanted) = (select count(*) from current)
