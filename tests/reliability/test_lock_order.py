@@ -656,35 +656,97 @@ async def test_study_write_then_relate_beside_a_lone_delete(
     assert await sql.fetchval(STRAY_TOPICS) == 0
 
 
-async def _study_transaction(conn, rng, session_id, document_id) -> None:
-    """3 writes of a session's chunks: relates of chunks taken in id order (as two
-    transactions that update the same rows must, or they deadlock on their own) and
-    copies of new chunks, mixed. Each in a savepoint: a topic or a chunk deleted
-    meanwhile (or the whole session) is refused, and leaves the transaction going."""
-    chunk_ids = sorted(
-        r["id"]
-        for r in await conn.fetch(
-            "select id from study.document_chunks where session_id = $1 order by random() limit 3",
-            session_id,
-        )
+async def _random_id(conn, table: str, session_id, where: str = "true"):
+    return await conn.fetchval(
+        f"select id from study.{table} where session_id = $1 and {where} order by random() limit 1",
+        session_id,
     )
-    for chunk_id in chunk_ids:
-        topics = [
+
+
+async def _replace_a_spare_document(conn, rng, session_id, topics) -> None:
+    """delete_document of a spare document (its chunks go with it), and a new one
+    with a chunk in its place."""
+    spare = await _random_id(conn, "documents", session_id, "file_name = 'spare.md'")
+    if spare is not None:
+        await StudyDocuments(conn).delete(spare)
+    made = await StudyDocuments(conn).create(session_id, "spare.md", "uploads/spare.md")
+    chunk = NewChunk.parent(f"spare {rng.random()}", None, rng.sample(topics, 1))
+    await ChunkRepository(conn).write(session_id, made.id, [chunk])
+
+
+async def _study_first_write(conn, rng, world, topics) -> None:
+    """One of the writes a topic's or the session's delete waits for (each path of
+    STUDY_FIRST_WRITES), on a random topic, chat or the session's documents."""
+    session_id, document_id, scratch = world
+    step = rng.randrange(11)
+    if step == 0:
+        await TopicRepository(conn).complete(rng.choice(topics), rng.random() < 0.5)
+    elif step == 1:
+        await TopicRepository(conn).reorder(session_id, rng.sample(topics, len(topics)))
+    elif step == 2:
+        await ChatRepository(conn).for_topic(rng.choice(topics))
+    elif step == 3:
+        await ChatRepository(conn).for_topics(session_id)
+    elif step in (4, 5):
+        chat_id = await _random_id(conn, "chats", session_id)
+        if chat_id is not None and step == 4:
+            await ChatRepository(conn).start(chat_id)
+        elif chat_id is not None:
+            await StudyMessages(conn).append(chat_id, "user", "q")
+    elif step == 6:
+        await ChatRepository(conn).general(session_id)
+    elif step == 7:
+        await StudyDocuments(conn).set_text(document_id, f"text {rng.random()}")
+    elif step == 8:
+        await StudyDocuments(conn).set_status(document_id, ProcessingStatus.PROCESSING)
+    elif step == 9:
+        await ChunkRepository(conn).delete_of_document(scratch)
+    else:
+        await _replace_a_spare_document(conn, rng, session_id, topics)
+
+
+async def _study_transaction(conn, rng, world) -> None:
+    """A write of the session's topics, chats or documents (one: two of them in
+    random orders would deadlock on their own), then 3 writes of its chunks: relates
+    of the first document's chunks taken in id order (as two transactions that update
+    the same rows must) and copies of new chunks into the scratch document, mixed.
+    Each in a savepoint: what a topic, chat, chunk or session deleted meanwhile (or a
+    reorder that raced a topic's delete) refuses leaves the transaction going."""
+    session_id, document_id, scratch = world
+
+    async def topics_now() -> list[uuid.UUID]:
+        return [
             r["id"]
             for r in await conn.fetch(
                 "select id from study.topics where session_id = $1 order by id", session_id
             )
         ]
+
+    refused = (MissingReference, NotFound, InvalidValue, Conflict)
+    with contextlib.suppress(*refused):
+        async with conn.transaction():
+            topics = await topics_now()
+            if topics:
+                await _study_first_write(conn, rng, world, topics)
+    chunk_ids = sorted(
+        r["id"]
+        for r in await conn.fetch(
+            "select id from study.document_chunks where session_id = $1 and document_id = $2"
+            " order by random() limit 3",
+            session_id,
+            document_id,
+        )
+    )
+    for chunk_id in chunk_ids:
+        topics = await topics_now()
         named = rng.sample(topics, min(len(topics), rng.randint(1, 3)))
-        try:
+        with contextlib.suppress(*refused):
             async with conn.transaction():
                 if rng.random() < 0.75:
                     await ChunkRepository(conn).relate(chunk_id, named)
                 else:
                     chunk = NewChunk.parent(f"copied {rng.random()}", None, named)
-                    await ChunkRepository(conn).write(session_id, document_id, [chunk])
-        except (MissingReference, NotFound):
-            pass
+                    await ChunkRepository(conn).write(session_id, scratch, [chunk])
 
 
 async def _delete_a_topic(conn, rng, session_id, worker: int, serial: int) -> None:
@@ -703,13 +765,25 @@ async def _delete_a_topic(conn, rng, session_id, worker: int, serial: int) -> No
         )
 
 
+async def _study_mix_world(db, title: str):
+    """_study's session (16 chunks), a scratch document and a spare one (a chunk each)."""
+    session_id, document_id, topics, _ = await _study(db, title, chunks=16)
+    scratch = await StudyDocuments(db).create(session_id, "scratch.md", "uploads/scratch.md")
+    for made in (scratch, await StudyDocuments(db).create(session_id, "spare.md", "uploads/s")):
+        await ChunkRepository(db).write(
+            session_id, made.id, [NewChunk.parent("kept aside", None, [topics[0]])]
+        )
+    return session_id, document_id, scratch.id
+
+
 async def test_study_writers_mixed_see_no_deadlock(tether_db, tether_url, sql):
-    """8 writers for 2 s over two sessions: transactions of 3 steps that relate chunks
-    and copy chunks in, beside lone topic deletes (each followed by a new topic);
-    halfway, one of them deletes the second session whole. No 40P01; the second
-    session left nothing; no chunk names a topic that is gone."""
-    kept = await _study(tether_db, "kept", chunks=16)
-    doomed = await _study(tether_db, "doomed", chunks=16)
+    """8 writers for 2 s over two sessions: transactions that write a topic, a chat,
+    a message or a document (each path of STUDY_FIRST_WRITES), then relate chunks and
+    copy chunks in, beside lone topic deletes (each followed by a new topic); halfway,
+    one of them deletes the second session whole. No 40P01; the second session left
+    nothing; no chunk names a topic that is gone."""
+    kept = await _study_mix_world(tether_db, "kept")
+    doomed = await _study_mix_world(tether_db, "doomed")
     loop = asyncio.get_running_loop()
     start = loop.time()
     stop = start + SECONDS
@@ -722,16 +796,16 @@ async def test_study_writers_mixed_see_no_deadlock(tether_db, tether_url, sql):
         serial = 0
         try:
             while loop.time() < stop:
-                session_id, document_id, _, _ = rng.choice([kept, doomed])
+                world = rng.choice([kept, doomed])
                 serial += 1
                 try:
                     if worker == 7 and loop.time() > start + SECONDS / 2 and not done["deletes"]:
                         done["deletes"] += await StudySessions(conn).delete(doomed[0])
                     elif worker >= 5:
-                        await _delete_a_topic(conn, rng, session_id, worker, serial)
+                        await _delete_a_topic(conn, rng, world[0], worker, serial)
                     else:
                         async with conn.transaction():
-                            await _study_transaction(conn, rng, session_id, document_id)
+                            await _study_transaction(conn, rng, world)
                     done["ops"] += 1
                 except Retryable as error:  # a deadlock (40P01), translated
                     deadlocks.append(str(error))
@@ -744,16 +818,26 @@ async def test_study_writers_mixed_see_no_deadlock(tether_db, tether_url, sql):
     left = await sql.fetchrow(
         "select (select count(*) from study.document_chunks where session_id = $1) as chunks,"
         " (select count(*) from study.topics where session_id = $1) as topics,"
-        " (select count(*) from study.chats where session_id = $1) as chats",
+        " (select count(*) from study.chats where session_id = $1) as chats,"
+        " (select count(*) from study.documents where session_id = $1) as documents,"
+        " (select count(*) from study.messages m where not exists"
+        "  (select from study.chats c where c.id = m.chat_id)) as orphan_messages",
         doomed[0],
     )
-    assert dict(left) == {"chunks": 0, "topics": 0, "chats": 0}
+    assert dict(left) == {
+        "chunks": 0,
+        "topics": 0,
+        "chats": 0,
+        "documents": 0,
+        "orphan_messages": 0,
+    }
     assert await sql.fetchval(STRAY_TOPICS) == 0
+    # The kept session's first document kept its 16 chunks (only relates touched them).
     assert (
         await sql.fetchval(
-            "select count(*) from study.document_chunks where session_id = $1", kept[0]
+            "select count(*) from study.document_chunks where document_id = $1", kept[1]
         )
-        >= 16
+        == 16
     )
 
 
