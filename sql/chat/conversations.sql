@@ -13,11 +13,15 @@ where id = :id;
 -- A user's conversations, newest first, after the cursor's (created_at, id): the
 -- first page starts above every row. The index (user_id, created_at, id) is read
 -- backwards from the cursor; no OFFSET, so page 1,000 costs what page 1 does.
+-- The cursor's NULL goes through CASE, not COALESCE: scoped, PostgreSQL takes COALESCE
+-- for leaky and filters it after the policy instead of seeking the index (docs/tenancy.md).
 select id, user_id, title, messages_count, created_at, last_message_at
 from chat.conversations
 where user_id = :user_id
-  and (created_at, id) < (coalesce(:after_created_at::timestamptz, 'infinity'),
-                          coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+  and (created_at, id) < (case when :after_created_at::timestamptz is null then 'infinity'
+                               else :after_created_at::timestamptz end,
+                          case when :after_id::uuid is null then 'ffffffff-ffff-ffff-ffff-ffffffffffff'
+                               else :after_id::uuid end)
 order by created_at desc, id desc
 limit (select :limit::integer);
 

@@ -48,11 +48,15 @@ returning m.id, m.conversation_id, m.sender, m.content, m.status, m.metadata, m.
 -- A conversation's messages in order, after the cursor's (created_at, id): the first
 -- page starts below every row. Read from the index (conversation_id, created_at, id)
 -- at the cursor, so a page 100,000 messages deep costs what the first one does.
+-- The cursor's NULL goes through CASE, not COALESCE: scoped, PostgreSQL takes COALESCE
+-- for leaky and filters it after the policy instead of seeking the index (docs/tenancy.md).
 select id, conversation_id, sender, content, status, metadata, created_at
 from chat.messages
 where conversation_id = :conversation_id
-  and (created_at, id) > (coalesce(:after_created_at::timestamptz, '-infinity'),
-                          coalesce(:after_id::uuid, '00000000-0000-0000-0000-000000000000'))
+  and (created_at, id) > (case when :after_created_at::timestamptz is null then '-infinity'
+                               else :after_created_at::timestamptz end,
+                          case when :after_id::uuid is null then '00000000-0000-0000-0000-000000000000'
+                               else :after_id::uuid end)
 order by created_at, id
 limit (select :limit::integer);
 
@@ -119,11 +123,15 @@ returning m.id, m.conversation_id, m.sender, m.content, m.status, m.metadata, m.
 
 -- name: owned_messages_page :many
 -- messages_page, of a conversation of :user_id only (read from the same index).
+-- The cursor's NULL goes through CASE, not COALESCE: scoped, PostgreSQL takes COALESCE
+-- for leaky and filters it after the policy instead of seeking the index (docs/tenancy.md).
 select id, conversation_id, sender, content, status, metadata, created_at
 from chat.messages
 where conversation_id = :conversation_id and user_id = :user_id
-  and (created_at, id) > (coalesce(:after_created_at::timestamptz, '-infinity'),
-                          coalesce(:after_id::uuid, '00000000-0000-0000-0000-000000000000'))
+  and (created_at, id) > (case when :after_created_at::timestamptz is null then '-infinity'
+                               else :after_created_at::timestamptz end,
+                          case when :after_id::uuid is null then '00000000-0000-0000-0000-000000000000'
+                               else :after_id::uuid end)
 order by created_at, id
 limit (select :limit::integer);
 

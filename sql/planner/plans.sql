@@ -66,6 +66,8 @@ from (
 -- plans (no statistics yet), would fetch all of them, check each and sort; not
 -- seeing it, it plans to stop early, which only the index walk can
 -- (docs/guarantees.md, "When ANALYZE matters").
+-- The cursor's NULL goes through CASE, not COALESCE: scoped, PostgreSQL takes COALESCE
+-- for leaky and filters it after the policy instead of seeking the index (docs/tenancy.md).
 select head.generation_id,
        g.created_at,
        g.first_date,
@@ -78,7 +80,8 @@ from (
     select p.id, p.generation_id
     from planner.plans p
     where p.user_id between :user_id and :user_id  -- as in latest_calendar
-      and p.id < coalesce(:after_newest_plan_id::bigint, 9223372036854775807)
+      and p.id < case when :after_newest_plan_id::bigint is null then 9223372036854775807
+                      else :after_newest_plan_id::bigint end
       -- `>=` keeps what `=` would (no plan of the generation is newer), but the
       -- planner's guess for `>=` leaves it a page's worth of plans to stop at;
       -- for `=` it would expect one plan in all of the user's to pass.

@@ -20,8 +20,11 @@ returning id, chat_id, role, content, created_at, seq;
 -- name: messages_page :many
 -- A chat's messages in the order they were written, a keyset page after seq
 -- (coalesce keeps seq an index condition: the first page starts at the beginning).
+-- The cursor's NULL goes through CASE, not COALESCE: scoped, PostgreSQL takes COALESCE
+-- for leaky and filters it after the policy instead of seeking the index (docs/tenancy.md).
 select id, chat_id, role, content, created_at, seq
 from study.messages
-where chat_id = :chat_id and seq > coalesce(:after_seq::bigint, 0)
+where chat_id = :chat_id and seq > case when :after_seq::bigint is null then 0
+                                        else :after_seq::bigint end
 order by seq
 limit (select :limit::integer);

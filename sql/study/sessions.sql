@@ -28,11 +28,15 @@ where s.id = :id;
 
 -- name: sessions_page :many
 -- A profile's sessions newest first, a keyset page after (created_at, id).
+-- The cursor's NULL goes through CASE, not COALESCE: scoped, PostgreSQL takes COALESCE
+-- for leaky and filters it after the policy instead of seeking the index (docs/tenancy.md).
 select id, profile_id, title, description, status, draft_plan, created_at, updated_at
 from study.study_sessions
 where profile_id = :profile_id
-  and (created_at, id) < (coalesce(:after_created_at::timestamptz, 'infinity'),
-                          coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+  and (created_at, id) < (case when :after_created_at::timestamptz is null then 'infinity'
+                               else :after_created_at::timestamptz end,
+                          case when :after_id::uuid is null then 'ffffffff-ffff-ffff-ffff-ffffffffffff'
+                               else :after_id::uuid end)
 order by created_at desc, id desc
 limit (select :limit::integer);
 

@@ -16,11 +16,15 @@ returning id, session_id, related_file_id, related_ticket_id, error_type, messag
 
 -- name: errors_page :many
 -- A session's errors, newest first, after the cursor's (created_at, id).
+-- The cursor's NULL goes through CASE, not COALESCE: scoped, PostgreSQL takes COALESCE
+-- for leaky and filters it after the policy instead of seeking the index (docs/tenancy.md).
 select id, session_id, related_file_id, related_ticket_id, error_type, message, details,
        created_at
 from tickets.session_errors
 where session_id = :session_id
-  and (created_at, id) < (coalesce(:after_created_at::timestamptz, 'infinity'),
-                          coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+  and (created_at, id) < (case when :after_created_at::timestamptz is null then 'infinity'
+                               else :after_created_at::timestamptz end,
+                          case when :after_id::uuid is null then 'ffffffff-ffff-ffff-ffff-ffffffffffff'
+                               else :after_id::uuid end)
 order by created_at desc, id desc
 limit (select :limit::integer);

@@ -52,12 +52,16 @@ where id = :id;
 
 -- name: tickets_page :many
 -- A session's tickets in position order, after the cursor's (position, id).
+-- The cursor's NULL goes through CASE, not COALESCE: scoped, PostgreSQL takes COALESCE
+-- for leaky and filters it after the policy instead of seeking the index (docs/tenancy.md).
 select id, session_id, summary, description, issue_type, priority, story_points, jira_key,
        position, created_at, updated_at
 from tickets.tickets
 where session_id = :session_id
-  and (position, id) > (coalesce(:after_position::integer, -1),
-                        coalesce(:after_id::uuid, '00000000-0000-0000-0000-000000000000'))
+  and (position, id) > (case when :after_position::integer is null then -1
+                             else :after_position::integer end,
+                        case when :after_id::uuid is null then '00000000-0000-0000-0000-000000000000'
+                             else :after_id::uuid end)
 order by position, id
 limit (select :limit::integer);
 

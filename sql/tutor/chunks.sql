@@ -18,9 +18,12 @@ order by idx;
 
 -- name: chunks_page :many
 -- A page of a reading's chunks in order, after chunk :after_idx (NULL: from the start).
+-- The cursor's NULL goes through CASE, not COALESCE: scoped, PostgreSQL takes COALESCE
+-- for leaky and filters it after the policy instead of seeking the index (docs/tenancy.md).
 select id, reading_id, idx, content, meta
 from tutor.chunks
-where reading_id = :reading_id and idx > coalesce(:after_idx::integer, -1)
+where reading_id = :reading_id and idx > case when :after_idx::integer is null then -1
+                                              else :after_idx::integer end
 order by idx
 limit (select :limit::integer);
 
