@@ -10,8 +10,9 @@ mode, `scenarios(connections, sizes)` for the four contenders, and optionally
 scenarios (each in databases of its own: job queues side by side, recall...).
 With `replicas`, the figures of benchmarks/replicas.py (reads on a hot standby)
 are taken last. With `scoped`, every scenario that names its tenant also runs inside
-an open transaction, unscoped and scoped (benchmarks/harness.py), and the cost of
-scoping a request itself is taken as a figure (`scoping_cost`).
+an open transaction, unscoped and scoped (benchmarks/harness.py), and the figures of
+benchmarks/tenancy.py are taken: what scoping a request costs by itself, and what a
+derived tenant key costs a single insert.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import io
 import os
 import platform
 import pstats
-import statistics
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -39,8 +39,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from tether import admin, embedded, queries
 from tether import domains as registry
-from tether.database import Database, configured_url, init_connection
+from tether.database import configured_url, init_connection
 
+from . import tenancy
 from .harness import (
     CONTENDERS,
     Connections,
@@ -190,7 +191,7 @@ async def run(
                 first_number=SERVICE_NUMBERS,
             )
         found_versions = await versions(db.setup)
-        scoping = [await scoping_cost(url, mode)] if scoped else []
+        scoping = await tenancy.figures(url, mode.light_ops) if scoped else []
     figures = [
         figure
         for package in chosen
@@ -223,31 +224,6 @@ def _table(outcomes: list[Outcome]) -> dict[str, Any]:
         }
         for o in outcomes
     }
-
-
-async def scoping_cost(url: str, mode: Mode) -> Figure:
-    """What scoping a request costs by itself: an empty `db.tenant(key)` block against
-    an empty `db.transaction()` block, taking turns on one pooled connection."""
-    timings: dict[str, list[int]] = {"transaction": [], "tenant": []}
-    async with Database(url, min_size=1, max_size=1) as db:
-        blocks = {"transaction": db.transaction, "tenant": lambda: db.tenant(1)}
-        for number in range(2 * mode.light_ops):
-            for name, block in blocks.items():
-                start = time.perf_counter_ns()
-                async with block():
-                    pass
-                if number >= mode.light_ops // 10:  # the first tenth warms up
-                    timings[name].append(time.perf_counter_ns() - start)
-    medians = {name: statistics.median(found) / 1000 for name, found in timings.items()}
-    return Figure(
-        domain="tenancy",
-        name="scoping_cost",
-        what="an empty db.tenant(key) block against an empty db.transaction() block: "
-        "BEGIN, COMMIT and one set_config round trip more",
-        unit="µs",
-        values={"db.transaction()": medians["transaction"], "db.tenant(key)": medians["tenant"]},
-        note=f"{medians['tenant'] - medians['transaction']:.0f} µs more per request",
-    )
 
 
 def results(
