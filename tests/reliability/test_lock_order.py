@@ -11,8 +11,10 @@ time, and counts the rows left with its own SQL.
 
 import asyncio
 import contextlib
+import itertools
 import random
 import uuid
+from collections import defaultdict
 from pathlib import Path
 
 import asyncpg
@@ -91,6 +93,34 @@ async def _interleave(url: str, sql, first, others, then) -> None:
     finally:
         await a.close()
         await b.close()
+
+
+async def _mix(url: str, operation) -> None:
+    """WRITERS writers for SECONDS, each on a connection of its own, calling
+    `operation(conn, worker, rng, elapsed)` over and over; none may deadlock, and
+    more than 50 operations must be done."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    done = 0
+    deadlocks: list[str] = []
+
+    async def writer(worker: int) -> None:
+        nonlocal done
+        rng = random.Random(worker)
+        conn = await _connect(url)
+        try:
+            while (elapsed := loop.time() - start) < SECONDS:
+                try:
+                    await operation(conn, worker, rng, elapsed)
+                    done += 1
+                except Retryable as error:  # a deadlock (40P01), translated
+                    deadlocks.append(str(error))
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(writer(w) for w in range(WRITERS)))
+    assert deadlocks == []
+    assert done > 50
 
 
 # ---------------------------------------------------------------- chat
@@ -176,9 +206,6 @@ async def test_chat_writers_mixed_see_no_deadlock(tether_db, tether_url, sql):
         "test", "ada", "ada@example.com", email_verified=False, name="Ada"
     )
     chats = [await ConversationRepository(tether_db).create(ada.id, t) for t in ("a", "b")]
-    done = {"ops": 0}
-    deadlocks: list[str] = []
-    stop = asyncio.get_running_loop().time() + SECONDS
 
     async def some_message(conn, conversation):
         return await conn.fetchval(
@@ -186,44 +213,30 @@ async def test_chat_writers_mixed_see_no_deadlock(tether_db, tether_url, sql):
             conversation.id,
         )
 
-    async def writer(worker: int) -> None:
-        rng = random.Random(worker)
-        conn = await _connect(tether_url)
-        try:
-            while asyncio.get_running_loop().time() < stop:
-                messages = MessageRepository(conn)
-                try:
-                    # A request works on one conversation, in any order of steps.
-                    conversation = rng.choice(chats)
-                    if worker % 2:
-                        victim = await some_message(conn, conversation)
-                        if victim is not None:
-                            await messages.delete(victim)
-                    else:
-                        async with conn.transaction():
-                            for _ in range(3):
-                                step = rng.random()
-                                if step < 0.4:
-                                    await messages.append(
-                                        conversation.id, "user", "x", status="streaming"
-                                    )
-                                elif step < 0.7:
-                                    victim = await some_message(conn, conversation)
-                                    if victim is not None:
-                                        await messages.delete(victim)
-                                else:
-                                    victim = await some_message(conn, conversation)
-                                    if victim is not None:
-                                        await messages.finish(victim)
-                    done["ops"] += 1
-                except Retryable as error:  # a deadlock (40P01), translated
-                    deadlocks.append(str(error))
-        finally:
-            await conn.close()
+    async def operation(conn, worker: int, rng: random.Random, elapsed: float) -> None:
+        messages = MessageRepository(conn)
+        # A request works on one conversation, in any order of steps.
+        conversation = rng.choice(chats)
+        if worker % 2:
+            victim = await some_message(conn, conversation)
+            if victim is not None:
+                await messages.delete(victim)
+            return
+        async with conn.transaction():
+            for _ in range(3):
+                step = rng.random()
+                if step < 0.4:
+                    await messages.append(conversation.id, "user", "x", status="streaming")
+                elif step < 0.7:
+                    victim = await some_message(conn, conversation)
+                    if victim is not None:
+                        await messages.delete(victim)
+                else:
+                    victim = await some_message(conn, conversation)
+                    if victim is not None:
+                        await messages.finish(victim)
 
-    await asyncio.gather(*(writer(w) for w in range(WRITERS)))
-    assert deadlocks == []
-    assert done["ops"] > 50
+    await _mix(tether_url, operation)
     drifted = await sql.fetch(
         "select c.id from chat.conversations c where c.messages_count <> "
         "(select count(*) from chat.messages m where m.conversation_id = c.id)"
@@ -322,31 +335,16 @@ async def test_tickets_writers_mixed_see_no_deadlock(tether_db, tether_url, sql)
     the graph holds no dependency on a deleted ticket and no cycle."""
     session, made = await _tickets(tether_db, 40)
     ids = [t.id for t in made]
-    stop = asyncio.get_running_loop().time() + SECONDS
-    done = {"ops": 0}
-    deadlocks: list[str] = []
 
-    async def writer(worker: int) -> None:
-        rng = random.Random(worker)
-        conn = await _connect(tether_url)
-        try:
-            while asyncio.get_running_loop().time() < stop:
-                try:
-                    if worker % 4 == 3:
-                        await TicketRepository(conn).delete(rng.choice(ids))
-                    else:
-                        async with conn.transaction():
-                            for _ in range(3):
-                                await _graph_step(conn, session.id, rng, *rng.sample(ids, 2))
-                    done["ops"] += 1
-                except Retryable as error:
-                    deadlocks.append(str(error))
-        finally:
-            await conn.close()
+    async def operation(conn, worker: int, rng: random.Random, elapsed: float) -> None:
+        if worker % 4 == 3:
+            await TicketRepository(conn).delete(rng.choice(ids))
+            return
+        async with conn.transaction():
+            for _ in range(3):
+                await _graph_step(conn, session.id, rng, *rng.sample(ids, 2))
 
-    await asyncio.gather(*(writer(w) for w in range(WRITERS)))
-    assert deadlocks == []
-    assert done["ops"] > 50
+    await _mix(tether_url, operation)
     dangling = await sql.fetchval(
         "select count(*) from tickets.ticket_dependencies d where not exists "
         "(select from tickets.tickets t where t.id in (d.ticket_id, d.depends_on_ticket_id))"
@@ -784,37 +782,22 @@ async def test_study_writers_mixed_see_no_deadlock(tether_db, tether_url, sql):
     nothing; no chunk names a topic that is gone."""
     kept = await _study_mix_world(tether_db, "kept")
     doomed = await _study_mix_world(tether_db, "doomed")
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    stop = start + SECONDS
-    done = {"ops": 0, "deletes": 0}
-    deadlocks: list[str] = []
+    deletes = 0
+    serials = defaultdict(itertools.count)  # each worker numbers the topics it makes
 
-    async def writer(worker: int) -> None:
-        rng = random.Random(worker)
-        conn = await _connect(tether_url)
-        serial = 0
-        try:
-            while loop.time() < stop:
-                world = rng.choice([kept, doomed])
-                serial += 1
-                try:
-                    if worker == 7 and loop.time() > start + SECONDS / 2 and not done["deletes"]:
-                        done["deletes"] += await StudySessions(conn).delete(doomed[0])
-                    elif worker >= 5:
-                        await _delete_a_topic(conn, rng, world[0], worker, serial)
-                    else:
-                        async with conn.transaction():
-                            await _study_transaction(conn, rng, world)
-                    done["ops"] += 1
-                except Retryable as error:  # a deadlock (40P01), translated
-                    deadlocks.append(str(error))
-        finally:
-            await conn.close()
+    async def operation(conn, worker: int, rng: random.Random, elapsed: float) -> None:
+        nonlocal deletes
+        world = rng.choice([kept, doomed])
+        if worker == 7 and elapsed > SECONDS / 2 and not deletes:
+            deletes += await StudySessions(conn).delete(doomed[0])
+        elif worker >= 5:
+            await _delete_a_topic(conn, rng, world[0], worker, next(serials[worker]))
+        else:
+            async with conn.transaction():
+                await _study_transaction(conn, rng, world)
 
-    await asyncio.gather(*(writer(w) for w in range(WRITERS)))
-    assert deadlocks == []
-    assert done == {"ops": done["ops"], "deletes": 1} and done["ops"] > 50
+    await _mix(tether_url, operation)
+    assert deletes == 1
     left = await sql.fetchrow(
         "select (select count(*) from study.document_chunks where session_id = $1) as chunks,"
         " (select count(*) from study.topics where session_id = $1) as topics,"
