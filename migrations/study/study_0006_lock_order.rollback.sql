@@ -1,4 +1,4 @@
--- squawk-ignore-file ban-drop-function -- a rollback removes the function its migration added (no client calls it: only study's own statements and trigger do)
+-- squawk-ignore-file ban-drop-function -- a rollback removes the functions its migration added (no client calls them: only study's own statements and trigger do)
 -- Back to study_0005's schema: a COPY's trigger locks the topics only.
 set local lock_timeout = '5s';
 set local statement_timeout = '30min';
@@ -35,4 +35,5 @@ begin
 end
 $$;
 
+drop function study.lock_session(uuid, text);
 drop function study.lock_session_topics(uuid, boolean);

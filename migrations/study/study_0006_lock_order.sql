@@ -35,6 +35,31 @@ begin
 end
 $$;
 
+-- Study's lock order for one statement: the session's row FOR KEY SHARE, then the
+-- session's topic lock ('shared', 'exclusive' or 'none'). Returns the session's id, or
+-- NULL without taking the topic lock when there is no such session (or the caller
+-- cannot see it: not SECURITY DEFINER, row-level security applies as in a statement).
+create function study.lock_session(session_id uuid, topics text) returns uuid
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if topics is null or topics not in ('shared', 'exclusive', 'none') then
+        raise exception 'study.lock_session: topics must be shared, exclusive or none, not %',
+            coalesce(topics, 'NULL')
+            using errcode = 'invalid_parameter_value';
+    end if;
+    perform 1 from study.study_sessions s where s.id = lock_session.session_id for key share;
+    if not found then
+        return null;
+    end if;
+    if topics <> 'none' then
+        perform study.lock_session_topics(lock_session.session_id, topics = 'exclusive');
+    end if;
+    return lock_session.session_id;
+end
+$$;
+
 create or replace function study.check_new_chunks() returns trigger
 language plpgsql
 set search_path = pg_catalog, pg_temp

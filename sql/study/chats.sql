@@ -1,60 +1,42 @@
 -- name: open_general_chat :one
 -- The session's one general chat, made on first use. The no-op update on conflict
--- returns the existing chat, also one another transaction has just made. The
--- session's row is locked FOR KEY SHARE first (study's lock order): a session's
--- delete locks it before the chats, and the update locks the chat's row without
--- the foreign key's check. No topic's delete touches the general chat: no topic lock.
+-- returns the existing chat, also one another transaction has just made. Study's
+-- lock order: the session's row only (no topic's delete touches the general chat).
 -- A missing session is still the insert's to report (one row always goes in).
 with session as materialized (
-    select s.id
-    from study.study_sessions s
-    where s.id = :session_id
-    for key share
+    select study.lock_session(:session_id, 'none') as id
 )
 insert into study.chats (session_id, type)
 select :session_id, 'GENERAL'
-from (select count(*) from session) as locked
+from session
 on conflict (session_id, topic_id) do update set type = excluded.type
 returning id, session_id, type, topic_id, is_started, created_at, updated_at;
 
 -- name: open_topic_chat :one
 -- The one chat of a topic, made on first use; no row if the topic does not exist.
--- Study's lock order: the session's row FOR KEY SHARE, then the session's topic
--- lock, shared, then the topic (the foreign key's KEY SHARE) and the chat: a
--- topic's delete waits for both while it holds the lock exclusive.
+-- Study's lock order: the session's row, the topic lock shared, then the topic and chat.
 with session as materialized (
-    select s.id
-    from study.study_sessions s
-    where s.id = (select t.session_id from study.topics t where t.id = :topic_id)
-    for key share
-),
-topic_lock as materialized (
-    select study.lock_session_topics(session.id, false) from session
+    select study.lock_session(
+        (select t.session_id from study.topics t where t.id = :topic_id), 'shared'
+    ) as id
 )
 insert into study.chats (session_id, type, topic_id)
 select t.session_id, 'TOPIC', t.id
-from study.topics t, session, (select count(*) from topic_lock) as locked
+from study.topics t, session
 where t.id = :topic_id and t.session_id = session.id
 on conflict (session_id, topic_id) do update set type = excluded.type
 returning id, session_id, type, topic_id, is_started, created_at, updated_at;
 
 -- name: open_topic_chats :many
 -- A chat for every topic of the session (made where missing), in topic order.
--- Study's lock order, as open_topic_chat's: the session's row, the topic lock
--- shared, then the topics and their chats.
+-- Study's lock order: the session's row, the topic lock shared, then the topics and chats.
 with session as materialized (
-    select s.id
-    from study.study_sessions s
-    where s.id = :session_id
-    for key share
-),
-topic_lock as materialized (
-    select study.lock_session_topics(session.id, false) from session
+    select study.lock_session(:session_id, 'shared') as id
 ),
 opened as (
     insert into study.chats (session_id, type, topic_id)
     select t.session_id, 'TOPIC', t.id
-    from study.topics t, session, (select count(*) from topic_lock) as locked
+    from study.topics t, session
     where t.session_id = session.id
     on conflict (session_id, topic_id) do update set type = excluded.type
     returning id, session_id, type, topic_id, is_started, created_at, updated_at
@@ -73,20 +55,15 @@ where c.session_id = :session_id
 order by t.order_index nulls first;
 
 -- name: start_chat :one
--- Study's lock order: the session's row FOR KEY SHARE, then the session's topic
--- lock, shared (the chat may be a topic's: its delete waits for the chat's row),
--- then the chat.
+-- Study's lock order: the session's row, the topic lock shared (the chat may be a
+-- topic's), then the chat.
 with session as materialized (
-    select s.id
-    from study.study_sessions s
-    where s.id = (select c.session_id from study.chats c where c.id = :id)
-    for key share
-),
-topic_lock as materialized (
-    select study.lock_session_topics(session.id, false) from session
+    select study.lock_session(
+        (select c.session_id from study.chats c where c.id = :id), 'shared'
+    ) as id
 )
 update study.chats c
 set is_started = true
-from session, (select count(*) from topic_lock) as locked
+from session
 where c.id = :id and c.session_id = session.id
 returning c.id, c.session_id, c.type, c.topic_id, c.is_started, c.created_at, c.updated_at;

@@ -30,42 +30,30 @@ order by c.document_id, c.type, c.id;
 -- name: relate_chunk :one
 -- A chunk's related topics, replaced; each must be a topic of the chunk's session
 -- (document_chunks_related_topics_fkey). Study's lock order (docs/guarantees.md,
--- "Lock order"): the session's row FOR KEY SHARE (a session's delete locks it before
--- its chunks), then the session's topic lock, shared (a topic's delete takes it
--- exclusive, before it rewrites the chunks naming the topic), then the chunk; the
+-- "Lock order"): the session's row, the topic lock shared, then the chunk; the
 -- trigger's check locks the added topics last.
 with session as materialized (
-    select s.id
-    from study.study_sessions s
-    where s.id = (select c.session_id from study.document_chunks c where c.id = :id)
-    for key share
-),
-topic_lock as materialized (
-    select study.lock_session_topics(session.id, false) from session
+    select study.lock_session(
+        (select c.session_id from study.document_chunks c where c.id = :id), 'shared'
+    ) as id
 )
 update study.document_chunks c
 set related_topic_ids = :topic_ids
-from session, (select count(*) from topic_lock) as locked
+from session
 where c.id = :id and c.session_id = session.id
 returning c.id, c.document_id, c.session_id, c.parent_chunk_id, c.chunk_text, c.embedding,
           c.type, c.related_topic_ids, c.created_at;
 
 -- name: delete_document_chunks :execrows
 -- Every chunk of a document (to chunk it again); children go with their parents.
--- Study's lock order, as relate_chunk's: the session's row FOR KEY SHARE, then the
--- session's topic lock, shared (a topic's delete rewrites the chunks naming it, a
--- session's deletes them: both would wait for these), then the chunks.
+-- Study's lock order: the session's row, the topic lock shared, then the chunks.
 with session as materialized (
-    select s.id
-    from study.study_sessions s
-    where s.id = (select d.session_id from study.documents d where d.id = :document_id)
-    for key share
-),
-topic_lock as materialized (
-    select study.lock_session_topics(session.id, false) from session
+    select study.lock_session(
+        (select d.session_id from study.documents d where d.id = :document_id), 'shared'
+    ) as id
 )
 delete from study.document_chunks c
-using session, (select count(*) from topic_lock) as locked
+using session
 where c.session_id = session.id and c.document_id = :document_id;
 
 -- name: nearest_chunks :one

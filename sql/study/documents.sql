@@ -12,14 +12,12 @@ from study.documents
 where id = :id;
 
 -- name: set_document_text :one
--- The extracted text and where processing stands, together. The session's row is
--- locked FOR KEY SHARE first (study's lock order): a session's delete locks it
--- before it deletes the document. No topic's delete touches documents: no topic lock.
+-- The extracted text and where processing stands, together. Study's lock order: the
+-- session's row only (no topic's delete touches documents), then the document.
 with session as materialized (
-    select s.id
-    from study.study_sessions s
-    where s.id = (select d.session_id from study.documents d where d.id = :id)
-    for key share
+    select study.lock_session(
+        (select d.session_id from study.documents d where d.id = :id), 'none'
+    ) as id
 )
 update study.documents d
 set content_text = :content_text, processing_status = :processing_status
@@ -29,12 +27,11 @@ returning d.id, d.session_id, d.file_name, d.file_path, d.file_description, d.co
           d.content_length, d.processing_status, d.created_at;
 
 -- name: set_processing_status :one
--- The session's row first, as set_document_text.
+-- Study's lock order: the session's row only, as set_document_text.
 with session as materialized (
-    select s.id
-    from study.study_sessions s
-    where s.id = (select d.session_id from study.documents d where d.id = :id)
-    for key share
+    select study.lock_session(
+        (select d.session_id from study.documents d where d.id = :id), 'none'
+    ) as id
 )
 update study.documents d
 set processing_status = :processing_status
@@ -45,18 +42,12 @@ returning d.id, d.session_id, d.file_name, d.file_path, d.file_description, d.co
 
 -- name: delete_document :execrows
 -- The database cascades to the document's chunks. Study's lock order: the session's
--- row FOR KEY SHARE, then the session's topic lock, shared (a topic's delete
--- rewrites the chunks naming it: it would wait for these), then the document and
--- its chunks.
+-- row, the topic lock shared, then the document and its chunks.
 with session as materialized (
-    select s.id
-    from study.study_sessions s
-    where s.id = (select d.session_id from study.documents d where d.id = :id)
-    for key share
-),
-topic_lock as materialized (
-    select study.lock_session_topics(session.id, false) from session
+    select study.lock_session(
+        (select d.session_id from study.documents d where d.id = :id), 'shared'
+    ) as id
 )
 delete from study.documents d
-using session, (select count(*) from topic_lock) as locked
+using session
 where d.id = :id and d.session_id = session.id;

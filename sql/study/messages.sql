@@ -1,20 +1,14 @@
 -- name: insert_message :one
--- Study's lock order: the session's row FOR KEY SHARE, then the session's topic
--- lock, shared, then the chat (the foreign key's KEY SHARE): a topic's delete, or
--- the session's, deletes the chat, and waits for it. A missing chat is still the
--- insert's to report (one row always goes in).
+-- Study's lock order: the session's row, the topic lock shared, then the chat (the
+-- foreign key's). A missing chat is still the insert's to report (one row always goes in).
 with session as materialized (
-    select s.id
-    from study.study_sessions s
-    where s.id = (select c.session_id from study.chats c where c.id = :chat_id)
-    for key share
-),
-topic_lock as materialized (
-    select study.lock_session_topics(session.id, false) from session
+    select study.lock_session(
+        (select c.session_id from study.chats c where c.id = :chat_id), 'shared'
+    ) as id
 )
 insert into study.messages (chat_id, role, content)
 select :chat_id, :role, :content
-from (select count(*) from topic_lock) as locked
+from session
 returning id, chat_id, role, content, created_at, seq;
 
 -- name: messages_page :many

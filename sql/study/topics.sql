@@ -40,20 +40,11 @@ order by order_index;
 -- order_index 0), in one statement: the unique order is checked at its end
 -- (deferrable). Unless topic_ids holds each topic of the session exactly once,
 -- nothing changes and no row comes back. Study's lock order (docs/guarantees.md,
--- "Lock order"): the session's row FOR KEY SHARE, then the session's topic lock,
--- exclusive, then the topics in id order FOR UPDATE. order_index is in a unique key,
--- so the update conflicts with the KEY SHARE a chunk's writer (its related topics)
--- or a new topic chat holds on a topic until it commits, in no order: like a
--- topic's delete, a reorder waits for every transaction writing the session's
--- chunks and chats (they hold the lock shared), and they for it.
+-- "Lock order"): the session's row, the topic lock exclusive (order_index is in a
+-- unique key: the update conflicts with the KEY SHARE of chunk and chat writers),
+-- then the topics in id order FOR UPDATE.
 with session as materialized (
-    select s.id
-    from study.study_sessions s
-    where s.id = :session_id
-    for key share
-),
-topic_lock as materialized (
-    select study.lock_session_topics(session.id, true) from session
+    select study.lock_session(:session_id, 'exclusive') as id
 ),
 wanted as (
     select w.id, (w.position - 1)::integer as order_index
@@ -61,7 +52,7 @@ wanted as (
 ),
 current as materialized (
     select t.id
-    from study.topics t, session, (select count(*) from topic_lock) as locked
+    from study.topics t, session
     where t.session_id = session.id
     order by t.id
     for update of t
@@ -85,21 +76,15 @@ from moved
 order by order_index;
 
 -- name: complete_topic :one
--- Study's lock order: the session's row FOR KEY SHARE, then the session's topic
--- lock, shared, then the topic (a topic's delete waits for the topic's row while it
--- holds the lock exclusive; a session's delete for it while it holds the session).
+-- Study's lock order: the session's row, the topic lock shared, then the topic.
 with session as materialized (
-    select s.id
-    from study.study_sessions s
-    where s.id = (select t.session_id from study.topics t where t.id = :id)
-    for key share
-),
-topic_lock as materialized (
-    select study.lock_session_topics(session.id, false) from session
+    select study.lock_session(
+        (select t.session_id from study.topics t where t.id = :id), 'shared'
+    ) as id
 )
 update study.topics t
 set is_completed = :is_completed
-from session, (select count(*) from topic_lock) as locked
+from session
 where t.id = :id and t.session_id = session.id
 returning t.id, t.session_id, t.title, t.subtopics, t.order_index, t.is_completed,
           t.created_at, t.updated_at;
@@ -107,19 +92,13 @@ returning t.id, t.session_id, t.title, t.subtopics, t.order_index, t.is_complete
 -- name: delete_topic :execrows
 -- The database cascades to the topic's chat and its messages, and removes the
 -- topic's id from every chunk's related_topic_ids (study.forget_deleted_topics).
--- Study's lock order: the session's row FOR KEY SHARE, then the session's topic lock,
--- exclusive: the delete waits for every transaction that writes the session's
--- chunks (they hold it shared), and they for it, before it holds the topic and
--- rewrites chunks (study_0006_lock_order says why the topic's row is not enough).
+-- Study's lock order: the session's row, the topic lock exclusive (study_0006_lock_order
+-- says why the topic's row is not enough), then the topic and the chunks naming it.
 with session as materialized (
-    select s.id
-    from study.study_sessions s
-    where s.id = (select t.session_id from study.topics t where t.id = :id)
-    for key share
-),
-topic_lock as materialized (
-    select study.lock_session_topics(session.id, true) from session
+    select study.lock_session(
+        (select t.session_id from study.topics t where t.id = :id), 'exclusive'
+    ) as id
 )
 delete from study.topics t
-using session, (select count(*) from topic_lock) as locked
+using session
 where t.id = :id and t.session_id = session.id;
