@@ -79,22 +79,23 @@ def _locked(path: Path, exclusive: bool) -> Iterator[None]:
         yield
 
 
-# Set on the tests of every file that reads on a hot standby (one of them asks for one).
+# Set on every test that reads on a hot standby (its fixtures, direct or not, include
+# one); the other tests of the same files (tokens, unreachable hosts, silent ports, the
+# CLI's timeouts) share the run. Marking whole files kept 15 s of them alone.
 ALONE = pytest.StashKey[bool]()
 STANDBY_FIXTURES = {"tether_standby", "tether_standby_url"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    standby_files = {item.path for item in items if STANDBY_FIXTURES & set(item.fixturenames)}
     for item in items:
-        item.stash[ALONE] = item.path in standby_files
+        item.stash[ALONE] = bool(STANDBY_FIXTURES & set(item.fixturenames))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
     """A hot standby replays every database the other workers create (a file copy
-    each), and the tests of the files that read on one time that replay: each of them
-    runs alone, while every other test shares the run with the rest."""
+    each), and the tests that read on one time that replay: each of them runs alone,
+    while every other test shares the run with the rest."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return (yield)
     folder = _run_folder(item.config._tmp_path_factory)  # type: ignore[attr-defined]
