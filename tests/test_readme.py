@@ -19,17 +19,25 @@ def example(name: str, page: str = "README.md") -> str:
     return block.group(1)
 
 
+def run_example(code: str, url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run an example's code as a new user would: a Python process of its own, on the
+    database at `url` (`DATABASE_URL`), with `env` set too. It must exit 0 (its stderr
+    is the failure's message)."""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DATABASE_URL": url, **env},
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 def test_the_service_example_runs(tether_url):
     code = example("service")
     for _ in range(2):
-        done = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "DATABASE_URL": tether_url},
-        )
-        assert done.returncode == 0, done.stderr
+        done = run_example(code, tether_url)
         lines = done.stdout.splitlines()
         assert lines[0] == "2026-03-02 [('Algebra', 'Matrices')]"
         assert lines[1] == (

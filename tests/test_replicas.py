@@ -8,9 +8,6 @@ SIGSTOP in tests/reliability/test_standby_stalls.py."""
 
 import asyncio
 import logging
-import os
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
@@ -20,7 +17,7 @@ import asyncpg
 import pytest
 from attrs import frozen
 
-from test_readme import example
+from test_readme import example, run_example
 from tether import (
     Database,
     InvalidValue,
@@ -402,14 +399,7 @@ def test_the_scale_out_example_runs(tether_url):
     for it, a read of its own write there, the standby stopped, the read on the
     primary; and no standby left behind."""
     before = set(embedded.home().glob("standby-*"))
-    done = subprocess.run(
-        [sys.executable, "-c", example("scale-out", "docs/scale-out.md")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "DATABASE_URL": tether_url},
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_example(example("scale-out", "docs/scale-out.md"), tether_url)
     assert done.stdout.splitlines() == [
         "standby: True",
         "primary: True",

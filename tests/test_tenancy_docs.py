@@ -2,13 +2,9 @@
 request signs in unscoped, then works inside `db.tenant(user.id)`, where another
 user's conversation does not exist; and the page says what the migrations do."""
 
-import os
-import subprocess
-import sys
-
 import asyncpg
 
-from test_readme import ROOT, example
+from test_readme import ROOT, example, run_example
 from tether import domains
 
 PAGE = "docs/tenancy.md"
@@ -17,14 +13,7 @@ PAGE = "docs/tenancy.md"
 async def test_the_scoped_request_example_runs(tether_url):
     code = example("tenancy", PAGE)
     for _ in range(2):
-        done = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "DATABASE_URL": tether_url},
-        )
-        assert done.returncode == 0, done.stderr
+        done = run_example(code, tether_url)
         assert done.stdout.splitlines() == [
             "200 Headache: 1 message(s)",
             "404 no such conversation",

@@ -2,26 +2,16 @@
 with a replay that revokes the family, a streamed reply through the owned forms) runs as
 written, twice (it is safe to re-run)."""
 
-import os
 import secrets
-import subprocess
-import sys
 
-from test_readme import example
+from test_readme import example, run_example
 
 
 def test_the_service_example_runs(tether_url):
     code = example("chat-service", "docs/chat.md")
-    env = {
-        **os.environ,
-        "DATABASE_URL": tether_url,
-        "TETHER_CHAT_TOKEN_KEY": secrets.token_urlsafe(48),
-    }
+    key = secrets.token_urlsafe(48)
     for _ in range(2):
-        done = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
-        )
-        assert done.returncode == 0, done.stderr
+        done = run_example(code, tether_url, TETHER_CHAT_TOKEN_KEY=key)
         assert done.stdout.splitlines() == [
             "True None",
             "2 ['I get a headache.', 'Drink water and ease the pace.']",
@@ -59,15 +49,7 @@ def test_an_unknown_email_costs_what_a_wrong_password_does(tether_url):
     take a full scrypt (N=2^17, a tenth of a second or more), where returning early
     would answer an unknown address in about a millisecond."""
     code = example("chat-service", "docs/chat.md").replace("asyncio.run(main())", TIMING)
-    env = {
-        **os.environ,
-        "DATABASE_URL": tether_url,
-        "TETHER_CHAT_TOKEN_KEY": secrets.token_urlsafe(48),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_example(code, tether_url, TETHER_CHAT_TOKEN_KEY=secrets.token_urlsafe(48))
     unknown, wrong = map(float, done.stdout.split())
     assert wrong > 0.05
     assert unknown > wrong / 3, (unknown, wrong)

@@ -1,15 +1,11 @@
 """docs/guarantees.md: its retry example runs as written, and the figures it quotes are
 the ones the tests use."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 from yoyo import read_migrations
 
 from planner.reliability import DAYS, TASKS_PER_DAY
-from test_readme import ROOT, example
+from test_readme import ROOT, example, run_example
 from tether import migrations
 
 from . import test_cancellation as cancellation
@@ -23,26 +19,12 @@ pytestmark = pytest.mark.reliability
 
 
 def test_the_retry_example_runs(tether_url):
-    done = subprocess.run(
-        [sys.executable, "-c", example("retry", "docs/guarantees.md")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "DATABASE_URL": tether_url},
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_example(example("retry", "docs/guarantees.md"), tether_url)
     assert done.stdout == "4 electives, no number taken twice\n"
 
 
 def test_the_idempotency_example_runs(tether_url):
-    done = subprocess.run(
-        [sys.executable, "-c", example("idempotent", "docs/guarantees.md")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "DATABASE_URL": tether_url},
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_example(example("idempotent", "docs/guarantees.md"), tether_url)
     assert done.stdout == "one user: True\n"
 
 
